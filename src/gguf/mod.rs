@@ -1,0 +1,138 @@
+//! GGUF files: reading (memory-mapped, split models opened from their first part), typed metadata
+//! getters, and a writer that round-trips everything the reader reads.
+
+mod meta;
+mod reader;
+mod split;
+mod value;
+mod writer;
+
+pub use reader::{TensorInfo, DEFAULT_ALIGNMENT, GGUF_MAGIC, MAX_DIMS};
+pub use split::{split_part_path, split_prefix};
+pub use value::{type_id, Array, Value};
+pub use writer::GgufWriter;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The bytes of one part: a read-only memory map, or bytes held in memory (embedded models, tests,
+/// the browser).
+pub enum Bytes {
+    Mmap(memmap2::Mmap),
+    Owned(Vec<u8>),
+    Static(&'static [u8]),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mmap(m) => m,
+            Bytes::Owned(v) => v,
+            Bytes::Static(s) => s,
+        }
+    }
+}
+
+struct Part {
+    path: PathBuf,
+    bytes: Bytes,
+    data_offset: u64,
+}
+
+/// An opened GGUF model: metadata of the first part, tensors of every part.
+pub struct GgufFile {
+    path: PathBuf,
+    version: u32,
+    alignment: u64,
+    metadata: Vec<(String, Value)>,
+    key_index: HashMap<String, usize>,
+    tensors: Vec<TensorInfo>,
+    tensor_index: HashMap<String, usize>,
+    parts: Vec<Part>,
+}
+
+impl GgufFile {
+    /// Opens a GGUF file. If it is the first part of a split model (`split.count` > 1), the other
+    /// parts are opened from the same folder (`<prefix>-0000K-of-0000N.gguf`).
+    pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {
+        let path = path.as_ref();
+        let first = GgufFile::from_bytes(path, map_file(path)?)?;
+        split::open_remaining_parts(first)
+    }
+
+    /// Parses a single GGUF file held in memory. `path` is used in messages only. Split metadata is
+    /// kept but no other part is looked for.
+    pub fn from_bytes(path: impl AsRef<Path>, bytes: Bytes) -> Result<GgufFile> {
+        let path = path.as_ref().to_path_buf();
+        let parsed = reader::parse(&path, &bytes)?;
+        let key_index = parsed.metadata.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+        let tensor_index = parsed.tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        Ok(GgufFile {
+            version: parsed.version,
+            alignment: parsed.alignment,
+            metadata: parsed.metadata,
+            key_index,
+            tensors: parsed.tensors,
+            tensor_index,
+            parts: vec![Part { path: path.clone(), bytes, data_offset: parsed.data_offset }],
+            path,
+        })
+    }
+
+    /// Path of the file that was opened (the first part of a split model).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+    pub fn alignment(&self) -> u64 {
+        self.alignment
+    }
+    /// Paths of every part, in order (one entry for a single file).
+    pub fn part_paths(&self) -> Vec<&Path> {
+        self.parts.iter().map(|p| p.path.as_path()).collect()
+    }
+    /// Total size in bytes of every part.
+    pub fn file_bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.bytes.len() as u64).sum()
+    }
+
+    /// Metadata in file order.
+    pub fn metadata(&self) -> &[(String, Value)] {
+        &self.metadata
+    }
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.key_index.get(key).map(|&i| &self.metadata[i].1)
+    }
+
+    /// Tensors of every part, in file order.
+    pub fn tensors(&self) -> &[TensorInfo] {
+        &self.tensors
+    }
+    pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensor_index.get(name).map(|&i| &self.tensors[i])
+    }
+    /// A tensor that must exist, or an error naming it.
+    pub fn require_tensor(&self, name: &str) -> Result<&TensorInfo> {
+        self.tensor(name).ok_or_else(|| Error::gguf(&self.path, name, "tensor not found"))
+    }
+
+    /// The stored bytes of a tensor (its GGUF blocks, unconverted). Extents were checked at parse.
+    pub fn tensor_data(&self, t: &TensorInfo) -> &[u8] {
+        let part = &self.parts[t.part];
+        let start = (part.data_offset + t.offset) as usize;
+        &part.bytes[start..start + t.n_bytes as usize]
+    }
+}
+
+fn map_file(path: &Path) -> Result<Bytes> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // SAFETY: the map is read-only; like every mmap-based loader we assume nobody truncates the
+    // model file while it is open.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    Ok(Bytes::Mmap(map))
+}

@@ -1,0 +1,12 @@
+//! wgpu-ds: DeepSeek V2 / V2-Lite / V3 / R1 inference from GGUF files.
+//!
+//! The path of one request (docs/ARCHITECTURE.md has the whole picture):
+//! GGUF file(s) → [`gguf::GgufFile`] (mmap, typed metadata, tensor infos) → model config and
+//! weights → tokenizer → one list of named ops per step, run by the CPU reference executor or the
+//! GPU executor → sampler → detokenizer.
+
+pub mod error;
+pub mod gguf;
+pub mod quant;
+
+pub use error::{Error, Result};
