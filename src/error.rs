@@ -7,12 +7,23 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub enum Error {
     /// An operating-system error while opening or mapping a file.
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A GGUF file that is malformed, truncated or hostile. `at` names the part being read
     /// (a metadata key, a tensor name, or a structural field such as "header").
-    Gguf { path: PathBuf, at: String, problem: String },
+    Gguf {
+        path: PathBuf,
+        at: String,
+        problem: String,
+    },
     /// A metadata key that is missing or has the wrong type.
-    Metadata { path: PathBuf, key: String, problem: String },
+    Metadata {
+        path: PathBuf,
+        key: String,
+        problem: String,
+    },
     /// A tensor type this build cannot compute with (known to GGUF, not implemented here).
     UnsupportedType { tensor: String, type_name: String },
     /// Tokenizer construction or use failed.
@@ -29,13 +40,24 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::Io { path: path.to_path_buf(), source }
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
     pub fn gguf(path: &Path, at: impl Into<String>, problem: impl Into<String>) -> Self {
-        Error::Gguf { path: path.to_path_buf(), at: at.into(), problem: problem.into() }
+        Error::Gguf {
+            path: path.to_path_buf(),
+            at: at.into(),
+            problem: problem.into(),
+        }
     }
     pub fn metadata(path: &Path, key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Error::Metadata { path: path.to_path_buf(), key: key.into(), problem: problem.into() }
+        Error::Metadata {
+            path: path.to_path_buf(),
+            key: key.into(),
+            problem: problem.into(),
+        }
     }
 }
 

@@ -7,7 +7,11 @@ use crate::error::{Error, Result};
 
 impl GgufFile {
     fn wrong_type(&self, key: &str, want: &str, v: &Value) -> Error {
-        Error::metadata(&self.path, key, format!("expected {want}, found {} {}", v.type_name(), v.summary()))
+        Error::metadata(
+            &self.path,
+            key,
+            format!("expected {want}, found {} {}", v.type_name(), v.summary()),
+        )
     }
 
     fn missing(&self, key: &str) -> Error {
@@ -38,7 +42,11 @@ impl GgufFile {
         match self.get_u64(key)? {
             None => Ok(None),
             Some(v) if v <= max as u64 => Ok(Some(v as usize)),
-            Some(v) => Err(Error::metadata(&self.path, key, format!("value {v} exceeds the limit {max}"))),
+            Some(v) => Err(Error::metadata(
+                &self.path,
+                key,
+                format!("value {v} exceeds the limit {max}"),
+            )),
         }
     }
 
@@ -80,10 +88,9 @@ impl GgufFile {
     pub fn get_int_array(&self, key: &str) -> Result<Option<Vec<i64>>> {
         match self.get_array(key)? {
             None => Ok(None),
-            Some(a) => a
-                .to_i64_vec()
-                .map(Some)
-                .ok_or_else(|| self.wrong_type(key, "an array of integers", self.get(key).unwrap())),
+            Some(a) => a.to_i64_vec().map(Some).ok_or_else(|| {
+                self.wrong_type(key, "an array of integers", self.get(key).unwrap())
+            }),
         }
     }
 

@@ -68,8 +68,18 @@ impl GgufFile {
     pub fn from_bytes(path: impl AsRef<Path>, bytes: Bytes) -> Result<GgufFile> {
         let path = path.as_ref().to_path_buf();
         let parsed = reader::parse(&path, &bytes)?;
-        let key_index = parsed.metadata.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
-        let tensor_index = parsed.tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        let key_index = parsed
+            .metadata
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
+            .collect();
+        let tensor_index = parsed
+            .tensors
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
         Ok(GgufFile {
             version: parsed.version,
             alignment: parsed.alignment,
@@ -77,7 +87,11 @@ impl GgufFile {
             key_index,
             tensors: parsed.tensors,
             tensor_index,
-            parts: vec![Part { path: path.clone(), bytes, data_offset: parsed.data_offset }],
+            parts: vec![Part {
+                path: path.clone(),
+                bytes,
+                data_offset: parsed.data_offset,
+            }],
             path,
         })
     }
@@ -118,7 +132,8 @@ impl GgufFile {
     }
     /// A tensor that must exist, or an error naming it.
     pub fn require_tensor(&self, name: &str) -> Result<&TensorInfo> {
-        self.tensor(name).ok_or_else(|| Error::gguf(&self.path, name, "tensor not found"))
+        self.tensor(name)
+            .ok_or_else(|| Error::gguf(&self.path, name, "tensor not found"))
     }
 
     /// The stored bytes of a tensor (its GGUF blocks, unconverted). Extents were checked at parse.
@@ -135,4 +150,16 @@ fn map_file(path: &Path) -> Result<Bytes> {
     // model file while it is open.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
     Ok(Bytes::Mmap(map))
+}
+
+impl std::fmt::Debug for GgufFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GgufFile")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .field("metadata", &self.metadata.len())
+            .field("tensors", &self.tensors.len())
+            .field("parts", &self.parts.len())
+            .finish()
+    }
 }

@@ -92,7 +92,10 @@ impl<'a> Cursor<'a> {
     }
 
     fn array<const N: usize>(&mut self, at: &str) -> Result<[u8; N]> {
-        Ok(self.take(N as u64, at)?.try_into().expect("take returned N bytes"))
+        Ok(self
+            .take(N as u64, at)?
+            .try_into()
+            .expect("take returned N bytes"))
     }
     fn u8(&mut self, at: &str) -> Result<u8> {
         Ok(self.array::<1>(at)?[0])
@@ -111,7 +114,13 @@ impl<'a> Cursor<'a> {
         let len = self.u64(at)?;
         let raw = self.take(len, at)?;
         String::from_utf8(raw.to_vec()).map_err(|e| {
-            self.err(at, format!("string is not valid UTF-8 (byte {} of {len})", e.utf8_error().valid_up_to()))
+            self.err(
+                at,
+                format!(
+                    "string is not valid UTF-8 (byte {} of {len})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
         })
     }
 
@@ -198,10 +207,17 @@ impl<'a> Cursor<'a> {
 
 /// Parses the header of one GGUF file and checks every tensor against the file's size.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed> {
-    let mut c = Cursor { path, bytes, pos: 0 };
+    let mut c = Cursor {
+        path,
+        bytes,
+        pos: 0,
+    };
     let magic = c.array::<4>("header")?;
     if &magic != GGUF_MAGIC {
-        return Err(c.err("header", format!("bad magic {magic:02x?}, expected \"GGUF\"")));
+        return Err(c.err(
+            "header",
+            format!("bad magic {magic:02x?}, expected \"GGUF\""),
+        ));
     }
     let version = c.u32("header")?;
     match version {
@@ -210,7 +226,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed> {
         v if v.swap_bytes() == 2 || v.swap_bytes() == 3 => {
             return Err(c.err("header", "big-endian GGUF files are not supported"))
         }
-        v => return Err(c.err("header", format!("unsupported GGUF version {v} (2 and 3 are)"))),
+        v => {
+            return Err(c.err(
+                "header",
+                format!("unsupported GGUF version {v} (2 and 3 are)"),
+            ))
+        }
     }
     let n_tensors = c.u64("header")?;
     let n_kv = c.u64("header")?;
@@ -234,7 +255,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed> {
         None => DEFAULT_ALIGNMENT,
         Some((k, Value::U32(a))) if *a != 0 && a.is_power_of_two() => *a as u64,
         Some((k, v)) => {
-            return Err(c.err(k, format!("alignment must be a non-zero power of two u32, found {}", v.summary())))
+            return Err(c.err(
+                k,
+                format!(
+                    "alignment must be a non-zero power of two u32, found {}",
+                    v.summary()
+                ),
+            ))
         }
     };
 
@@ -244,7 +271,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed> {
         let name = c.string(&format!("tensor #{i} name"))?;
         let n_dims = c.u32(&name)?;
         if n_dims == 0 || n_dims > MAX_DIMS {
-            return Err(c.err(&name, format!("{n_dims} dimensions (1 to {MAX_DIMS} allowed)")));
+            return Err(c.err(
+                &name,
+                format!("{n_dims} dimensions (1 to {MAX_DIMS} allowed)"),
+            ));
         }
         let mut ne = Vec::with_capacity(n_dims as usize);
         for _ in 0..n_dims {
@@ -256,32 +286,56 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed> {
         let offset = c.u64(&name)?;
         let n_elements = ne
             .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d).filter(|v| *v <= i64::MAX as u64))
+            .try_fold(1u64, |acc, &d| {
+                acc.checked_mul(d).filter(|v| *v <= i64::MAX as u64)
+            })
             .ok_or_else(|| c.err(&name, format!("shape {ne:?} overflows")))?;
         let bs = ty.info().blck_size as u64;
         if ne[0] % bs != 0 {
             return Err(c.err(
                 &name,
-                format!("row length {} is not a multiple of the {ty} block size {bs}", ne[0]),
+                format!(
+                    "row length {} is not a multiple of the {ty} block size {bs}",
+                    ne[0]
+                ),
             ));
         }
-        let n_bytes = ty
-            .row_bytes(n_elements)
-            .ok_or_else(|| c.err(&name, format!("size of {n_elements} {ty} elements overflows")))?;
+        let n_bytes = ty.row_bytes(n_elements).ok_or_else(|| {
+            c.err(
+                &name,
+                format!("size of {n_elements} {ty} elements overflows"),
+            )
+        })?;
         if offset % alignment != 0 {
-            return Err(c.err(&name, format!("data offset {offset} is not a multiple of the alignment {alignment}")));
+            return Err(c.err(
+                &name,
+                format!("data offset {offset} is not a multiple of the alignment {alignment}"),
+            ));
         }
         if !names.insert(name.clone()) {
             return Err(c.err(&name, "duplicate tensor name"));
         }
-        tensors.push(TensorInfo { name, ne, ty, offset, n_bytes, part: 0 });
+        tensors.push(TensorInfo {
+            name,
+            ne,
+            ty,
+            offset,
+            n_bytes,
+            part: 0,
+        });
     }
 
     let header_end = c.pos as u64;
     let data_offset = header_end.div_ceil(alignment) * alignment;
     let data_len = (bytes.len() as u64).saturating_sub(data_offset);
     check_tensor_extents(path, &tensors, data_len)?;
-    Ok(Parsed { version, alignment, metadata, tensors, data_offset })
+    Ok(Parsed {
+        version,
+        alignment,
+        metadata,
+        tensors,
+        data_offset,
+    })
 }
 
 /// Every tensor must lie inside the data section, and no two may overlap.

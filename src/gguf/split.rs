@@ -30,7 +30,11 @@ pub(super) fn open_remaining_parts(mut first: GgufFile) -> Result<GgufFile> {
     let count = match first.get_u64(KEY_SPLIT_COUNT)? {
         None | Some(0) | Some(1) => return Ok(first),
         Some(c) if c > u16::MAX as u64 => {
-            return Err(Error::metadata(&path, KEY_SPLIT_COUNT, format!("{c} parts is more than a u16")))
+            return Err(Error::metadata(
+                &path,
+                KEY_SPLIT_COUNT,
+                format!("{c} parts is more than a u16"),
+            ))
         }
         Some(c) => c as usize,
     };
@@ -39,14 +43,19 @@ pub(super) fn open_remaining_parts(mut first: GgufFile) -> Result<GgufFile> {
         return Err(Error::metadata(
             &path,
             KEY_SPLIT_NO,
-            format!("this is part {} of {count}; open the first part (-00001-of-{count:05})", no + 1),
+            format!(
+                "this is part {} of {count}; open the first part (-00001-of-{count:05})",
+                no + 1
+            ),
         ));
     }
     let prefix = split_prefix(&path, 0, count).ok_or_else(|| {
         Error::metadata(
             &path,
             KEY_SPLIT_COUNT,
-            format!("file is part 1 of {count} but its name does not end in -00001-of-{count:05}.gguf"),
+            format!(
+                "file is part 1 of {count} but its name does not end in -00001-of-{count:05}.gguf"
+            ),
         )
     })?;
     for no in 1..count {
@@ -58,27 +67,41 @@ pub(super) fn open_remaining_parts(mut first: GgufFile) -> Result<GgufFile> {
             return Err(Error::metadata(
                 &part_path,
                 KEY_SPLIT_NO,
-                format!("expected part {} of {count}, found {part_no:?} of {part_count:?}", no + 1),
+                format!(
+                    "expected part {} of {count}, found {part_no:?} of {part_count:?}",
+                    no + 1
+                ),
             ));
         }
         let part_index = first.parts.len();
         let mut part = part;
         for mut t in part.tensors.drain(..) {
             if first.tensor_index.contains_key(&t.name) {
-                return Err(Error::gguf(&part_path, &t.name, "tensor also appears in an earlier part"));
+                return Err(Error::gguf(
+                    &part_path,
+                    &t.name,
+                    "tensor also appears in an earlier part",
+                ));
             }
             t.part = part_index;
-            first.tensor_index.insert(t.name.clone(), first.tensors.len());
+            first
+                .tensor_index
+                .insert(t.name.clone(), first.tensors.len());
             first.tensors.push(t);
         }
-        first.parts.push(part.parts.pop().expect("a parsed file has one part"));
+        first
+            .parts
+            .push(part.parts.pop().expect("a parsed file has one part"));
     }
     if let Some(expected) = first.get_u64(KEY_SPLIT_TENSORS_COUNT)? {
         if expected != first.tensors.len() as u64 {
             return Err(Error::metadata(
                 &path,
                 KEY_SPLIT_TENSORS_COUNT,
-                format!("says {expected} tensors, the {count} parts hold {}", first.tensors.len()),
+                format!(
+                    "says {expected} tensors, the {count} parts hold {}",
+                    first.tensors.len()
+                ),
             ));
         }
     }

@@ -63,7 +63,13 @@ impl GgufWriter {
     }
 
     /// Adds a tensor; `data` must hold exactly the bytes of `ne` elements of type `ty`.
-    pub fn add_tensor(&mut self, name: &str, ty: QuantType, ne: &[u64], data: Vec<u8>) -> Result<()> {
+    pub fn add_tensor(
+        &mut self,
+        name: &str,
+        ty: QuantType,
+        ne: &[u64],
+        data: Vec<u8>,
+    ) -> Result<()> {
         let n: u64 = ne.iter().product();
         let expect = (ne.first().copied().unwrap_or(0) % ty.info().blck_size as u64 == 0)
             .then(|| ty.row_bytes(n))
@@ -74,13 +80,23 @@ impl GgufWriter {
                 data.len()
             )));
         }
-        self.tensors.push(WriterTensor { name: name.to_string(), ne: ne.to_vec(), ty, data });
+        self.tensors.push(WriterTensor {
+            name: name.to_string(),
+            ne: ne.to_vec(),
+            ty,
+            data,
+        });
         Ok(())
     }
 
     /// Adds an f32 tensor from values.
     pub fn add_f32(&mut self, name: &str, ne: &[u64], values: &[f32]) -> Result<()> {
-        self.add_tensor(name, QuantType::F32, ne, bytemuck::cast_slice(values).to_vec())
+        self.add_tensor(
+            name,
+            QuantType::F32,
+            ne,
+            bytemuck::cast_slice(values).to_vec(),
+        )
     }
 
     fn alignment(&self) -> u64 {
@@ -112,15 +128,28 @@ impl GgufWriter {
         for no in 0..n_parts {
             let mut meta = Vec::new();
             if no == 0 {
-                meta.extend(self.metadata.iter().filter(|(k, _)| !k.starts_with("split.")).cloned());
+                meta.extend(
+                    self.metadata
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("split."))
+                        .cloned(),
+                );
             }
             meta.push((KEY_SPLIT_NO.to_string(), Value::U16(no as u16)));
             meta.push((KEY_SPLIT_COUNT.to_string(), Value::U16(n_parts as u16)));
-            meta.push((KEY_SPLIT_TENSORS_COUNT.to_string(), Value::I32(self.tensors.len() as i32)));
-            let tensors: Vec<&WriterTensor> =
-                self.tensors.iter().skip(no * per_part).take(per_part).collect();
+            meta.push((
+                KEY_SPLIT_TENSORS_COUNT.to_string(),
+                Value::I32(self.tensors.len() as i32),
+            ));
+            let tensors: Vec<&WriterTensor> = self
+                .tensors
+                .iter()
+                .skip(no * per_part)
+                .take(per_part)
+                .collect();
             let path = split_part_path(prefix, no, n_parts);
-            std::fs::write(&path, encode(&meta, &tensors, self.alignment())).map_err(|e| Error::io(&path, e))?;
+            std::fs::write(&path, encode(&meta, &tensors, self.alignment()))
+                .map_err(|e| Error::io(&path, e))?;
             paths.push(path);
         }
         Ok(paths)
