@@ -5,8 +5,11 @@
 //! weights → tokenizer → one list of named ops per step, run by the CPU reference executor or the
 //! GPU executor → sampler → detokenizer.
 
+pub mod cpu;
 pub mod error;
 pub mod gguf;
+pub mod model;
+pub mod npy;
 pub mod quant;
 
 pub use error::{Error, Result};

@@ -130,6 +130,10 @@ impl GgufFile {
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
         self.tensor_index.get(name).map(|&i| &self.tensors[i])
     }
+    /// Position of a tensor in [`GgufFile::tensors`].
+    pub fn tensor_position(&self, name: &str) -> Option<usize> {
+        self.tensor_index.get(name).copied()
+    }
     /// A tensor that must exist, or an error naming it.
     pub fn require_tensor(&self, name: &str) -> Result<&TensorInfo> {
         self.tensor(name)

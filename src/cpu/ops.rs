@@ -1,0 +1,112 @@
+//! Scalar reference ops. Plain loops, f64 accumulation for every reduction, no fused tricks: these
+//! functions are the specification the GPU kernels are checked against.
+
+use crate::error::Result;
+use crate::quant::{self, QuantType};
+
+/// Dot product accumulated in f64.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum::<f64>() as f32
+}
+
+/// A matrix as stored: `rows` rows of `cols` elements of type `ty`, one GGUF row after another.
+#[derive(Clone, Copy)]
+pub struct QMatrix<'a> {
+    pub ty: QuantType,
+    pub bytes: &'a [u8],
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl<'a> QMatrix<'a> {
+    pub fn row_bytes(&self) -> usize {
+        self.ty.row_bytes(self.cols as u64).expect("shape checked at load") as usize
+    }
+    /// Matrix `i` of a stack of equal matrices (per head, per expert).
+    pub fn slab(&self, i: usize, rows: usize) -> QMatrix<'a> {
+        let size = rows * self.row_bytes();
+        QMatrix { bytes: &self.bytes[i * size..(i + 1) * size], rows, ..*self }
+    }
+    pub fn dequantize_row(&self, r: usize, out: &mut [f32]) -> Result<()> {
+        let rb = self.row_bytes();
+        quant::dequantize_row(self.ty, &self.bytes[r * rb..(r + 1) * rb], out)
+    }
+}
+
+/// Below this many multiply-adds a matmul runs on one thread (spawning costs more).
+const PAR_MIN_WORK: usize = 1 << 16;
+
+/// y[t, r] = Σ_c W[r, c] · x[t, c] for t < n_tok. x: [n_tok, cols]; returns [n_tok, rows].
+/// Rows are split over the available cores; each row is dequantized once and used for every token.
+pub fn matmul(w: QMatrix, x: &[f32], n_tok: usize) -> Result<Vec<f32>> {
+    debug_assert_eq!(x.len(), n_tok * w.cols);
+    let threads = if w.rows * w.cols * n_tok < PAR_MIN_WORK { 1 } else { n_threads().min(w.rows) };
+    let chunk = w.rows.div_ceil(threads);
+    let work = |r0: usize, r1: usize| -> Result<Vec<f32>> {
+        let mut row = vec![0f32; w.cols];
+        let mut part = vec![0f32; n_tok * (r1 - r0)];
+        for r in r0..r1 {
+            w.dequantize_row(r, &mut row)?;
+            for t in 0..n_tok {
+                part[t * (r1 - r0) + r - r0] = dot(&row, &x[t * w.cols..(t + 1) * w.cols]);
+            }
+        }
+        Ok(part)
+    };
+    let parts: Vec<(usize, usize, Result<Vec<f32>>)> = if threads == 1 {
+        vec![(0, w.rows, work(0, w.rows))]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|i| (i * chunk, ((i + 1) * chunk).min(w.rows)))
+                .filter(|(r0, r1)| r0 < r1)
+                .map(|(r0, r1)| (r0, r1, s.spawn(move || work(r0, r1))))
+                .collect();
+            handles.into_iter().map(|(r0, r1, h)| (r0, r1, h.join().expect("matmul worker panicked"))).collect()
+        })
+    };
+    let mut y = vec![0f32; n_tok * w.rows];
+    for (r0, r1, part) in parts {
+        let part = part?;
+        for t in 0..n_tok {
+            y[t * w.rows + r0..t * w.rows + r1].copy_from_slice(&part[t * (r1 - r0)..(t + 1) * (r1 - r0)]);
+        }
+    }
+    Ok(y)
+}
+
+fn n_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// out = x / sqrt(mean(x²) + eps) · w for each row of length w.len().
+pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    let n = w.len();
+    for (xr, yr) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+        let mean = xr.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / n as f64;
+        let scale = 1.0 / (mean + eps as f64).sqrt();
+        for ((y, &v), &g) in yr.iter_mut().zip(xr).zip(w) {
+            *y = ((v as f64 * scale) as f32) * g;
+        }
+    }
+}
+
+pub fn silu(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// In-place softmax with max subtraction and an f64 sum.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0f64;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v as f64;
+    }
+    let inv = (1.0 / sum) as f32;
+    x.iter_mut().for_each(|v| *v *= inv);
+}

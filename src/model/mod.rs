@@ -1,0 +1,42 @@
+//! The deepseek2 model: hyperparameters from metadata, weight handles, and the op list of a step.
+
+pub mod config;
+pub mod graph;
+pub mod weights;
+
+pub use config::{Config, Gating, KvLayout, Yarn};
+pub use graph::{AttnForm, Graph, StepSpec};
+pub use weights::{WeightId, Weights};
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::gguf::GgufFile;
+
+/// An opened model: the file (memory-mapped), its config and its weight handles.
+pub struct Model {
+    pub file: GgufFile,
+    pub config: Config,
+    pub weights: Weights,
+}
+
+impl Model {
+    pub fn open(path: impl AsRef<Path>) -> Result<Model> {
+        Model::from_file(GgufFile::open(path)?)
+    }
+
+    pub fn from_file(file: GgufFile) -> Result<Model> {
+        let config = Config::from_gguf(&file)?;
+        let weights = Weights::load(&file, &config)?;
+        Ok(Model { file, config, weights })
+    }
+
+    /// The stored (GGUF block) bytes of a weight.
+    pub fn weight_bytes(&self, id: WeightId) -> &[u8] {
+        self.weights.bytes(&self.file, id)
+    }
+
+    pub fn graph(&self, spec: StepSpec) -> Graph {
+        graph::build(&self.config, &self.weights, spec)
+    }
+}
