@@ -26,6 +26,9 @@ pub enum Error {
     },
     /// A tensor type this build cannot compute with (known to GGUF, not implemented here).
     UnsupportedType { tensor: String, type_name: String },
+    /// Quantized bytes that do not fit the type (length not a whole number of blocks, or not the
+    /// bytes of the element count asked for), or a type with no (de)quantizer in this build.
+    Quant { type_name: String, problem: String },
     /// Tokenizer construction or use failed.
     Tokenizer(String),
     /// The chat template could not be parsed or rendered.
@@ -75,6 +78,7 @@ impl fmt::Display for Error {
                 f,
                 "tensor '{tensor}' has type {type_name}, which this build cannot compute with yet"
             ),
+            Error::Quant { type_name, problem } => write!(f, "{type_name} data: {problem}"),
             Error::Tokenizer(m) => write!(f, "tokenizer: {m}"),
             Error::Template(m) => write!(f, "chat template: {m}"),
             Error::Model(m) => write!(f, "model: {m}"),

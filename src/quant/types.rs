@@ -78,7 +78,10 @@ impl QuantType {
 
     /// The type whose ggml name (case-insensitive, `q4_k` or `Q4_K`) is `name`.
     pub fn from_name(name: &str) -> Option<QuantType> {
-        Self::ALL.iter().copied().find(|t| t.info().name.eq_ignore_ascii_case(name))
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|t| t.info().name.eq_ignore_ascii_case(name))
     }
 
     pub fn name(self) -> &'static str {
@@ -121,7 +124,11 @@ impl QuantType {
             TQ2_0 => ("TQ2_0", QK_K, 66),
             MXFP4 => ("MXFP4", 32, 17),
         };
-        TypeInfo { name, blck_size, type_size }
+        TypeInfo {
+            name,
+            blck_size,
+            type_size,
+        }
     }
 
     /// Bytes of a row of `n` elements, or None if `n` is not a whole number of blocks or the
