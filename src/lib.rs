@@ -8,8 +8,11 @@
 pub mod cpu;
 pub mod error;
 pub mod gguf;
+pub mod gpu;
 pub mod model;
 pub mod npy;
 pub mod quant;
+pub mod sample;
+pub mod session;
 
 pub use error::{Error, Result};

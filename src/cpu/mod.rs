@@ -41,6 +41,13 @@ impl Values {
     pub fn get(&self, node: NodeId) -> Option<&Buf> {
         self.bufs[node].as_ref()
     }
+    /// Moves an f32 node's values out.
+    pub fn take_f32(&mut self, node: NodeId) -> Option<Vec<f32>> {
+        match self.bufs[node].take()? {
+            Buf::F32(v) => Some(v),
+            Buf::I32(_) => None,
+        }
+    }
 }
 
 pub struct CpuExecutor<'m> {
@@ -58,6 +65,10 @@ impl<'m> CpuExecutor<'m> {
             rope: Rope::new(c),
             cache: LatentCache::new(c.n_layer, n_ctx, c.kv_lora_rank, c.n_embd_head_qk_rope),
         }
+    }
+
+    pub fn model(&self) -> &'m Model {
+        self.model
     }
 
     fn matrix(&self, w: WeightId) -> QMatrix<'m> {

@@ -1,0 +1,32 @@
+// get_rows: Y[t, c] = W[ids[t], c], one row of a GGUF tensor per token, dequantized (the token
+// embedding). CPU twin: the GetRows op in cpu/mod.rs.
+//
+// Bindings: W array<u32> GGUF bytes, IDS [n_tok] u32, Y [n_tok, cols] f32, P params.
+// Mapping: one invocation per output element, x over elements of a row, y over tokens.
+
+const WG: u32 = 64u;
+
+struct Params {
+    cols: u32,
+    row_bytes: u32,
+    w_offset: u32,
+    n_rows: u32,
+}
+
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> IDS: array<u32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = gid.x;
+    let t = gid.y;
+    if (c >= P.cols) {
+        return;
+    }
+    // An id outside the table reads row 0 rather than past the binding; the executor checks ids.
+    let id = select(0u, IDS[t], IDS[t] < P.n_rows);
+    let blk = c / QK;
+    Y[t * P.cols + c] = block_get(P.w_offset + id * P.row_bytes + blk * BLOCK_BYTES, c % QK);
+}

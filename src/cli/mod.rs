@@ -1,0 +1,44 @@
+//! The `wgpu-ds` command line: one file per subcommand, each thin over the library.
+
+pub mod info;
+pub mod prompt;
+pub mod run;
+pub mod tokenize;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "wgpu-ds", version, about = "DeepSeek V2 / V2-Lite / V3 / R1 from GGUF files, on any GPU through wgpu")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Print a model's architecture, hyperparameters, tensor types and tokenizer.
+    Info(info::Args),
+    /// Turn text into token ids as llama.cpp does.
+    Tokenize(tokenize::Args),
+    /// Generate text from a prompt.
+    Run(run::Args),
+}
+
+/// `-m FILE`, as llama.cpp tools spell it.
+#[derive(clap::Args, Clone)]
+pub struct ModelArg {
+    /// GGUF model file (for a split model, its first part: name-00001-of-0000N.gguf).
+    #[arg(short = 'm', long = "model")]
+    pub model: PathBuf,
+}
+
+pub fn main() -> wgpu_ds::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Info(a) => info::run(a),
+        Command::Tokenize(a) => tokenize::run(a),
+        Command::Run(a) => run::run(a),
+    }
+}

@@ -1,0 +1,105 @@
+//! The table of shader variants. A variant is composed from files by concatenation, each file
+//! preceded by a `// ---- shaders/<file> ----` marker: the common helpers, one quant file (the
+//! only per-type code) and the op file. Its key (`matvec.q4_k`) is also its wgpu label, so
+//! validation errors and GPU captures name the variant. No preprocessor.
+
+use crate::quant::{self, QuantType};
+
+/// Every WGSL file, embedded in the binary.
+const SOURCES: &[(&str, &str)] = &[
+    ("common/bytes.wgsl", include_str!("../../shaders/common/bytes.wgsl")),
+    ("common/reduce.wgsl", include_str!("../../shaders/common/reduce.wgsl")),
+    ("quant/f32.wgsl", include_str!("../../shaders/quant/f32.wgsl")),
+    ("quant/f16.wgsl", include_str!("../../shaders/quant/f16.wgsl")),
+    ("quant/bf16.wgsl", include_str!("../../shaders/quant/bf16.wgsl")),
+    ("quant/q4_0.wgsl", include_str!("../../shaders/quant/q4_0.wgsl")),
+    ("quant/q4_1.wgsl", include_str!("../../shaders/quant/q4_1.wgsl")),
+    ("quant/q5_0.wgsl", include_str!("../../shaders/quant/q5_0.wgsl")),
+    ("quant/q5_1.wgsl", include_str!("../../shaders/quant/q5_1.wgsl")),
+    ("quant/q8_0.wgsl", include_str!("../../shaders/quant/q8_0.wgsl")),
+    ("quant/q2_k.wgsl", include_str!("../../shaders/quant/q2_k.wgsl")),
+    ("quant/q3_k.wgsl", include_str!("../../shaders/quant/q3_k.wgsl")),
+    ("quant/k4_scales.wgsl", include_str!("../../shaders/quant/k4_scales.wgsl")),
+    ("quant/q4_k.wgsl", include_str!("../../shaders/quant/q4_k.wgsl")),
+    ("quant/q5_k.wgsl", include_str!("../../shaders/quant/q5_k.wgsl")),
+    ("quant/q6_k.wgsl", include_str!("../../shaders/quant/q6_k.wgsl")),
+    ("matvec.wgsl", include_str!("../../shaders/matvec.wgsl")),
+    ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
+];
+
+fn source(file: &str) -> &'static str {
+    SOURCES.iter().find(|(f, _)| *f == file).map(|(_, s)| *s).unwrap_or_else(|| panic!("shader file {file} is not in SOURCES"))
+}
+
+/// The quant files of a type: each offers `QK`, `BLOCK_BYTES` and `block_get(byte, i) -> f32`.
+/// None for types without a WGSL decoder.
+pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
+    use QuantType::*;
+    Some(match ty {
+        F32 => &["quant/f32.wgsl"],
+        F16 => &["quant/f16.wgsl"],
+        BF16 => &["quant/bf16.wgsl"],
+        Q4_0 => &["quant/q4_0.wgsl"],
+        Q4_1 => &["quant/q4_1.wgsl"],
+        Q5_0 => &["quant/q5_0.wgsl"],
+        Q5_1 => &["quant/q5_1.wgsl"],
+        Q8_0 => &["quant/q8_0.wgsl"],
+        Q2K => &["quant/q2_k.wgsl"],
+        Q3K => &["quant/q3_k.wgsl"],
+        Q4K => &["quant/k4_scales.wgsl", "quant/q4_k.wgsl"],
+        Q5K => &["quant/k4_scales.wgsl", "quant/q5_k.wgsl"],
+        Q6K => &["quant/q6_k.wgsl"],
+        _ => return None,
+    })
+}
+
+/// One shader variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Quantized matrix × activations (`matvec.wgsl`), for weights of the given type.
+    MatVec(QuantType),
+    /// Rows of a quantized table (`get_rows.wgsl`): the token embedding.
+    GetRows(QuantType),
+}
+
+impl Kernel {
+    /// Every variant this build can compose.
+    pub fn all() -> Vec<Kernel> {
+        let types = quant::SUPPORTED.iter().copied().filter(|t| quant_files(*t).is_some());
+        types.flat_map(|t| [Kernel::MatVec(t), Kernel::GetRows(t)]).collect()
+    }
+
+    /// Readable key, also the wgpu label: `matvec.q4_k`.
+    pub fn key(&self) -> String {
+        let (op, ty) = match self {
+            Kernel::MatVec(t) => ("matvec", t),
+            Kernel::GetRows(t) => ("get_rows", t),
+        };
+        format!("{op}.{}", ty.name().to_ascii_lowercase())
+    }
+
+    /// The files composed into this variant, in order.
+    pub fn files(&self) -> Vec<&'static str> {
+        let (op_file, ty, reduce): (&str, QuantType, bool) = match *self {
+            Kernel::MatVec(t) => ("matvec.wgsl", t, true),
+            Kernel::GetRows(t) => ("get_rows.wgsl", t, false),
+        };
+        let mut files = vec!["common/bytes.wgsl"];
+        if reduce {
+            files.push("common/reduce.wgsl");
+        }
+        files.extend_from_slice(quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")));
+        files.push(op_file);
+        files
+    }
+
+    /// The composed WGSL source.
+    pub fn source(&self) -> String {
+        let mut s = format!("// {} (composed by wgpu-ds from the files below)\n", self.key());
+        for f in self.files() {
+            s.push_str(&format!("\n// ---- shaders/{f} ----\n"));
+            s.push_str(source(f));
+        }
+        s
+    }
+}

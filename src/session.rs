@@ -1,0 +1,129 @@
+//! The generation loop, one for the CLI, the server and the web page:
+//! prompt ids → prefill (in chunks) → sample → decode one token at a time → stream ids out.
+
+use crate::cpu::CpuExecutor;
+use crate::error::{Error, Result};
+use crate::model::{AttnForm, Config, Model, StepSpec};
+use crate::sample::{Sampler, SamplerConfig};
+
+/// Something that runs steps of the model: the CPU reference or the GPU.
+pub trait Executor {
+    /// Runs `tokens` at positions pos0.. and returns logits: [T, n_vocab] if `all_logits`, else
+    /// the last position's [n_vocab].
+    fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>>;
+    /// Positions the cache holds.
+    fn n_ctx(&self) -> usize;
+    fn config(&self) -> &Config;
+}
+
+/// The cheaper MLA form for a step of `n_tokens` queries over `n_kv` cached positions, by
+/// multiply-add count: absorbed maps every query into latent space; materialized expands every
+/// cached position's K and V.
+pub fn choose_attn_form(c: &Config, n_tokens: usize, n_kv: usize) -> AttnForm {
+    let (h, kv, nope, rope, v) = (c.n_head, c.kv_lora_rank, c.n_embd_head_qk_nope, c.n_embd_head_qk_rope, c.n_embd_head_v);
+    let (t, s) = (n_tokens, n_kv);
+    let absorbed = t * h * kv * (nope + v) + t * s * h * (2 * kv + rope);
+    let materialized = s * h * kv * (nope + v) + t * s * h * (nope + rope + v);
+    if materialized < absorbed {
+        AttnForm::Materialized
+    } else {
+        AttnForm::Absorbed
+    }
+}
+
+impl Executor for CpuExecutor<'_> {
+    fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
+        let attn = choose_attn_form(&self.model().config, tokens.len(), pos0 + tokens.len());
+        let spec = StepSpec { n_tokens: tokens.len(), pos0, all_logits, attn };
+        let graph = self.model().graph(spec);
+        let mut vals = self.run(&graph, tokens, false)?;
+        Ok(vals.take_f32(graph.logits).expect("logits are kept"))
+    }
+    fn n_ctx(&self) -> usize {
+        self.cache.n_ctx
+    }
+    fn config(&self) -> &Config {
+        &self.model().config
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    /// Tokens to generate at most (-n).
+    pub n_predict: usize,
+    /// Keep going past end-of-generation tokens.
+    pub ignore_eos: bool,
+    pub sampler: SamplerConfig,
+    /// Prompt tokens per prefill step.
+    pub prefill_chunk: usize,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions { n_predict: 64, ignore_eos: false, sampler: SamplerConfig::default(), prefill_chunk: 512 }
+    }
+}
+
+pub struct Generation {
+    pub ids: Vec<u32>,
+    /// Logits of the last prompt position.
+    pub prompt_logits: Vec<f32>,
+}
+
+/// Checks a prompt against the context before any work is done.
+pub fn check_prompt(prompt: &[u32], n_ctx: usize, n_vocab: usize) -> Result<()> {
+    if prompt.is_empty() {
+        return Err(Error::Usage("the prompt is empty".into()));
+    }
+    if prompt.len() > n_ctx {
+        return Err(Error::Usage(format!(
+            "the prompt has {} tokens but the context holds {n_ctx}; raise -c or shorten the prompt",
+            prompt.len()
+        )));
+    }
+    if let Some(&bad) = prompt.iter().find(|&&t| t as usize >= n_vocab) {
+        return Err(Error::Usage(format!("prompt token id {bad} is outside the vocabulary of {n_vocab}")));
+    }
+    Ok(())
+}
+
+/// Generates after `prompt`. `is_eog` tells end-of-generation tokens; `on_token` sees each new id
+/// as soon as it is sampled and may stop the loop by returning false.
+pub fn generate(
+    exec: &mut dyn Executor,
+    prompt: &[u32],
+    opts: &GenerateOptions,
+    is_eog: &dyn Fn(u32) -> bool,
+    on_token: &mut dyn FnMut(u32) -> Result<bool>,
+) -> Result<Generation> {
+    let n_ctx = exec.n_ctx();
+    check_prompt(prompt, n_ctx, exec.config().n_vocab)?;
+    let mut sampler = Sampler::new(opts.sampler.clone());
+    prompt.iter().for_each(|&t| sampler.accept(t));
+
+    let mut logits = Vec::new();
+    for (i, chunk) in prompt.chunks(opts.prefill_chunk.max(1)).enumerate() {
+        logits = exec.step(chunk, i * opts.prefill_chunk.max(1), false)?;
+    }
+    let prompt_logits = logits.clone();
+    let mut ids = Vec::new();
+    let mut pos = prompt.len();
+    while ids.len() < opts.n_predict {
+        let id = sampler.sample(&logits);
+        sampler.accept(id);
+        ids.push(id);
+        if !on_token(id)? || (!opts.ignore_eos && is_eog(id)) || ids.len() == opts.n_predict || pos >= n_ctx {
+            break;
+        }
+        logits = exec.step(&[id], pos, false)?;
+        pos += 1;
+    }
+    Ok(Generation { ids, prompt_logits })
+}
+
+/// Convenience for tests and tools: greedy ids from the CPU reference.
+pub fn greedy_cpu(model: &Model, prompt: &[u32], n: usize) -> Result<Vec<u32>> {
+    let mut ex = CpuExecutor::new(model, prompt.len() + n);
+    let opts = GenerateOptions { n_predict: n, ignore_eos: true, sampler: SamplerConfig::greedy(), ..Default::default() };
+    Ok(generate(&mut ex, prompt, &opts, &|_| false, &mut |_| Ok(true))?.ids)
+}
