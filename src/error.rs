@@ -35,6 +35,8 @@ pub enum Error {
     Template(String),
     /// A model that is well-formed GGUF but not something this runtime can run.
     Model(String),
+    /// No usable GPU, a device error, or out of GPU memory.
+    Gpu(String),
     /// Anything the user asked for that cannot be done (bad flags, prompt too long, ...).
     Usage(String),
 }
@@ -82,6 +84,7 @@ impl fmt::Display for Error {
             Error::Tokenizer(m) => write!(f, "tokenizer: {m}"),
             Error::Template(m) => write!(f, "chat template: {m}"),
             Error::Model(m) => write!(f, "model: {m}"),
+            Error::Gpu(m) => write!(f, "GPU: {m}"),
             Error::Usage(m) => write!(f, "{m}"),
         }
     }

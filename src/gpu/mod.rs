@@ -1,3 +1,11 @@
-//! The GPU path: shader variants composed from WGSL files, and (next) the wgpu executor.
+//! The GPU path: shader variants composed from WGSL files, the device, weights uploaded as stored
+//! (chunked to the binding limit), and the encoding of ops. `gpu/` keeps to what also runs in a
+//! browser: no mmap, no threads; blocking helpers are native-only wrappers over async cores.
 
+pub mod context;
 pub mod kernels;
+pub mod ops;
+pub mod params;
+pub mod pipelines;
+
+pub use context::{GpuContext, GpuOptions};

@@ -1,0 +1,121 @@
+//! Adapter and device: backend choice, the adapter's own limits requested (wgpu's defaults are far
+//! below what GPUs offer: 128 MiB bindings), and optional features detected once. Async at the core
+//! for the browser; `*_blocking` wrappers for native code.
+
+use crate::error::{Error, Result};
+
+/// Which adapter to use.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Backends to consider; None means `WGPU_BACKEND` from the environment, else all.
+    pub backends: Option<wgpu::Backends>,
+    /// Index into the adapter list of `wgpu-ds devices`; None picks the high-performance adapter.
+    pub adapter: Option<usize>,
+    /// Cap on the storage-binding size (tests use it to force weight chunking).
+    pub max_binding: Option<u64>,
+    /// Do not use optional features even when present (every kernel must work without them).
+    pub no_optional_features: bool,
+}
+
+/// Optional features, detected at start; every kernel has a path that needs none of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Optional {
+    pub shader_f16: bool,
+    pub subgroups: bool,
+    pub timestamps: bool,
+}
+
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub optional: Optional,
+}
+
+fn instance(opts: &GpuOptions) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if let Some(b) = opts.backends {
+        desc.backends = b;
+    }
+    wgpu::Instance::new(desc)
+}
+
+/// One line per adapter: index, name, backend, device type, driver.
+pub fn describe(info: &wgpu::AdapterInfo) -> String {
+    format!("{} ({:?}, {:?}, driver {} {})", info.name, info.backend, info.device_type, info.driver, info.driver_info)
+}
+
+/// Every adapter the backends offer (native only: the browser has exactly one).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn adapters(opts: &GpuOptions) -> Vec<wgpu::Adapter> {
+    let inst = instance(opts);
+    let backends = opts.backends.unwrap_or(wgpu::Backends::all());
+    pollster::block_on(inst.enumerate_adapters(backends))
+}
+
+impl GpuContext {
+    pub async fn new(opts: &GpuOptions) -> Result<GpuContext> {
+        let inst = instance(opts);
+        let adapter = match opts.adapter {
+            #[cfg(not(target_arch = "wasm32"))]
+            Some(i) => {
+                let backends = opts.backends.unwrap_or(wgpu::Backends::all());
+                let mut all = inst.enumerate_adapters(backends).await;
+                if i >= all.len() {
+                    return Err(Error::Gpu(format!("adapter {i} does not exist ({} found; see `wgpu-ds devices`)", all.len())));
+                }
+                all.swap_remove(i)
+            }
+            _ => inst
+                .request_adapter(&wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() })
+                .await
+                .map_err(|e| Error::Gpu(format!("no GPU adapter found ({e}); install a Vulkan, Metal or DX12 driver, or use --backend cpu")))?,
+        };
+        let info = adapter.get_info();
+        let have = adapter.features();
+        let optional = if opts.no_optional_features {
+            Optional::default()
+        } else {
+            Optional {
+                shader_f16: have.contains(wgpu::Features::SHADER_F16),
+                subgroups: have.contains(wgpu::Features::SUBGROUP),
+                timestamps: have.contains(wgpu::Features::TIMESTAMP_QUERY),
+            }
+        };
+        let mut features = wgpu::Features::empty();
+        if optional.shader_f16 {
+            features |= wgpu::Features::SHADER_F16;
+        }
+        if optional.subgroups {
+            features |= wgpu::Features::SUBGROUP;
+        }
+        if optional.timestamps {
+            features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let mut limits = adapter.limits();
+        if let Some(cap) = opts.max_binding {
+            limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.min(cap);
+        }
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wgpu-ds"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("{}: cannot open the device: {e}", describe(&info))))?;
+        Ok(GpuContext { device, queue, info, limits, optional })
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking(opts: &GpuOptions) -> Result<GpuContext> {
+        pollster::block_on(GpuContext::new(opts))
+    }
+
+    /// Largest storage binding usable for one weight chunk (also capped by the buffer size).
+    pub fn max_binding(&self) -> u64 {
+        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+    }
+}

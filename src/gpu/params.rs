@@ -1,0 +1,28 @@
+//! Kernel parameters: one `#[repr(C)]` Pod struct per kernel, field for field the WGSL `Params`
+//! struct of its op file (tests/shaders_naga.rs checks the sizes against naga's layout).
+
+use bytemuck::{Pod, Zeroable};
+
+/// shaders/matvec.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct MatVecParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub row_bytes: u32,
+    pub w_offset: u32,
+    pub x_offset: u32,
+    pub x_stride: u32,
+    pub y_offset: u32,
+    pub y_stride: u32,
+}
+
+/// shaders/get_rows.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct GetRowsParams {
+    pub cols: u32,
+    pub row_bytes: u32,
+    pub w_offset: u32,
+    pub n_rows: u32,
+}

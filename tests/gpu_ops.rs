@@ -1,0 +1,147 @@
+//! GPU kernels against the CPU reference ops, for every quant type and shapes that matter: one
+//! block, rows not a multiple of the workgroup, several tokens, V2-Lite and V3 row lengths, and a
+//! storage-binding limit small enough to force chunking. Runs on lavapipe in CI (WGPU_BACKEND=vulkan).
+//! Without an adapter the tests fail when CI is set and skip with a reason otherwise.
+
+use wgpu_ds::cpu::ops::{matmul, QMatrix};
+use wgpu_ds::gpu::ops::{encode_get_rows, encode_matvec, read_f32, storage_f32, GpuWeight};
+use wgpu_ds::gpu::pipelines::Pipelines;
+use wgpu_ds::gpu::{GpuContext, GpuOptions};
+use wgpu_ds::quant::{self, QuantType};
+
+fn gpu(opts: GpuOptions) -> Option<GpuContext> {
+    match GpuContext::new_blocking(&opts) {
+        Ok(ctx) => Some(ctx),
+        Err(e) if std::env::var_os("CI").is_some() => panic!("CI needs a GPU adapter (lavapipe): {e}"),
+        Err(e) => {
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// Deterministic values with planted outliers (every 97th element ×20), so scales and minimums of
+/// the blocks vary.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let u = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            if i % 97 == 5 { u * 20.0 } else { u }
+        })
+        .collect()
+}
+
+fn quantized(ty: QuantType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
+    let v = values(rows * cols, seed);
+    v.chunks(cols).flat_map(|r| quant::quantize_row(ty, r).unwrap()).collect()
+}
+
+/// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches.
+fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let bad: Vec<String> = got
+        .iter()
+        .zip(want)
+        .enumerate()
+        .filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs()))
+        .take(5)
+        .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
+        .collect();
+    let num: f64 = got.iter().zip(want).map(|(g, w)| ((g - w) as f64).powi(2)).sum();
+    let den: f64 = want.iter().map(|w| (*w as f64).powi(2)).sum::<f64>().max(1e-30);
+    assert!(bad.is_empty() && num / den < 1e-9, "{what}: NMSE {:.2e}, first mismatches: {}", num / den, bad.join(", "));
+}
+
+fn run_matvec(ctx: &GpuContext, pipes: &Pipelines, ty: QuantType, rows: usize, cols: usize, n_tok: usize) -> (Vec<f32>, Vec<f32>) {
+    let bytes = quantized(ty, rows, cols, (rows * 31 + cols) as u64);
+    let x = values(n_tok * cols, 7);
+    let want = matmul(QMatrix { ty, bytes: &bytes, rows, cols }, &x, n_tok).unwrap();
+    let w = GpuWeight::upload(ctx, "w", ty, rows, cols, &bytes).unwrap();
+    let xb = storage_f32(ctx, "x", &x);
+    let yb = storage_f32(ctx, "y", &vec![0.0; n_tok * rows]);
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    encode_matvec(ctx, pipes, &mut enc, &w, &xb, &yb, n_tok);
+    ctx.queue.submit([enc.finish()]);
+    (read_f32(ctx, &yb, n_tok * rows).unwrap(), want)
+}
+
+fn block(ty: QuantType) -> usize {
+    ty.info().blck_size.max(32)
+}
+
+#[test]
+fn matvec_matches_cpu_for_every_type_and_shape() {
+    let Some(ctx) = gpu(GpuOptions::default()) else { return };
+    eprintln!("adapter: {}", wgpu_ds::gpu::context::describe(&ctx.info));
+    let pipes = Pipelines::default();
+    for &ty in quant::SUPPORTED {
+        let b = block(ty);
+        // one block; rows not a multiple of the workgroup with several blocks per row; 3 tokens
+        for (rows, cols, n_tok) in [(1, b, 1), (67, 3 * b, 1), (5, 2 * b, 3)] {
+            let (got, want) = run_matvec(&ctx, &pipes, ty, rows, cols, n_tok);
+            assert_close(&format!("matvec {ty} {rows}x{cols} T={n_tok}"), &got, &want, 1e-4, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn matvec_matches_cpu_at_v2_lite_and_v3_row_lengths() {
+    let Some(ctx) = gpu(GpuOptions::default()) else { return };
+    let pipes = Pipelines::default();
+    // V2-Lite: hidden 2048 (attn_kv_a_mqa rows 576); V3: hidden 7168, expert width 2048.
+    for (ty, rows, cols) in [(QuantType::Q4K, 576, 2048), (QuantType::Q6K, 40, 7168), (QuantType::Q8_0, 33, 7168), (QuantType::Q5_0, 64, 2048)] {
+        let (got, want) = run_matvec(&ctx, &pipes, ty, rows, cols, 1);
+        assert_close(&format!("matvec {ty} {rows}x{cols}"), &got, &want, 1e-3, 1e-4);
+    }
+}
+
+#[test]
+fn a_tiny_binding_limit_forces_chunks_and_gives_identical_results() {
+    let Some(full) = gpu(GpuOptions::default()) else { return };
+    let Some(tiny) = gpu(GpuOptions { max_binding: Some(4096), ..Default::default() }) else { return };
+    let (pf, pt) = (Pipelines::default(), Pipelines::default());
+    for ty in [QuantType::Q4K, QuantType::Q8_0, QuantType::F32] {
+        let (rows, cols) = (45, 256);
+        let w = GpuWeight::upload(&tiny, "w", ty, rows, cols, &quantized(ty, rows, cols, 3)).unwrap();
+        assert!(w.chunks.len() > 1, "{ty}: expected chunks, got {}", w.chunks.len());
+        let (a, _) = run_matvec(&full, &pf, ty, rows, cols, 2);
+        let (b, _) = run_matvec(&tiny, &pt, ty, rows, cols, 2);
+        assert_eq!(a, b, "{ty}: chunked result differs");
+    }
+}
+
+#[test]
+fn get_rows_matches_cpu_dequantization_for_every_type() {
+    let Some(ctx) = gpu(GpuOptions::default()) else { return };
+    let pipes = Pipelines::default();
+    for &ty in quant::SUPPORTED {
+        let (rows, cols) = (9, 2 * block(ty));
+        let bytes = quantized(ty, rows, cols, 11);
+        let ids = [3u32, 0, 8, 3];
+        let mut want = vec![0f32; ids.len() * cols];
+        let m = QMatrix { ty, bytes: &bytes, rows, cols };
+        for (i, &id) in ids.iter().enumerate() {
+            m.dequantize_row(id as usize, &mut want[i * cols..(i + 1) * cols]).unwrap();
+        }
+        let w = GpuWeight::upload(&ctx, "table", ty, rows, cols, &bytes).unwrap();
+        let idb = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue.write_buffer(&idb, 0, bytemuck::cast_slice(&ids));
+        // Starts as NaN, so a kernel that writes nothing cannot pass.
+        let yb2 = storage_f32(&ctx, "y2", &vec![f32::NAN; want.len()]);
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        encode_get_rows(&ctx, &pipes, &mut enc, &w, &idb, &yb2, ids.len()).unwrap();
+        ctx.queue.submit([enc.finish()]);
+        let got = read_f32(&ctx, &yb2, want.len()).unwrap();
+        // Dequantization is exact arithmetic on both sides.
+        assert_close(&format!("get_rows {ty}"), &got, &want, 0.0, 1e-6);
+    }
+}
