@@ -49,3 +49,27 @@ fn composed_sources_name_their_files() {
         assert!(src.contains(&format!("// ---- shaders/{f} ----")), "{f} missing");
     }
 }
+
+/// Size of the WGSL uniform `P` of a kernel, from naga's layout rules.
+fn params_size(kernel: Kernel) -> (u32, usize) {
+    let module = naga::front::wgsl::parse_str(&kernel.source()).unwrap();
+    let mut layouter = naga::proc::Layouter::default();
+    layouter.update(module.to_ctx()).unwrap();
+    let (_, var) = module.global_variables.iter().find(|(_, v)| v.name.as_deref() == Some("P")).expect("uniform P");
+    let members = match &module.types[var.ty].inner {
+        naga::TypeInner::Struct { members, .. } => members.len(),
+        other => panic!("P is not a struct: {other:?}"),
+    };
+    (layouter[var.ty].size, members)
+}
+
+#[test]
+fn rust_params_structs_match_their_wgsl_layout() {
+    use std::mem::size_of;
+    use wgpu_ds::gpu::params::{GetRowsParams, MatVecParams};
+    use wgpu_ds::quant::QuantType;
+    for ty in [QuantType::F32, QuantType::Q4K] {
+        assert_eq!(params_size(Kernel::MatVec(ty)), (size_of::<MatVecParams>() as u32, size_of::<MatVecParams>() / 4));
+        assert_eq!(params_size(Kernel::GetRows(ty)), (size_of::<GetRowsParams>() as u32, size_of::<GetRowsParams>() / 4));
+    }
+}
