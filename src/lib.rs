@@ -14,5 +14,6 @@ pub mod npy;
 pub mod quant;
 pub mod sample;
 pub mod session;
+pub mod tokenizer;
 
 pub use error::{Error, Result};
