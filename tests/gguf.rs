@@ -497,3 +497,12 @@ fn corrupted_files_never_panic() {
     }
     assert!(n_err > 1000 && n_ok > 100, "ok {n_ok}, err {n_err}");
 }
+
+#[test]
+fn version_2_files_parse_like_version_3() {
+    let mut bytes = every_type_writer().to_bytes();
+    bytes[4..8].copy_from_slice(&2u32.to_le_bytes());
+    let f = parse(bytes).unwrap();
+    assert_eq!(f.version(), 2);
+    assert_eq!(f.tensors().len(), 4);
+}
