@@ -17,13 +17,24 @@ pub struct SamplerConfig {
 
 impl Default for SamplerConfig {
     fn default() -> Self {
-        SamplerConfig { temperature: 0.8, top_k: 40, top_p: 0.95, min_p: 0.05, repeat_penalty: 1.0, repeat_last_n: 64, seed: 0 }
+        SamplerConfig {
+            temperature: 0.8,
+            top_k: 40,
+            top_p: 0.95,
+            min_p: 0.05,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            seed: 0,
+        }
     }
 }
 
 impl SamplerConfig {
     pub fn greedy() -> Self {
-        SamplerConfig { temperature: 0.0, ..Default::default() }
+        SamplerConfig {
+            temperature: 0.0,
+            ..Default::default()
+        }
     }
 }
 
@@ -59,7 +70,11 @@ pub fn argmax(x: &[f32]) -> usize {
 impl Sampler {
     pub fn new(cfg: SamplerConfig) -> Sampler {
         let rng = Rng(cfg.seed);
-        Sampler { cfg, rng, recent: Vec::new() }
+        Sampler {
+            cfg,
+            rng,
+            recent: Vec::new(),
+        }
     }
 
     pub fn is_greedy(&self) -> bool {
@@ -81,14 +96,22 @@ impl Sampler {
         if self.cfg.repeat_penalty != 1.0 {
             for &id in &self.recent {
                 let l = &mut logits[id as usize];
-                *l = if *l > 0.0 { *l / self.cfg.repeat_penalty } else { *l * self.cfg.repeat_penalty };
+                *l = if *l > 0.0 {
+                    *l / self.cfg.repeat_penalty
+                } else {
+                    *l * self.cfg.repeat_penalty
+                };
             }
         }
         if self.cfg.temperature <= 0.0 {
             return argmax(&logits) as u32;
         }
         // Candidates sorted by logit, best first (ties to the lower id).
-        let mut cand: Vec<(u32, f32)> = logits.iter().enumerate().map(|(i, &l)| (i as u32, l)).collect();
+        let mut cand: Vec<(u32, f32)> = logits
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (i as u32, l))
+            .collect();
         cand.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         if self.cfg.top_k > 0 {
             cand.truncate(self.cfg.top_k);
@@ -123,7 +146,10 @@ impl Sampler {
 
 fn softmax_of(cand: &[(u32, f32)], temperature: f32) -> Vec<f64> {
     let max = cand[0].1 as f64;
-    let e: Vec<f64> = cand.iter().map(|c| ((c.1 as f64 - max) / temperature as f64).exp()).collect();
+    let e: Vec<f64> = cand
+        .iter()
+        .map(|c| ((c.1 as f64 - max) / temperature as f64).exp())
+        .collect();
     let sum: f64 = e.iter().sum();
     e.iter().map(|v| v / sum).collect()
 }
@@ -141,11 +167,27 @@ mod tests {
     #[test]
     fn same_seed_same_tokens_and_top_k_1_is_greedy() {
         let logits: Vec<f32> = (0..50).map(|i| ((i * 37) % 11) as f32 * 0.3).collect();
-        let cfg = SamplerConfig { temperature: 1.5, top_k: 0, top_p: 1.0, min_p: 0.0, seed: 7, ..Default::default() };
-        let a: Vec<u32> = { let mut s = Sampler::new(cfg.clone()); (0..20).map(|_| s.sample(&logits)).collect() };
-        let b: Vec<u32> = { let mut s = Sampler::new(cfg.clone()); (0..20).map(|_| s.sample(&logits)).collect() };
+        let cfg = SamplerConfig {
+            temperature: 1.5,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            seed: 7,
+            ..Default::default()
+        };
+        let a: Vec<u32> = {
+            let mut s = Sampler::new(cfg.clone());
+            (0..20).map(|_| s.sample(&logits)).collect()
+        };
+        let b: Vec<u32> = {
+            let mut s = Sampler::new(cfg.clone());
+            (0..20).map(|_| s.sample(&logits)).collect()
+        };
         assert_eq!(a, b);
-        assert!(a.iter().collect::<std::collections::HashSet<_>>().len() > 1, "temperature 1.5 should vary");
+        assert!(
+            a.iter().collect::<std::collections::HashSet<_>>().len() > 1,
+            "temperature 1.5 should vary"
+        );
         let mut s = Sampler::new(SamplerConfig { top_k: 1, ..cfg });
         assert_eq!(s.sample(&logits), argmax(&logits) as u32);
     }
@@ -155,8 +197,20 @@ mod tests {
         // One dominant token: top-p 0.5 and min-p 0.5 both leave only it.
         let logits = [10.0, 0.0, 0.0, 0.0];
         for cfg in [
-            SamplerConfig { temperature: 5.0, top_k: 0, top_p: 0.5, min_p: 0.0, ..Default::default() },
-            SamplerConfig { temperature: 5.0, top_k: 0, top_p: 1.0, min_p: 0.5, ..Default::default() },
+            SamplerConfig {
+                temperature: 5.0,
+                top_k: 0,
+                top_p: 0.5,
+                min_p: 0.0,
+                ..Default::default()
+            },
+            SamplerConfig {
+                temperature: 5.0,
+                top_k: 0,
+                top_p: 1.0,
+                min_p: 0.5,
+                ..Default::default()
+            },
         ] {
             let mut s = Sampler::new(cfg);
             assert!((0..50).all(|_| s.sample(&logits) == 0));
@@ -165,7 +219,11 @@ mod tests {
 
     #[test]
     fn repetition_penalty_demotes_recent_tokens() {
-        let mut s = Sampler::new(SamplerConfig { temperature: 0.0, repeat_penalty: 2.0, ..Default::default() });
+        let mut s = Sampler::new(SamplerConfig {
+            temperature: 0.0,
+            repeat_penalty: 2.0,
+            ..Default::default()
+        });
         s.accept(0);
         assert_eq!(s.sample(&[3.0, 2.0]), 1);
     }

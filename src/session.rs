@@ -20,7 +20,13 @@ pub trait Executor {
 /// multiply-add count: absorbed maps every query into latent space; materialized expands every
 /// cached position's K and V.
 pub fn choose_attn_form(c: &Config, n_tokens: usize, n_kv: usize) -> AttnForm {
-    let (h, kv, nope, rope, v) = (c.n_head, c.kv_lora_rank, c.n_embd_head_qk_nope, c.n_embd_head_qk_rope, c.n_embd_head_v);
+    let (h, kv, nope, rope, v) = (
+        c.n_head,
+        c.kv_lora_rank,
+        c.n_embd_head_qk_nope,
+        c.n_embd_head_qk_rope,
+        c.n_embd_head_v,
+    );
     let (t, s) = (n_tokens, n_kv);
     let absorbed = t * h * kv * (nope + v) + t * s * h * (2 * kv + rope);
     let materialized = s * h * kv * (nope + v) + t * s * h * (nope + rope + v);
@@ -34,7 +40,12 @@ pub fn choose_attn_form(c: &Config, n_tokens: usize, n_kv: usize) -> AttnForm {
 impl Executor for CpuExecutor<'_> {
     fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
         let attn = choose_attn_form(&self.model().config, tokens.len(), pos0 + tokens.len());
-        let spec = StepSpec { n_tokens: tokens.len(), pos0, all_logits, attn };
+        let spec = StepSpec {
+            n_tokens: tokens.len(),
+            pos0,
+            all_logits,
+            attn,
+        };
         let graph = self.model().graph(spec);
         let mut vals = self.run(&graph, tokens, false)?;
         Ok(vals.take_f32(graph.logits).expect("logits are kept"))
@@ -60,7 +71,12 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { n_predict: 64, ignore_eos: false, sampler: SamplerConfig::default(), prefill_chunk: 512 }
+        GenerateOptions {
+            n_predict: 64,
+            ignore_eos: false,
+            sampler: SamplerConfig::default(),
+            prefill_chunk: 512,
+        }
     }
 }
 
@@ -82,7 +98,9 @@ pub fn check_prompt(prompt: &[u32], n_ctx: usize, n_vocab: usize) -> Result<()> 
         )));
     }
     if let Some(&bad) = prompt.iter().find(|&&t| t as usize >= n_vocab) {
-        return Err(Error::Usage(format!("prompt token id {bad} is outside the vocabulary of {n_vocab}")));
+        return Err(Error::Usage(format!(
+            "prompt token id {bad} is outside the vocabulary of {n_vocab}"
+        )));
     }
     Ok(())
 }
@@ -112,7 +130,11 @@ pub fn generate(
         let id = sampler.sample(&logits);
         sampler.accept(id);
         ids.push(id);
-        if !on_token(id)? || (!opts.ignore_eos && is_eog(id)) || ids.len() == opts.n_predict || pos >= n_ctx {
+        if !on_token(id)?
+            || (!opts.ignore_eos && is_eog(id))
+            || ids.len() == opts.n_predict
+            || pos >= n_ctx
+        {
             break;
         }
         logits = exec.step(&[id], pos, false)?;
@@ -124,6 +146,11 @@ pub fn generate(
 /// Convenience for tests and tools: greedy ids from the CPU reference.
 pub fn greedy_cpu(model: &Model, prompt: &[u32], n: usize) -> Result<Vec<u32>> {
     let mut ex = CpuExecutor::new(model, prompt.len() + n);
-    let opts = GenerateOptions { n_predict: n, ignore_eos: true, sampler: SamplerConfig::greedy(), ..Default::default() };
+    let opts = GenerateOptions {
+        n_predict: n,
+        ignore_eos: true,
+        sampler: SamplerConfig::greedy(),
+        ..Default::default()
+    };
     Ok(generate(&mut ex, prompt, &opts, &|_| false, &mut |_| Ok(true))?.ids)
 }

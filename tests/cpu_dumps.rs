@@ -14,10 +14,14 @@ fn dump_name(ours: &str, dump_dir: &Path) -> Option<(String, bool)> {
     };
     let candidates: Vec<String> = match base {
         // Our final routing weights are llama.cpp's last weights node of the layer.
-        "ffn_moe_weights" => ["ffn_moe_weights_scaled", "ffn_moe_weights_norm", "ffn_moe_weights"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        "ffn_moe_weights" => [
+            "ffn_moe_weights_scaled",
+            "ffn_moe_weights_norm",
+            "ffn_moe_weights",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
         _ => vec![base.to_string()],
     };
     candidates
@@ -39,13 +43,20 @@ fn check_model(stem: &str) -> usize {
         .split_whitespace()
         .map(|s| s.parse().unwrap())
         .collect();
-    let spec = StepSpec { n_tokens: prompt.len(), pos0: 0, all_logits: true, attn: AttnForm::Absorbed };
+    let spec = StepSpec {
+        n_tokens: prompt.len(),
+        pos0: 0,
+        all_logits: true,
+        attn: AttnForm::Absorbed,
+    };
     let g = model.graph(spec);
     let mut ex = CpuExecutor::new(&model, prompt.len());
     let vals = ex.run(&g, &prompt, true).unwrap();
     let mut compared = 0;
     for (id, node) in g.nodes.iter().enumerate() {
-        let Some((dump, permuted)) = dump_name(&node.name, &dump_dir) else { continue };
+        let Some((dump, permuted)) = dump_name(&node.name, &dump_dir) else {
+            continue;
+        };
         let (shape, want) = wgpu_ds::npy::read_f32(&dump_dir.join(format!("{dump}.npy"))).unwrap();
         let got: Vec<f32> = match vals.get(id).unwrap() {
             Buf::F32(v) => v.clone(),
@@ -64,7 +75,12 @@ fn check_model(stem: &str) -> usize {
         } else {
             got
         };
-        assert_eq!(got.len(), want.len(), "{stem}: node {} vs dump {dump} {shape:?}", node.name);
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{stem}: node {} vs dump {dump} {shape:?}",
+            node.name
+        );
         let max_ref = want.iter().fold(0f32, |m, v| m.max(v.abs()));
         let tol = 1e-5 + 1e-5 * max_ref;
         let (i, err) = got
@@ -72,7 +88,10 @@ fn check_model(stem: &str) -> usize {
             .zip(&want)
             .map(|(a, b)| (a - b).abs())
             .enumerate()
-            .fold((0, 0f32), |best, (i, e)| if e > best.1 { (i, e) } else { best });
+            .fold(
+                (0, 0f32),
+                |best, (i, e)| if e > best.1 { (i, e) } else { best },
+            );
         assert!(
             err <= tol,
             "{stem}: first diverging node is '{}' (dump {dump}): max abs error {err:.3e} > {tol:.3e} at flat index {i}: ours {} vs llama.cpp {}",

@@ -39,18 +39,38 @@ struct Run {
 fn run(model: &Model, prompt: &[u32], attn: AttnForm, n_gen: usize) -> Run {
     let n_vocab = model.config.n_vocab;
     let mut ex = CpuExecutor::new(model, prompt.len() + n_gen);
-    let spec = StepSpec { n_tokens: prompt.len(), pos0: 0, all_logits: true, attn };
+    let spec = StepSpec {
+        n_tokens: prompt.len(),
+        pos0: 0,
+        all_logits: true,
+        attn,
+    };
     let g = model.graph(spec);
     let vals = ex.run(&g, prompt, false).unwrap();
-    let prompt_logits: Vec<Vec<f32>> = vals.f32(g.logits).unwrap().chunks(n_vocab).map(|c| c.to_vec()).collect();
+    let prompt_logits: Vec<Vec<f32>> = vals
+        .f32(g.logits)
+        .unwrap()
+        .chunks(n_vocab)
+        .map(|c| c.to_vec())
+        .collect();
     let mut greedy = vec![argmax(prompt_logits.last().unwrap())];
     for step in 1..n_gen {
-        let spec = StepSpec { n_tokens: 1, pos0: prompt.len() + step - 1, all_logits: false, attn };
+        let spec = StepSpec {
+            n_tokens: 1,
+            pos0: prompt.len() + step - 1,
+            all_logits: false,
+            attn,
+        };
         let g = model.graph(spec);
-        let vals = ex.run(&g, &[*greedy.last().unwrap() as u32], false).unwrap();
+        let vals = ex
+            .run(&g, &[*greedy.last().unwrap() as u32], false)
+            .unwrap();
         greedy.push(argmax(vals.f32(g.logits).unwrap()));
     }
-    Run { prompt_logits, greedy }
+    Run {
+        prompt_logits,
+        greedy,
+    }
 }
 
 fn json(path: &Path) -> Json {
@@ -58,7 +78,11 @@ fn json(path: &Path) -> Json {
 }
 
 fn ids(v: &Json) -> Vec<usize> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
 }
 
 /// Checks one model × prompt against its reference; returns the max abs logit error.
@@ -69,27 +93,52 @@ fn check_case(model: &Model, stem: &str, prompt: &str) -> f32 {
     let out = run(model, &tokens, AttnForm::Absorbed, 16);
 
     // Last-position logits within tolerance.
-    let (_, ref_logits) = wgpu_ds::npy::read_f32(&dir.join(format!("{prompt}_last_logits.npy"))).unwrap();
+    let (_, ref_logits) =
+        wgpu_ds::npy::read_f32(&dir.join(format!("{prompt}_last_logits.npy"))).unwrap();
     let last = out.prompt_logits.last().unwrap();
     let max_ref = ref_logits.iter().fold(0f32, |m, v| m.max(v.abs()));
     let tol = LOGIT_ABS + LOGIT_REL * max_ref;
-    let err = last.iter().zip(&ref_logits).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-    assert!(err <= tol, "{stem} {prompt}: last logits max abs error {err} > {tol}");
+    let err = last
+        .iter()
+        .zip(&ref_logits)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        err <= tol,
+        "{stem} {prompt}: last logits max abs error {err} > {tol}"
+    );
 
     // Top-10 ids at every prompt position (ids whose logit is within 2·tol of a neighbour may swap).
-    for (pos, (got, want)) in out.prompt_logits.iter().zip(r["prompt_top10"].as_array().unwrap()).enumerate() {
+    for (pos, (got, want)) in out
+        .prompt_logits
+        .iter()
+        .zip(r["prompt_top10"].as_array().unwrap())
+        .enumerate()
+    {
         let want_ids = ids(&want["ids"]);
-        let want_logits: Vec<f64> = want["logits"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let want_logits: Vec<f64> = want["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
         let got_ids = top10(got);
         for (i, id) in want_ids.iter().enumerate() {
             let clear = want_logits[i] - want_logits[9] > 2.0 * tol as f64;
-            let neighbours_close = (i > 0 && want_logits[i - 1] - want_logits[i] < 2.0 * tol as f64)
+            let neighbours_close = (i > 0
+                && want_logits[i - 1] - want_logits[i] < 2.0 * tol as f64)
                 || (i < 9 && want_logits[i] - want_logits[i + 1] < 2.0 * tol as f64);
             if clear {
-                assert!(got_ids.contains(id), "{stem} {prompt} pos {pos}: ref top-10 id {id} missing from {got_ids:?}");
+                assert!(
+                    got_ids.contains(id),
+                    "{stem} {prompt} pos {pos}: ref top-10 id {id} missing from {got_ids:?}"
+                );
             }
             if !neighbours_close && clear {
-                assert_eq!(got_ids[i], *id, "{stem} {prompt} pos {pos}: rank {i} of top-10 {got_ids:?} vs {want_ids:?}");
+                assert_eq!(
+                    got_ids[i], *id,
+                    "{stem} {prompt} pos {pos}: rank {i} of top-10 {got_ids:?} vs {want_ids:?}"
+                );
             }
         }
     }
@@ -99,7 +148,12 @@ fn check_case(model: &Model, stem: &str, prompt: &str) -> f32 {
     if let Some(step) = (0..16).find(|&i| out.greedy[i] != want[i]) {
         let top = &r["greedy_steps_top10"][step];
         let tids = ids(&top["ids"]);
-        let tl: Vec<f64> = top["logits"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let tl: Vec<f64> = top["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
         let pos = tids.iter().position(|&i| i == out.greedy[step]);
         assert!(
             pos.is_some_and(|p| tl[0] - tl[p] <= GREEDY_TIE_ABS),
@@ -139,11 +193,24 @@ fn every_oracle_model_and_prompt_matches_llama_cpp_f32() {
 fn absorbed_and_materialized_attention_agree() {
     for stem in ["tiny-v2lite-s-F32", "tiny-v3-s-Q4_K_M", "tiny-v3-k256-Q6_K"] {
         let model = Model::open(oracle().join("models").join(format!("{stem}.gguf"))).unwrap();
-        let prompt: Vec<u32> = ids(&json(&oracle().join("refs").join(stem).join("deqf32_nofa_kvf32/p1.json"))["tokens"]).iter().map(|&t| t as u32).collect();
+        let prompt: Vec<u32> = ids(&json(
+            &oracle()
+                .join("refs")
+                .join(stem)
+                .join("deqf32_nofa_kvf32/p1.json"),
+        )["tokens"])
+        .iter()
+        .map(|&t| t as u32)
+        .collect();
         let a = run(&model, &prompt, AttnForm::Absorbed, 4);
         let m = run(&model, &prompt, AttnForm::Materialized, 4);
         assert_eq!(a.greedy, m.greedy, "{stem}");
-        for (x, y) in a.prompt_logits.iter().flatten().zip(m.prompt_logits.iter().flatten()) {
+        for (x, y) in a
+            .prompt_logits
+            .iter()
+            .flatten()
+            .zip(m.prompt_logits.iter().flatten())
+        {
             assert!((x - y).abs() <= 1e-5 + 1e-5 * x.abs(), "{stem}: {x} vs {y}");
         }
     }
@@ -153,14 +220,20 @@ fn absorbed_and_materialized_attention_agree() {
 fn legacy_kv_b_and_split_layouts_give_the_same_logits() {
     for base in ["tiny-v2lite-s", "tiny-v3-s"] {
         let split = Model::open(oracle().join(format!("models/{base}-F16.gguf"))).unwrap();
-        let legacy = Model::open(oracle().join(format!("models/{base}-legacy-kvb-F16.gguf"))).unwrap();
+        let legacy =
+            Model::open(oracle().join(format!("models/{base}-legacy-kvb-F16.gguf"))).unwrap();
         assert_eq!(legacy.config.kv_layout, wgpu_ds::model::KvLayout::Legacy);
         assert_eq!(split.config.kv_layout, wgpu_ds::model::KvLayout::Split);
         let prompt = [0u32, 116, 352, 116, 47, 483, 19, 443];
         let a = run(&split, &prompt, AttnForm::Absorbed, 8);
         let b = run(&legacy, &prompt, AttnForm::Absorbed, 8);
         assert_eq!(a.greedy, b.greedy, "{base}");
-        for (x, y) in a.prompt_logits.iter().flatten().zip(b.prompt_logits.iter().flatten()) {
+        for (x, y) in a
+            .prompt_logits
+            .iter()
+            .flatten()
+            .zip(b.prompt_logits.iter().flatten())
+        {
             assert!((x - y).abs() <= 1e-5 + 1e-5 * x.abs(), "{base}: {x} vs {y}");
         }
     }

@@ -12,7 +12,9 @@ use wgpu_ds::quant::{self, QuantType};
 fn gpu(opts: GpuOptions) -> Option<GpuContext> {
     match GpuContext::new_blocking(&opts) {
         Ok(ctx) => Some(ctx),
-        Err(e) if std::env::var_os("CI").is_some() => panic!("CI needs a GPU adapter (lavapipe): {e}"),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("CI needs a GPU adapter (lavapipe): {e}")
+        }
         Err(e) => {
             eprintln!("skipping GPU test: {e}");
             None
@@ -30,14 +32,20 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
             s ^= s >> 7;
             s ^= s << 17;
             let u = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            if i % 97 == 5 { u * 20.0 } else { u }
+            if i % 97 == 5 {
+                u * 20.0
+            } else {
+                u
+            }
         })
         .collect()
 }
 
 fn quantized(ty: QuantType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
     let v = values(rows * cols, seed);
-    v.chunks(cols).flat_map(|r| quant::quantize_row(ty, r).unwrap()).collect()
+    v.chunks(cols)
+        .flat_map(|r| quant::quantize_row(ty, r).unwrap())
+        .collect()
 }
 
 /// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches.
@@ -51,15 +59,45 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
         .take(5)
         .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
         .collect();
-    let num: f64 = got.iter().zip(want).map(|(g, w)| ((g - w) as f64).powi(2)).sum();
-    let den: f64 = want.iter().map(|w| (*w as f64).powi(2)).sum::<f64>().max(1e-30);
-    assert!(bad.is_empty() && num / den < 1e-9, "{what}: NMSE {:.2e}, first mismatches: {}", num / den, bad.join(", "));
+    let num: f64 = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| ((g - w) as f64).powi(2))
+        .sum();
+    let den: f64 = want
+        .iter()
+        .map(|w| (*w as f64).powi(2))
+        .sum::<f64>()
+        .max(1e-30);
+    assert!(
+        bad.is_empty() && num / den < 1e-9,
+        "{what}: NMSE {:.2e}, first mismatches: {}",
+        num / den,
+        bad.join(", ")
+    );
 }
 
-fn run_matvec(ctx: &GpuContext, pipes: &Pipelines, ty: QuantType, rows: usize, cols: usize, n_tok: usize) -> (Vec<f32>, Vec<f32>) {
+fn run_matvec(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    ty: QuantType,
+    rows: usize,
+    cols: usize,
+    n_tok: usize,
+) -> (Vec<f32>, Vec<f32>) {
     let bytes = quantized(ty, rows, cols, (rows * 31 + cols) as u64);
     let x = values(n_tok * cols, 7);
-    let want = matmul(QMatrix { ty, bytes: &bytes, rows, cols }, &x, n_tok).unwrap();
+    let want = matmul(
+        QMatrix {
+            ty,
+            bytes: &bytes,
+            rows,
+            cols,
+        },
+        &x,
+        n_tok,
+    )
+    .unwrap();
     let w = GpuWeight::upload(ctx, "w", ty, rows, cols, &bytes).unwrap();
     let xb = storage_f32(ctx, "x", &x);
     let yb = storage_f32(ctx, "y", &vec![0.0; n_tok * rows]);
@@ -75,7 +113,9 @@ fn block(ty: QuantType) -> usize {
 
 #[test]
 fn matvec_matches_cpu_for_every_type_and_shape() {
-    let Some(ctx) = gpu(GpuOptions::default()) else { return };
+    let Some(ctx) = gpu(GpuOptions::default()) else {
+        return;
+    };
     eprintln!("adapter: {}", wgpu_ds::gpu::context::describe(&ctx.info));
     let pipes = Pipelines::default();
     for &ty in quant::SUPPORTED {
@@ -83,31 +123,62 @@ fn matvec_matches_cpu_for_every_type_and_shape() {
         // one block; rows not a multiple of the workgroup with several blocks per row; 3 tokens
         for (rows, cols, n_tok) in [(1, b, 1), (67, 3 * b, 1), (5, 2 * b, 3)] {
             let (got, want) = run_matvec(&ctx, &pipes, ty, rows, cols, n_tok);
-            assert_close(&format!("matvec {ty} {rows}x{cols} T={n_tok}"), &got, &want, 1e-4, 1e-4);
+            assert_close(
+                &format!("matvec {ty} {rows}x{cols} T={n_tok}"),
+                &got,
+                &want,
+                1e-4,
+                1e-4,
+            );
         }
     }
 }
 
 #[test]
 fn matvec_matches_cpu_at_v2_lite_and_v3_row_lengths() {
-    let Some(ctx) = gpu(GpuOptions::default()) else { return };
+    let Some(ctx) = gpu(GpuOptions::default()) else {
+        return;
+    };
     let pipes = Pipelines::default();
     // V2-Lite: hidden 2048 (attn_kv_a_mqa rows 576); V3: hidden 7168, expert width 2048.
-    for (ty, rows, cols) in [(QuantType::Q4K, 576, 2048), (QuantType::Q6K, 40, 7168), (QuantType::Q8_0, 33, 7168), (QuantType::Q5_0, 64, 2048)] {
+    for (ty, rows, cols) in [
+        (QuantType::Q4K, 576, 2048),
+        (QuantType::Q6K, 40, 7168),
+        (QuantType::Q8_0, 33, 7168),
+        (QuantType::Q5_0, 64, 2048),
+    ] {
         let (got, want) = run_matvec(&ctx, &pipes, ty, rows, cols, 1);
-        assert_close(&format!("matvec {ty} {rows}x{cols}"), &got, &want, 1e-3, 1e-4);
+        assert_close(
+            &format!("matvec {ty} {rows}x{cols}"),
+            &got,
+            &want,
+            1e-3,
+            1e-4,
+        );
     }
 }
 
 #[test]
 fn a_tiny_binding_limit_forces_chunks_and_gives_identical_results() {
-    let Some(full) = gpu(GpuOptions::default()) else { return };
-    let Some(tiny) = gpu(GpuOptions { max_binding: Some(4096), ..Default::default() }) else { return };
+    let Some(full) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let Some(tiny) = gpu(GpuOptions {
+        max_binding: Some(4096),
+        ..Default::default()
+    }) else {
+        return;
+    };
     let (pf, pt) = (Pipelines::default(), Pipelines::default());
     for ty in [QuantType::Q4K, QuantType::Q8_0, QuantType::F32] {
         let (rows, cols) = (45, 256);
-        let w = GpuWeight::upload(&tiny, "w", ty, rows, cols, &quantized(ty, rows, cols, 3)).unwrap();
-        assert!(w.chunks.len() > 1, "{ty}: expected chunks, got {}", w.chunks.len());
+        let w =
+            GpuWeight::upload(&tiny, "w", ty, rows, cols, &quantized(ty, rows, cols, 3)).unwrap();
+        assert!(
+            w.chunks.len() > 1,
+            "{ty}: expected chunks, got {}",
+            w.chunks.len()
+        );
         let (a, _) = run_matvec(&full, &pf, ty, rows, cols, 2);
         let (b, _) = run_matvec(&tiny, &pt, ty, rows, cols, 2);
         assert_eq!(a, b, "{ty}: chunked result differs");
@@ -116,16 +187,24 @@ fn a_tiny_binding_limit_forces_chunks_and_gives_identical_results() {
 
 #[test]
 fn get_rows_matches_cpu_dequantization_for_every_type() {
-    let Some(ctx) = gpu(GpuOptions::default()) else { return };
+    let Some(ctx) = gpu(GpuOptions::default()) else {
+        return;
+    };
     let pipes = Pipelines::default();
     for &ty in quant::SUPPORTED {
         let (rows, cols) = (9, 2 * block(ty));
         let bytes = quantized(ty, rows, cols, 11);
         let ids = [3u32, 0, 8, 3];
         let mut want = vec![0f32; ids.len() * cols];
-        let m = QMatrix { ty, bytes: &bytes, rows, cols };
+        let m = QMatrix {
+            ty,
+            bytes: &bytes,
+            rows,
+            cols,
+        };
         for (i, &id) in ids.iter().enumerate() {
-            m.dequantize_row(id as usize, &mut want[i * cols..(i + 1) * cols]).unwrap();
+            m.dequantize_row(id as usize, &mut want[i * cols..(i + 1) * cols])
+                .unwrap();
         }
         let w = GpuWeight::upload(&ctx, "table", ty, rows, cols, &bytes).unwrap();
         let idb = ctx.device.create_buffer(&wgpu::BufferDescriptor {

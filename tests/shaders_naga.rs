@@ -9,28 +9,49 @@ use wgpu_ds::gpu::kernels::Kernel;
 fn check(kernel: Kernel) -> Result<(), String> {
     let src = kernel.source();
     let key = kernel.key();
-    let module = naga::front::wgsl::parse_str(&src).map_err(|e| format!("{key}: parse: {}", e.emit_to_string(&src)))?;
+    let module = naga::front::wgsl::parse_str(&src)
+        .map_err(|e| format!("{key}: parse: {}", e.emit_to_string(&src)))?;
     // Default capabilities: what every backend (and WebGPU without extensions) accepts.
     let info = Validator::new(ValidationFlags::all(), Capabilities::default())
         .validate(&module)
         .map_err(|e| format!("{key}: validate: {}", e.emit_to_string(&src)))?;
 
-    spv::write_vec(&module, &info, &spv::Options::default(), None).map_err(|e| format!("{key}: SPIR-V: {e}"))?;
+    spv::write_vec(&module, &info, &spv::Options::default(), None)
+        .map_err(|e| format!("{key}: SPIR-V: {e}"))?;
 
-    let msl_pipeline = msl::PipelineOptions { entry_point: Some((naga::ShaderStage::Compute, "main".into())), ..Default::default() };
-    msl::write_string(&module, &info, &msl::Options::default(), &msl_pipeline).map_err(|e| format!("{key}: MSL: {e}"))?;
+    let msl_pipeline = msl::PipelineOptions {
+        entry_point: Some((naga::ShaderStage::Compute, "main".into())),
+        ..Default::default()
+    };
+    msl::write_string(&module, &info, &msl::Options::default(), &msl_pipeline)
+        .map_err(|e| format!("{key}: MSL: {e}"))?;
 
     let hlsl_options = hlsl::Options::default();
-    let hlsl_pipeline = hlsl::PipelineOptions { entry_point: Some((naga::ShaderStage::Compute, "main".into())) };
+    let hlsl_pipeline = hlsl::PipelineOptions {
+        entry_point: Some((naga::ShaderStage::Compute, "main".into())),
+    };
     let mut out = String::new();
-    hlsl::Writer::new(&mut out, &hlsl_options, &hlsl_pipeline).write(&module, &info, None).map_err(|e| format!("{key}: HLSL: {e}"))?;
+    hlsl::Writer::new(&mut out, &hlsl_options, &hlsl_pipeline)
+        .write(&module, &info, None)
+        .map_err(|e| format!("{key}: HLSL: {e}"))?;
 
     let glsl_options = glsl::Options::default(); // GLSL ES 3.10, the compute minimum
-    let glsl_pipeline = glsl::PipelineOptions { shader_stage: naga::ShaderStage::Compute, entry_point: "main".into(), multiview: None };
+    let glsl_pipeline = glsl::PipelineOptions {
+        shader_stage: naga::ShaderStage::Compute,
+        entry_point: "main".into(),
+        multiview: None,
+    };
     let mut out = String::new();
-    glsl::Writer::new(&mut out, &module, &info, &glsl_options, &glsl_pipeline, naga::proc::BoundsCheckPolicies::default())
-        .and_then(|mut w| w.write())
-        .map_err(|e| format!("{key}: GLSL: {e}"))?;
+    glsl::Writer::new(
+        &mut out,
+        &module,
+        &info,
+        &glsl_options,
+        &glsl_pipeline,
+        naga::proc::BoundsCheckPolicies::default(),
+    )
+    .and_then(|mut w| w.write())
+    .map_err(|e| format!("{key}: GLSL: {e}"))?;
     Ok(())
 }
 
@@ -39,14 +60,27 @@ fn every_shader_variant_validates_and_translates_to_every_backend() {
     let kernels = Kernel::all();
     assert!(kernels.len() >= 26, "only {} variants", kernels.len());
     let failures: Vec<String> = kernels.into_iter().filter_map(|k| check(k).err()).collect();
-    assert!(failures.is_empty(), "{} variants failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} variants failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn composed_sources_name_their_files() {
     let src = Kernel::MatVec(wgpu_ds::quant::QuantType::Q4K).source();
-    for f in ["common/bytes.wgsl", "quant/k4_scales.wgsl", "quant/q4_k.wgsl", "matvec.wgsl"] {
-        assert!(src.contains(&format!("// ---- shaders/{f} ----")), "{f} missing");
+    for f in [
+        "common/bytes.wgsl",
+        "quant/k4_scales.wgsl",
+        "quant/q4_k.wgsl",
+        "matvec.wgsl",
+    ] {
+        assert!(
+            src.contains(&format!("// ---- shaders/{f} ----")),
+            "{f} missing"
+        );
     }
 }
 
@@ -55,7 +89,11 @@ fn params_size(kernel: Kernel) -> (u32, usize) {
     let module = naga::front::wgsl::parse_str(&kernel.source()).unwrap();
     let mut layouter = naga::proc::Layouter::default();
     layouter.update(module.to_ctx()).unwrap();
-    let (_, var) = module.global_variables.iter().find(|(_, v)| v.name.as_deref() == Some("P")).expect("uniform P");
+    let (_, var) = module
+        .global_variables
+        .iter()
+        .find(|(_, v)| v.name.as_deref() == Some("P"))
+        .expect("uniform P");
     let members = match &module.types[var.ty].inner {
         naga::TypeInner::Struct { members, .. } => members.len(),
         other => panic!("P is not a struct: {other:?}"),
@@ -69,7 +107,19 @@ fn rust_params_structs_match_their_wgsl_layout() {
     use wgpu_ds::gpu::params::{GetRowsParams, MatVecParams};
     use wgpu_ds::quant::QuantType;
     for ty in [QuantType::F32, QuantType::Q4K] {
-        assert_eq!(params_size(Kernel::MatVec(ty)), (size_of::<MatVecParams>() as u32, size_of::<MatVecParams>() / 4));
-        assert_eq!(params_size(Kernel::GetRows(ty)), (size_of::<GetRowsParams>() as u32, size_of::<GetRowsParams>() / 4));
+        assert_eq!(
+            params_size(Kernel::MatVec(ty)),
+            (
+                size_of::<MatVecParams>() as u32,
+                size_of::<MatVecParams>() / 4
+            )
+        );
+        assert_eq!(
+            params_size(Kernel::GetRows(ty)),
+            (
+                size_of::<GetRowsParams>() as u32,
+                size_of::<GetRowsParams>() / 4
+            )
+        );
     }
 }

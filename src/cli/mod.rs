@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "wgpu-ds", version, about = "DeepSeek V2 / V2-Lite / V3 / R1 from GGUF files, on any GPU through wgpu")]
+#[command(
+    name = "wgpu-ds",
+    version,
+    about = "DeepSeek V2 / V2-Lite / V3 / R1 from GGUF files, on any GPU through wgpu"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

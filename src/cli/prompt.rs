@@ -23,7 +23,9 @@ impl PromptArgs {
     pub fn text(&self) -> Result<Option<String>> {
         match (&self.prompt, &self.file) {
             (Some(p), _) => Ok(Some(p.clone())),
-            (None, Some(f)) => std::fs::read_to_string(f).map(Some).map_err(|e| Error::io(f, e)),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .map(Some)
+                .map_err(|e| Error::io(f, e)),
             (None, None) => Ok(None),
         }
     }
@@ -35,7 +37,9 @@ impl PromptArgs {
         }
         match self.text()? {
             Some(t) => tok.encode(&t, true, true),
-            None => Err(Error::Usage("give a prompt with -p TEXT, -f FILE or --prompt-ids IDS".into())),
+            None => Err(Error::Usage(
+                "give a prompt with -p TEXT, -f FILE or --prompt-ids IDS".into(),
+            )),
         }
     }
 }

@@ -103,7 +103,9 @@ pub fn run(a: Args) -> Result<()> {
         if !json {
             if let Some(s) = stream.as_mut() {
                 let text = s.push(id)?;
-                out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| Error::Usage(format!("stdout: {e}")))?;
+                out.write_all(text.as_bytes())
+                    .and_then(|_| out.flush())
+                    .map_err(|e| Error::Usage(format!("stdout: {e}")))?;
             }
         }
         Ok(true)
@@ -117,7 +119,10 @@ pub fn run(a: Args) -> Result<()> {
             Some(t) => t.decode(&gen.ids, false, false)?,
             None => String::new(),
         };
-        println!("{}", serde_json::json!({ "prompt_ids": prompt, "ids": gen.ids, "text": text }));
+        println!(
+            "{}",
+            serde_json::json!({ "prompt_ids": prompt, "ids": gen.ids, "text": text })
+        );
     } else {
         if let Some(s) = stream.as_mut() {
             print!("{}", s.finish());

@@ -27,7 +27,10 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let f = GgufFile::open(&a.model.model)?;
     let tok = Tokenizer::from_gguf(&f)?;
-    let text = a.prompt.text()?.ok_or_else(|| Error::Usage("give the text with -p TEXT or -f FILE".into()))?;
+    let text = a
+        .prompt
+        .text()?
+        .ok_or_else(|| Error::Usage("give the text with -p TEXT or -f FILE".into()))?;
     let ids = tok.encode(&text, !a.no_bos, !a.no_special)?;
     if a.json {
         println!("{}", serde_json::json!({ "ids": ids }));

@@ -18,7 +18,12 @@ pub struct LatentCache {
 
 impl LatentCache {
     pub fn new(n_layer: usize, n_ctx: usize, kv_lora: usize, rope: usize) -> LatentCache {
-        LatentCache { n_ctx, kv_lora, rope, data: vec![0.0; n_layer * n_ctx * (kv_lora + rope)] }
+        LatentCache {
+            n_ctx,
+            kv_lora,
+            rope,
+            data: vec![0.0; n_layer * n_ctx * (kv_lora + rope)],
+        }
     }
     pub fn width(&self) -> usize {
         self.kv_lora + self.rope
@@ -36,7 +41,15 @@ impl LatentCache {
 }
 
 /// Absorbed form. q_abs: [T, H, kv_lora]; q_pe: [T, H, rope]; returns [T, H, kv_lora].
-pub fn attn_absorbed(cache: &LatentCache, layer: usize, pos0: usize, q_abs: &[f32], q_pe: &[f32], n_head: usize, scale: f32) -> Vec<f32> {
+pub fn attn_absorbed(
+    cache: &LatentCache,
+    layer: usize,
+    pos0: usize,
+    q_abs: &[f32],
+    q_pe: &[f32],
+    n_head: usize,
+    scale: f32,
+) -> Vec<f32> {
     let (kv, rope, w) = (cache.kv_lora, cache.rope, cache.width());
     let n_tok = q_abs.len() / (n_head * kv);
     let rows = cache.rows(layer, pos0 + n_tok);
@@ -55,7 +68,9 @@ pub fn attn_absorbed(cache: &LatentCache, layer: usize, pos0: usize, q_abs: &[f3
             softmax(&mut p);
             let o = &mut out[(t * n_head + h) * kv..][..kv];
             for (c, oc) in o.iter_mut().enumerate() {
-                *oc = (0..n_kv).map(|s| p[s] as f64 * rows[s * w + c] as f64).sum::<f64>() as f32;
+                *oc = (0..n_kv)
+                    .map(|s| p[s] as f64 * rows[s * w + c] as f64)
+                    .sum::<f64>() as f32;
             }
         }
     }
@@ -81,7 +96,10 @@ pub fn attn_materialized(
     let n_tok = q_nope.len() / (n_head * nope);
     let n_kv = pos0 + n_tok;
     let rows = cache.rows(layer, n_kv);
-    let c_kv: Vec<f32> = rows.chunks_exact(w).flat_map(|r| r[..kv].iter().copied()).collect();
+    let c_kv: Vec<f32> = rows
+        .chunks_exact(w)
+        .flat_map(|r| r[..kv].iter().copied())
+        .collect();
     let mut out = vec![0f32; n_tok * n_head * n_v];
     for h in 0..n_head {
         // K_nope[s, d] = Σ_c W_kb[h][c][d] · c_kv[s, c]: the transpose of k_b, so go through W_kbᵀ.
@@ -94,19 +112,34 @@ pub fn attn_materialized(
                 kb_t[d * kv + c] = row[d];
             }
         }
-        let k_nope = super::ops::matmul(QMatrix { ty: crate::quant::QuantType::F32, bytes: bytemuck::cast_slice(&kb_t), rows: nope, cols: kv }, &c_kv, n_kv)?; // [n_kv, nope]
+        let k_nope = super::ops::matmul(
+            QMatrix {
+                ty: crate::quant::QuantType::F32,
+                bytes: bytemuck::cast_slice(&kb_t),
+                rows: nope,
+                cols: kv,
+            },
+            &c_kv,
+            n_kv,
+        )?; // [n_kv, nope]
         let v = super::ops::matmul(v_b.slab(h, n_v), &c_kv, n_kv)?; // [n_kv, v]
         for t in 0..n_tok {
             let qn = &q_nope[(t * n_head + h) * nope..][..nope];
             let qp = &q_pe[(t * n_head + h) * rope..][..rope];
             let n_vis = pos0 + t + 1;
             let mut p: Vec<f32> = (0..n_vis)
-                .map(|s| (dot(qn, &k_nope[s * nope..][..nope]) as f64 + dot(qp, &rows[s * w + kv..][..rope]) as f64) as f32 * scale)
+                .map(|s| {
+                    (dot(qn, &k_nope[s * nope..][..nope]) as f64
+                        + dot(qp, &rows[s * w + kv..][..rope]) as f64) as f32
+                        * scale
+                })
                 .collect();
             softmax(&mut p);
             let o = &mut out[(t * n_head + h) * n_v..][..n_v];
             for (j, oj) in o.iter_mut().enumerate() {
-                *oj = (0..n_vis).map(|s| p[s] as f64 * v[s * n_v + j] as f64).sum::<f64>() as f32;
+                *oj = (0..n_vis)
+                    .map(|s| p[s] as f64 * v[s * n_v + j] as f64)
+                    .sum::<f64>() as f32;
             }
         }
     }

@@ -73,7 +73,12 @@ impl<'m> CpuExecutor<'m> {
 
     fn matrix(&self, w: WeightId) -> QMatrix<'m> {
         let t = &self.model.weights.tensors[w];
-        QMatrix { ty: t.ty, bytes: self.model.weight_bytes(w), rows: t.ne[1..].iter().product(), cols: t.ne[0] }
+        QMatrix {
+            ty: t.ty,
+            bytes: self.model.weight_bytes(w),
+            rows: t.ne[1..].iter().product(),
+            cols: t.ne[0],
+        }
     }
 
     fn vector(&self, w: WeightId) -> Result<Vec<f32>> {
@@ -89,7 +94,11 @@ impl<'m> CpuExecutor<'m> {
     pub fn run(&mut self, graph: &Graph, tokens: &[u32], keep_all: bool) -> Result<Values> {
         let spec = graph.spec;
         if tokens.len() != spec.n_tokens {
-            return Err(Error::Usage(format!("step expects {} tokens, got {}", spec.n_tokens, tokens.len())));
+            return Err(Error::Usage(format!(
+                "step expects {} tokens, got {}",
+                spec.n_tokens,
+                tokens.len()
+            )));
         }
         if spec.pos0 + spec.n_tokens > self.cache.n_ctx {
             return Err(Error::Usage(format!(
@@ -100,11 +109,15 @@ impl<'m> CpuExecutor<'m> {
             )));
         }
         let last_use = last_uses(graph);
-        let mut vals = Values { bufs: (0..graph.nodes.len()).map(|_| None).collect() };
+        let mut vals = Values {
+            bufs: (0..graph.nodes.len()).map(|_| None).collect(),
+        };
         vals.bufs[graph.tokens] = Some(Buf::I32(tokens.iter().map(|&t| t as i32).collect()));
         for (i, op) in graph.ops.iter().enumerate() {
             let results = self.eval(graph, op, &vals).map_err(|e| match e {
-                Error::Usage(m) | Error::Model(m) => Error::Model(format!("op {i} ({}): {m}", op_output_name(graph, op))),
+                Error::Usage(m) | Error::Model(m) => {
+                    Error::Model(format!("op {i} ({}): {m}", op_output_name(graph, op)))
+                }
                 other => other,
             })?;
             for (out, buf) in results {
@@ -138,7 +151,10 @@ impl<'m> CpuExecutor<'m> {
                 let mut y = vec![0f32; ids.len() * m.cols];
                 for (row, &id) in y.chunks_exact_mut(m.cols).zip(ids) {
                     if id < 0 || id as usize >= m.rows {
-                        return Err(Error::Usage(format!("token id {id} is outside the vocabulary of {}", m.rows)));
+                        return Err(Error::Usage(format!(
+                            "token id {id} is outside the vocabulary of {}",
+                            m.rows
+                        )));
                     }
                     m.dequantize_row(id as usize, row)?;
                 }
@@ -162,10 +178,13 @@ impl<'m> CpuExecutor<'m> {
                 let n_tok = x.len() / (heads * cols);
                 let mut y = vec![0f32; n_tok * heads * rows];
                 for h in 0..heads {
-                    let xh: Vec<f32> = (0..n_tok).flat_map(|t| x[(t * heads + h) * cols..][..cols].iter().copied()).collect();
+                    let xh: Vec<f32> = (0..n_tok)
+                        .flat_map(|t| x[(t * heads + h) * cols..][..cols].iter().copied())
+                        .collect();
                     let yh = ops::matmul(m.slab(h, rows), &xh, n_tok)?;
                     for t in 0..n_tok {
-                        y[(t * heads + h) * rows..][..rows].copy_from_slice(&yh[t * rows..][..rows]);
+                        y[(t * heads + h) * rows..][..rows]
+                            .copy_from_slice(&yh[t * rows..][..rows]);
                     }
                 }
                 one(out, y)
@@ -182,7 +201,11 @@ impl<'m> CpuExecutor<'m> {
                     if e < 0 || e as usize >= n_exp {
                         return Err(Error::Model(format!("expert id {e} out of range {n_exp}")));
                     }
-                    let xs = if shared_x { &x[(slot / k) * cols..][..cols] } else { &x[slot * cols..][..cols] };
+                    let xs = if shared_x {
+                        &x[(slot / k) * cols..][..cols]
+                    } else {
+                        &x[slot * cols..][..cols]
+                    };
                     let ys = ops::matmul(m.slab(e as usize, rows), xs, 1)?;
                     y[slot * rows..][..rows].copy_from_slice(&ys);
                 }
@@ -194,7 +217,9 @@ impl<'m> CpuExecutor<'m> {
                 let stride = f(x).len() / (t * heads);
                 debug_assert!(shape_in[0] == t && offset + width <= stride);
                 let x = f(x);
-                let y = (0..t * heads).flat_map(|th| x[th * stride + offset..][..width].iter().copied()).collect();
+                let y = (0..t * heads)
+                    .flat_map(|th| x[th * stride + offset..][..width].iter().copied())
+                    .collect();
                 one(out, y)
             }
             Op::Rows { x, start, out } => {
@@ -211,7 +236,11 @@ impl<'m> CpuExecutor<'m> {
                 }
                 one(out, y)
             }
-            Op::KvStore { layer, kv_cmpr, k_pe } => {
+            Op::KvStore {
+                layer,
+                kv_cmpr,
+                k_pe,
+            } => {
                 let (kv, rope) = (self.cache.kv_lora, self.cache.rope);
                 let (c, p) = (f(kv_cmpr), f(k_pe));
                 for i in 0..t {
@@ -221,16 +250,58 @@ impl<'m> CpuExecutor<'m> {
                 }
                 Ok(vec![])
             }
-            Op::AttnAbsorbed { layer, q_abs, q_pe, scale, out } => {
+            Op::AttnAbsorbed {
+                layer,
+                q_abs,
+                q_pe,
+                scale,
+                out,
+            } => {
                 let h = g.nodes[q_abs].shape[1];
-                one(out, attention::attn_absorbed(&self.cache, layer, g.spec.pos0, f(q_abs), f(q_pe), h, scale))
+                one(
+                    out,
+                    attention::attn_absorbed(
+                        &self.cache,
+                        layer,
+                        g.spec.pos0,
+                        f(q_abs),
+                        f(q_pe),
+                        h,
+                        scale,
+                    ),
+                )
             }
-            Op::AttnMaterialized { layer, q_nope, q_pe, k_b, v_b, scale, out } => {
+            Op::AttnMaterialized {
+                layer,
+                q_nope,
+                q_pe,
+                k_b,
+                v_b,
+                scale,
+                out,
+            } => {
                 let h = g.nodes[q_nope].shape[1];
-                let y = attention::attn_materialized(&self.cache, layer, g.spec.pos0, f(q_nope), f(q_pe), self.matrix(k_b), self.matrix(v_b), h, scale)?;
+                let y = attention::attn_materialized(
+                    &self.cache,
+                    layer,
+                    g.spec.pos0,
+                    f(q_nope),
+                    f(q_pe),
+                    self.matrix(k_b),
+                    self.matrix(v_b),
+                    h,
+                    scale,
+                )?;
                 one(out, y)
             }
-            Op::MoeRoute { logits, bias, routing, probs, topk, weights } => {
+            Op::MoeRoute {
+                logits,
+                bias,
+                routing,
+                probs,
+                topk,
+                weights,
+            } => {
                 let logits = f(logits);
                 let bias = bias.map(|b| self.vector(b)).transpose()?;
                 let (n_exp, k) = (logits.len() / t, routing.n_expert_used);
@@ -238,12 +309,27 @@ impl<'m> CpuExecutor<'m> {
                 let mut ids = vec![0i32; t * k];
                 let mut wts = vec![0f32; t * k];
                 for i in 0..t {
-                    moe::route(&logits[i * n_exp..][..n_exp], bias.as_deref(), &routing, &mut p[i * n_exp..][..n_exp], &mut ids[i * k..][..k], &mut wts[i * k..][..k]);
+                    moe::route(
+                        &logits[i * n_exp..][..n_exp],
+                        bias.as_deref(),
+                        &routing,
+                        &mut p[i * n_exp..][..n_exp],
+                        &mut ids[i * k..][..k],
+                        &mut wts[i * k..][..k],
+                    );
                 }
-                Ok(vec![(probs, Buf::F32(p)), (topk, Buf::I32(ids)), (weights, Buf::F32(wts))])
+                Ok(vec![
+                    (probs, Buf::F32(p)),
+                    (topk, Buf::I32(ids)),
+                    (weights, Buf::F32(wts)),
+                ])
             }
             Op::SwiGlu { gate, up, out } => {
-                let y = f(gate).iter().zip(f(up)).map(|(&g, &u)| ops::silu(g) * u).collect();
+                let y = f(gate)
+                    .iter()
+                    .zip(f(up))
+                    .map(|(&g, &u)| ops::silu(g) * u)
+                    .collect();
                 one(out, y)
             }
             Op::WeightedSum { x, weights, out } => {
@@ -253,7 +339,9 @@ impl<'m> CpuExecutor<'m> {
                 let mut y = vec![0f32; t * n];
                 for i in 0..t {
                     for (j, yj) in y[i * n..][..n].iter_mut().enumerate() {
-                        *yj = (0..k).map(|s| wts[i * k + s] as f64 * x[(i * k + s) * n + j] as f64).sum::<f64>() as f32;
+                        *yj = (0..k)
+                            .map(|s| wts[i * k + s] as f64 * x[(i * k + s) * n + j] as f64)
+                            .sum::<f64>() as f32;
                     }
                 }
                 one(out, y)
@@ -264,7 +352,10 @@ impl<'m> CpuExecutor<'m> {
 }
 
 fn op_output_name(g: &Graph, op: &Op) -> String {
-    outputs(op).first().map(|&n| g.nodes[n].name.clone()).unwrap_or_default()
+    outputs(op)
+        .first()
+        .map(|&n| g.nodes[n].name.clone())
+        .unwrap_or_default()
 }
 
 /// For each node, the index of the last op that reads it (None if no op does).

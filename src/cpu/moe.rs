@@ -26,7 +26,14 @@ pub fn top_k(values: &[f32], k: usize) -> Vec<usize> {
 }
 
 /// Routes one token. `probs` receives the scores [n_expert]; `topk` and `weights` [n_expert_used].
-pub fn route(logits: &[f32], bias: Option<&[f32]>, r: &Routing, probs: &mut [f32], topk: &mut [i32], weights: &mut [f32]) {
+pub fn route(
+    logits: &[f32],
+    bias: Option<&[f32]>,
+    r: &Routing,
+    probs: &mut [f32],
+    topk: &mut [i32],
+    weights: &mut [f32],
+) {
     probs.copy_from_slice(logits);
     match r.gating {
         Gating::Softmax => softmax(probs),
@@ -72,7 +79,14 @@ mod tests {
     use super::*;
 
     fn routing(gating: Gating, n_groups: usize, n_group_used: usize) -> Routing {
-        Routing { gating, n_expert_used: 2, n_groups, n_group_used, norm: true, scale: 2.5 }
+        Routing {
+            gating,
+            n_expert_used: 2,
+            n_groups,
+            n_group_used,
+            norm: true,
+            scale: 2.5,
+        }
     }
 
     #[test]
@@ -81,10 +95,24 @@ mod tests {
         let logits = [2.0, -3.0, -3.0, 1.2, 1.2, -3.0];
         let (mut p, mut t, mut w) = ([0f32; 6], [0i32; 2], [0f32; 2]);
         // Without a bias (V2 rule): the max wins, group 0 is kept.
-        route(&logits, None, &routing(Gating::Sigmoid, 2, 1), &mut p, &mut t, &mut w);
+        route(
+            &logits,
+            None,
+            &routing(Gating::Sigmoid, 2, 1),
+            &mut p,
+            &mut t,
+            &mut w,
+        );
         assert_eq!(t, [0, 1]);
         // With a (zero) bias (V3 rule): top-2 sums, group 1 is kept.
-        route(&logits, Some(&[0.0; 6]), &routing(Gating::Sigmoid, 2, 1), &mut p, &mut t, &mut w);
+        route(
+            &logits,
+            Some(&[0.0; 6]),
+            &routing(Gating::Sigmoid, 2, 1),
+            &mut p,
+            &mut t,
+            &mut w,
+        );
         assert_eq!(t, [3, 4]);
         assert!((w[0] + w[1] - 2.5).abs() < 1e-6, "normalized then scaled");
     }
@@ -93,7 +121,14 @@ mod tests {
     fn weights_come_from_unbiased_scores() {
         let logits = [0.0, 0.1, 0.2, 0.3];
         let bias = [1.0, 0.0, 0.0, 0.0];
-        let r = Routing { gating: Gating::Softmax, n_expert_used: 2, n_groups: 1, n_group_used: 1, norm: false, scale: 1.0 };
+        let r = Routing {
+            gating: Gating::Softmax,
+            n_expert_used: 2,
+            n_groups: 1,
+            n_group_used: 1,
+            norm: false,
+            scale: 1.0,
+        };
         let (mut p, mut t, mut w) = ([0f32; 4], [0i32; 2], [0f32; 2]);
         route(&logits, Some(&bias), &r, &mut p, &mut t, &mut w);
         assert_eq!(t, [0, 3]);

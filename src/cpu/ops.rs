@@ -6,7 +6,10 @@ use crate::quant::{self, QuantType};
 
 /// Dot product accumulated in f64.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum::<f64>() as f32
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| x as f64 * y as f64)
+        .sum::<f64>() as f32
 }
 
 /// A matrix as stored: `rows` rows of `cols` elements of type `ty`, one GGUF row after another.
@@ -20,12 +23,18 @@ pub struct QMatrix<'a> {
 
 impl<'a> QMatrix<'a> {
     pub fn row_bytes(&self) -> usize {
-        self.ty.row_bytes(self.cols as u64).expect("shape checked at load") as usize
+        self.ty
+            .row_bytes(self.cols as u64)
+            .expect("shape checked at load") as usize
     }
     /// Matrix `i` of a stack of equal matrices (per head, per expert).
     pub fn slab(&self, i: usize, rows: usize) -> QMatrix<'a> {
         let size = rows * self.row_bytes();
-        QMatrix { bytes: &self.bytes[i * size..(i + 1) * size], rows, ..*self }
+        QMatrix {
+            bytes: &self.bytes[i * size..(i + 1) * size],
+            rows,
+            ..*self
+        }
     }
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) -> Result<()> {
         let rb = self.row_bytes();
@@ -40,7 +49,11 @@ const PAR_MIN_WORK: usize = 1 << 16;
 /// Rows are split over the available cores; each row is dequantized once and used for every token.
 pub fn matmul(w: QMatrix, x: &[f32], n_tok: usize) -> Result<Vec<f32>> {
     debug_assert_eq!(x.len(), n_tok * w.cols);
-    let threads = if w.rows * w.cols * n_tok < PAR_MIN_WORK { 1 } else { n_threads().min(w.rows) };
+    let threads = if w.rows * w.cols * n_tok < PAR_MIN_WORK {
+        1
+    } else {
+        n_threads().min(w.rows)
+    };
     let chunk = w.rows.div_ceil(threads);
     let work = |r0: usize, r1: usize| -> Result<Vec<f32>> {
         let mut row = vec![0f32; w.cols];
@@ -62,21 +75,27 @@ pub fn matmul(w: QMatrix, x: &[f32], n_tok: usize) -> Result<Vec<f32>> {
                 .filter(|(r0, r1)| r0 < r1)
                 .map(|(r0, r1)| (r0, r1, s.spawn(move || work(r0, r1))))
                 .collect();
-            handles.into_iter().map(|(r0, r1, h)| (r0, r1, h.join().expect("matmul worker panicked"))).collect()
+            handles
+                .into_iter()
+                .map(|(r0, r1, h)| (r0, r1, h.join().expect("matmul worker panicked")))
+                .collect()
         })
     };
     let mut y = vec![0f32; n_tok * w.rows];
     for (r0, r1, part) in parts {
         let part = part?;
         for t in 0..n_tok {
-            y[t * w.rows + r0..t * w.rows + r1].copy_from_slice(&part[t * (r1 - r0)..(t + 1) * (r1 - r0)]);
+            y[t * w.rows + r0..t * w.rows + r1]
+                .copy_from_slice(&part[t * (r1 - r0)..(t + 1) * (r1 - r0)]);
         }
     }
     Ok(y)
 }
 
 fn n_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// out = x / sqrt(mean(x²) + eps) · w for each row of length w.len().

@@ -22,7 +22,8 @@ pub struct Rope {
 }
 
 fn corr_dim(n_dims: usize, n_ctx_orig: usize, n_rot: f64, base: f64) -> f64 {
-    n_dims as f64 * (n_ctx_orig as f64 / (n_rot * 2.0 * std::f64::consts::PI)).ln() / (2.0 * base.ln())
+    n_dims as f64 * (n_ctx_orig as f64 / (n_rot * 2.0 * std::f64::consts::PI)).ln()
+        / (2.0 * base.ln())
 }
 
 impl Rope {
@@ -42,7 +43,13 @@ impl Rope {
                     corr_dims: [start.max(0.0), end.min(n_dims as f64 - 1.0)],
                 }
             }
-            _ => Rope { n_dims, freq_base: base, freq_scale: 1.0, ext_factor: 0.0, corr_dims: [0.0, 0.0] },
+            _ => Rope {
+                n_dims,
+                freq_base: base,
+                freq_scale: 1.0,
+                ext_factor: 0.0,
+                corr_dims: [0.0, 0.0],
+            },
         }
     }
 

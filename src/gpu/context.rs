@@ -43,7 +43,10 @@ fn instance(opts: &GpuOptions) -> wgpu::Instance {
 
 /// One line per adapter: index, name, backend, device type, driver.
 pub fn describe(info: &wgpu::AdapterInfo) -> String {
-    format!("{} ({:?}, {:?}, driver {} {})", info.name, info.backend, info.device_type, info.driver, info.driver_info)
+    format!(
+        "{} ({:?}, {:?}, driver {} {})",
+        info.name, info.backend, info.device_type, info.driver, info.driver_info
+    )
 }
 
 /// Every adapter the backends offer (native only: the browser has exactly one).
@@ -95,7 +98,8 @@ impl GpuContext {
         }
         let mut limits = adapter.limits();
         if let Some(cap) = opts.max_binding {
-            limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.min(cap);
+            limits.max_storage_buffer_binding_size =
+                limits.max_storage_buffer_binding_size.min(cap);
         }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -106,7 +110,13 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("{}: cannot open the device: {e}", describe(&info))))?;
-        Ok(GpuContext { device, queue, info, limits, optional })
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+            optional,
+        })
     }
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -116,6 +126,8 @@ impl GpuContext {
 
     /// Largest storage binding usable for one weight chunk (also capped by the buffer size).
     pub fn max_binding(&self) -> u64 {
-        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 }

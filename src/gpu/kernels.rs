@@ -7,28 +7,80 @@ use crate::quant::{self, QuantType};
 
 /// Every WGSL file, embedded in the binary.
 const SOURCES: &[(&str, &str)] = &[
-    ("common/bytes.wgsl", include_str!("../../shaders/common/bytes.wgsl")),
-    ("common/reduce.wgsl", include_str!("../../shaders/common/reduce.wgsl")),
-    ("quant/f32.wgsl", include_str!("../../shaders/quant/f32.wgsl")),
-    ("quant/f16.wgsl", include_str!("../../shaders/quant/f16.wgsl")),
-    ("quant/bf16.wgsl", include_str!("../../shaders/quant/bf16.wgsl")),
-    ("quant/q4_0.wgsl", include_str!("../../shaders/quant/q4_0.wgsl")),
-    ("quant/q4_1.wgsl", include_str!("../../shaders/quant/q4_1.wgsl")),
-    ("quant/q5_0.wgsl", include_str!("../../shaders/quant/q5_0.wgsl")),
-    ("quant/q5_1.wgsl", include_str!("../../shaders/quant/q5_1.wgsl")),
-    ("quant/q8_0.wgsl", include_str!("../../shaders/quant/q8_0.wgsl")),
-    ("quant/q2_k.wgsl", include_str!("../../shaders/quant/q2_k.wgsl")),
-    ("quant/q3_k.wgsl", include_str!("../../shaders/quant/q3_k.wgsl")),
-    ("quant/k4_scales.wgsl", include_str!("../../shaders/quant/k4_scales.wgsl")),
-    ("quant/q4_k.wgsl", include_str!("../../shaders/quant/q4_k.wgsl")),
-    ("quant/q5_k.wgsl", include_str!("../../shaders/quant/q5_k.wgsl")),
-    ("quant/q6_k.wgsl", include_str!("../../shaders/quant/q6_k.wgsl")),
+    (
+        "common/bytes.wgsl",
+        include_str!("../../shaders/common/bytes.wgsl"),
+    ),
+    (
+        "common/reduce.wgsl",
+        include_str!("../../shaders/common/reduce.wgsl"),
+    ),
+    (
+        "quant/f32.wgsl",
+        include_str!("../../shaders/quant/f32.wgsl"),
+    ),
+    (
+        "quant/f16.wgsl",
+        include_str!("../../shaders/quant/f16.wgsl"),
+    ),
+    (
+        "quant/bf16.wgsl",
+        include_str!("../../shaders/quant/bf16.wgsl"),
+    ),
+    (
+        "quant/q4_0.wgsl",
+        include_str!("../../shaders/quant/q4_0.wgsl"),
+    ),
+    (
+        "quant/q4_1.wgsl",
+        include_str!("../../shaders/quant/q4_1.wgsl"),
+    ),
+    (
+        "quant/q5_0.wgsl",
+        include_str!("../../shaders/quant/q5_0.wgsl"),
+    ),
+    (
+        "quant/q5_1.wgsl",
+        include_str!("../../shaders/quant/q5_1.wgsl"),
+    ),
+    (
+        "quant/q8_0.wgsl",
+        include_str!("../../shaders/quant/q8_0.wgsl"),
+    ),
+    (
+        "quant/q2_k.wgsl",
+        include_str!("../../shaders/quant/q2_k.wgsl"),
+    ),
+    (
+        "quant/q3_k.wgsl",
+        include_str!("../../shaders/quant/q3_k.wgsl"),
+    ),
+    (
+        "quant/k4_scales.wgsl",
+        include_str!("../../shaders/quant/k4_scales.wgsl"),
+    ),
+    (
+        "quant/q4_k.wgsl",
+        include_str!("../../shaders/quant/q4_k.wgsl"),
+    ),
+    (
+        "quant/q5_k.wgsl",
+        include_str!("../../shaders/quant/q5_k.wgsl"),
+    ),
+    (
+        "quant/q6_k.wgsl",
+        include_str!("../../shaders/quant/q6_k.wgsl"),
+    ),
     ("matvec.wgsl", include_str!("../../shaders/matvec.wgsl")),
     ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
 ];
 
 fn source(file: &str) -> &'static str {
-    SOURCES.iter().find(|(f, _)| *f == file).map(|(_, s)| *s).unwrap_or_else(|| panic!("shader file {file} is not in SOURCES"))
+    SOURCES
+        .iter()
+        .find(|(f, _)| *f == file)
+        .map(|(_, s)| *s)
+        .unwrap_or_else(|| panic!("shader file {file} is not in SOURCES"))
 }
 
 /// The quant files of a type: each offers `QK`, `BLOCK_BYTES` and `block_get(byte, i) -> f32`.
@@ -65,8 +117,13 @@ pub enum Kernel {
 impl Kernel {
     /// Every variant this build can compose.
     pub fn all() -> Vec<Kernel> {
-        let types = quant::SUPPORTED.iter().copied().filter(|t| quant_files(*t).is_some());
-        types.flat_map(|t| [Kernel::MatVec(t), Kernel::GetRows(t)]).collect()
+        let types = quant::SUPPORTED
+            .iter()
+            .copied()
+            .filter(|t| quant_files(*t).is_some());
+        types
+            .flat_map(|t| [Kernel::MatVec(t), Kernel::GetRows(t)])
+            .collect()
     }
 
     /// Readable key, also the wgpu label: `matvec.q4_k`.
@@ -88,14 +145,19 @@ impl Kernel {
         if reduce {
             files.push("common/reduce.wgsl");
         }
-        files.extend_from_slice(quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")));
+        files.extend_from_slice(
+            quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")),
+        );
         files.push(op_file);
         files
     }
 
     /// The composed WGSL source.
     pub fn source(&self) -> String {
-        let mut s = format!("// {} (composed by wgpu-ds from the files below)\n", self.key());
+        let mut s = format!(
+            "// {} (composed by wgpu-ds from the files below)\n",
+            self.key()
+        );
         for f in self.files() {
             s.push_str(&format!("\n// ---- shaders/{f} ----\n"));
             s.push_str(source(f));

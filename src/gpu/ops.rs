@@ -22,13 +22,29 @@ pub struct GpuWeight {
 }
 
 impl GpuWeight {
-    pub fn upload(ctx: &GpuContext, name: &str, ty: QuantType, rows: usize, cols: usize, bytes: &[u8]) -> Result<GpuWeight> {
+    pub fn upload(
+        ctx: &GpuContext,
+        name: &str,
+        ty: QuantType,
+        rows: usize,
+        cols: usize,
+        bytes: &[u8],
+    ) -> Result<GpuWeight> {
         if super::kernels::quant_files(ty).is_none() {
-            return Err(Error::UnsupportedType { tensor: name.into(), type_name: ty.name().into() });
+            return Err(Error::UnsupportedType {
+                tensor: name.into(),
+                type_name: ty.name().into(),
+            });
         }
-        let row_bytes = ty.row_bytes(cols as u64).ok_or_else(|| Error::Gpu(format!("{name}: {cols} columns of {ty}")))? as usize;
+        let row_bytes = ty
+            .row_bytes(cols as u64)
+            .ok_or_else(|| Error::Gpu(format!("{name}: {cols} columns of {ty}")))?
+            as usize;
         if bytes.len() != rows * row_bytes {
-            return Err(Error::Gpu(format!("{name}: {} bytes for {rows} rows of {row_bytes}", bytes.len())));
+            return Err(Error::Gpu(format!(
+                "{name}: {} bytes for {rows} rows of {row_bytes}",
+                bytes.len()
+            )));
         }
         let rows_per_chunk = (ctx.max_binding() as usize / row_bytes.max(1)).min(rows.max(1));
         if rows_per_chunk == 0 {
@@ -40,24 +56,33 @@ impl GpuWeight {
             let n = rows_per_chunk.min(rows - r0);
             let mut data = bytes[r0 * row_bytes..(r0 + n) * row_bytes].to_vec();
             data.resize(data.len().div_ceil(4).max(1) * 4, 0); // array<u32> needs whole words
-            let buf = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(name),
-                contents: &data,
-                usage: wgpu::BufferUsages::STORAGE,
-            });
+            let buf = ctx
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(name),
+                    contents: &data,
+                    usage: wgpu::BufferUsages::STORAGE,
+                });
             chunks.push((buf, r0, n));
             r0 += n;
         }
-        Ok(GpuWeight { ty, rows, cols, row_bytes, chunks })
+        Ok(GpuWeight {
+            ty,
+            rows,
+            cols,
+            row_bytes,
+            chunks,
+        })
     }
 }
 
 fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buffer {
-    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: bytemuck::bytes_of(p),
-        usage: wgpu::BufferUsages::UNIFORM,
-    })
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(p),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
 }
 
 /// Workgroup grid for `rows` workgroups in x (and y when rows exceed the per-dimension limit).
@@ -68,7 +93,15 @@ fn grid(ctx: &GpuContext, rows: usize) -> (u32, u32) {
 }
 
 /// Encodes y[t, r] = Σ_c W[r, c] x[t, c]: x [n_tok, cols] and y [n_tok, rows] are f32 buffers.
-pub fn encode_matvec(ctx: &GpuContext, pipes: &Pipelines, enc: &mut wgpu::CommandEncoder, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tok: usize) {
+pub fn encode_matvec(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    w: &GpuWeight,
+    x: &wgpu::Buffer,
+    y: &wgpu::Buffer,
+    n_tok: usize,
+) {
     let pipeline = pipes.get(&ctx.device, Kernel::MatVec(w.ty));
     for (buf, r0, n) in &w.chunks {
         let p = MatVecParams {
@@ -86,13 +119,28 @@ pub fn encode_matvec(ctx: &GpuContext, pipes: &Pipelines, enc: &mut wgpu::Comman
             label: Some("matvec"),
             layout: &pipeline.get_bind_group_layout(0),
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: x.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: y.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 3, resource: params.as_entire_binding() },
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: x.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: y.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: params.as_entire_binding(),
+                },
             ],
         });
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("matvec"), timestamp_writes: None });
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("matvec"),
+            timestamp_writes: None,
+        });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind, &[]);
         let (gx, gy) = grid(ctx, *n);
@@ -101,24 +149,54 @@ pub fn encode_matvec(ctx: &GpuContext, pipes: &Pipelines, enc: &mut wgpu::Comman
 }
 
 /// Encodes y[t, :] = row ids[t] of W, dequantized. ids: u32 [n_tok]; y: f32 [n_tok, cols].
-pub fn encode_get_rows(ctx: &GpuContext, pipes: &Pipelines, enc: &mut wgpu::CommandEncoder, w: &GpuWeight, ids: &wgpu::Buffer, y: &wgpu::Buffer, n_tok: usize) -> Result<()> {
+pub fn encode_get_rows(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    w: &GpuWeight,
+    ids: &wgpu::Buffer,
+    y: &wgpu::Buffer,
+    n_tok: usize,
+) -> Result<()> {
     if w.chunks.len() != 1 {
-        return Err(Error::Gpu("get_rows over a chunked table is not supported yet".into()));
+        return Err(Error::Gpu(
+            "get_rows over a chunked table is not supported yet".into(),
+        ));
     }
     let pipeline = pipes.get(&ctx.device, Kernel::GetRows(w.ty));
-    let p = GetRowsParams { cols: w.cols as u32, row_bytes: w.row_bytes as u32, w_offset: 0, n_rows: w.rows as u32 };
+    let p = GetRowsParams {
+        cols: w.cols as u32,
+        row_bytes: w.row_bytes as u32,
+        w_offset: 0,
+        n_rows: w.rows as u32,
+    };
     let params = uniform(ctx, "get_rows params", &p);
     let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("get_rows"),
         layout: &pipeline.get_bind_group_layout(0),
         entries: &[
-            wgpu::BindGroupEntry { binding: 0, resource: w.chunks[0].0.as_entire_binding() },
-            wgpu::BindGroupEntry { binding: 1, resource: ids.as_entire_binding() },
-            wgpu::BindGroupEntry { binding: 2, resource: y.as_entire_binding() },
-            wgpu::BindGroupEntry { binding: 3, resource: params.as_entire_binding() },
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: w.chunks[0].0.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: ids.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: y.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: params.as_entire_binding(),
+            },
         ],
     });
-    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("get_rows"), timestamp_writes: None });
+    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some("get_rows"),
+        timestamp_writes: None,
+    });
     pass.set_pipeline(&pipeline);
     pass.set_bind_group(0, &bind, &[]);
     pass.dispatch_workgroups((w.cols as u32).div_ceil(64), n_tok as u32, 1);
@@ -127,12 +205,19 @@ pub fn encode_get_rows(ctx: &GpuContext, pipes: &Pipelines, enc: &mut wgpu::Comm
 
 /// An f32 storage buffer holding `data` (at least 4 bytes).
 pub fn storage_f32(ctx: &GpuContext, label: &str, data: &[f32]) -> wgpu::Buffer {
-    let bytes: &[u8] = if data.is_empty() { &[0; 4] } else { bytemuck::cast_slice(data) };
-    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: bytes,
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-    })
+    let bytes: &[u8] = if data.is_empty() {
+        &[0; 4]
+    } else {
+        bytemuck::cast_slice(data)
+    };
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        })
 }
 
 /// Reads `n` f32 values back from a storage buffer (blocking; native only).
@@ -152,9 +237,15 @@ pub fn read_f32(ctx: &GpuContext, src: &wgpu::Buffer, n: usize) -> Result<Vec<f3
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);
     });
-    ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-    rx.recv().map_err(|e| Error::Gpu(format!("readback: {e}")))?.map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-    let view = staging.get_mapped_range(..).map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+    rx.recv()
+        .map_err(|e| Error::Gpu(format!("readback: {e}")))?
+        .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+    let view = staging
+        .get_mapped_range(..)
+        .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
     let out = bytemuck::cast_slice::<u8, f32>(&view)[..n].to_vec();
     drop(view);
     staging.unmap();

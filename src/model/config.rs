@@ -86,34 +86,68 @@ impl Config {
         let n_head = req("attention.head_count")?;
         let n_rope = req("rope.dimension_count")?;
         // MLA files store key/value lengths of the latent form and the per-head sizes in *_mla.
-        let (kv_layout, qk_len, v_len) = match (opt("attention.key_length_mla")?, opt("attention.value_length_mla")?) {
+        let (kv_layout, qk_len, v_len) = match (
+            opt("attention.key_length_mla")?,
+            opt("attention.value_length_mla")?,
+        ) {
             (Some(qk), Some(v)) => (KvLayout::Split, qk, v),
-            _ => (KvLayout::Legacy, req("attention.key_length")?, req("attention.value_length")?),
+            _ => (
+                KvLayout::Legacy,
+                req("attention.key_length")?,
+                req("attention.value_length")?,
+            ),
         };
         if qk_len <= n_rope {
-            return Err(Error::metadata(f.path(), k("attention.key_length"), format!("{qk_len} leaves no room for the {n_rope} rope dimensions")));
+            return Err(Error::metadata(
+                f.path(),
+                k("attention.key_length"),
+                format!("{qk_len} leaves no room for the {n_rope} rope dimensions"),
+            ));
         }
         let gating = match opt("expert_gating_func")? {
             None | Some(0) | Some(1) => Gating::Softmax,
             Some(2) => Gating::Sigmoid,
-            Some(g) => return Err(Error::metadata(f.path(), k("expert_gating_func"), format!("unknown gating function {g} (1 softmax, 2 sigmoid)"))),
+            Some(g) => {
+                return Err(Error::metadata(
+                    f.path(),
+                    k("expert_gating_func"),
+                    format!("unknown gating function {g} (1 softmax, 2 sigmoid)"),
+                ))
+            }
         };
         let yarn = match f.get_str(&k("rope.scaling.type"))? {
             Some("yarn") => Some(Yarn {
                 factor: f.require_f32(&k("rope.scaling.factor"))?,
                 original_context: req("rope.scaling.original_context_length")?,
-                beta_fast: f.get_f32(&k("rope.scaling.yarn_beta_fast"))?.unwrap_or(32.0),
+                beta_fast: f
+                    .get_f32(&k("rope.scaling.yarn_beta_fast"))?
+                    .unwrap_or(32.0),
                 beta_slow: f.get_f32(&k("rope.scaling.yarn_beta_slow"))?.unwrap_or(1.0),
-                log_multiplier: f.get_f32(&k("rope.scaling.yarn_log_multiplier"))?.unwrap_or(0.0),
+                log_multiplier: f
+                    .get_f32(&k("rope.scaling.yarn_log_multiplier"))?
+                    .unwrap_or(0.0),
             }),
             None | Some("none") => None,
-            Some(other) => return Err(Error::metadata(f.path(), k("rope.scaling.type"), format!("unsupported rope scaling '{other}'"))),
+            Some(other) => {
+                return Err(Error::metadata(
+                    f.path(),
+                    k("rope.scaling.type"),
+                    format!("unsupported rope scaling '{other}'"),
+                ))
+            }
         };
         let n_vocab = match opt("vocab_size")? {
             Some(v) => v,
-            None => f.get_str_array("tokenizer.ggml.tokens")?.map(|t| t.len()).ok_or_else(|| {
-                Error::metadata(f.path(), "deepseek2.vocab_size", "missing, and no tokenizer.ggml.tokens to count")
-            })?,
+            None => f
+                .get_str_array("tokenizer.ggml.tokens")?
+                .map(|t| t.len())
+                .ok_or_else(|| {
+                    Error::metadata(
+                        f.path(),
+                        "deepseek2.vocab_size",
+                        "missing, and no tokenizer.ggml.tokens to count",
+                    )
+                })?,
         };
         let n_expert_groups = opt("expert_group_count")?.unwrap_or(1).max(1);
         let c = Config {
@@ -145,30 +179,51 @@ impl Config {
             yarn,
             kv_layout,
         };
-        c.validate().map_err(|m| Error::Model(format!("{}: {m}", f.path().display())))?;
+        c.validate()
+            .map_err(|m| Error::Model(format!("{}: {m}", f.path().display())))?;
         Ok(c)
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
         if self.n_layer == 0 || self.n_head == 0 || self.n_embd == 0 || self.n_vocab == 0 {
-            return Err("block_count, head_count, embedding_length and vocab_size must be non-zero".into());
+            return Err(
+                "block_count, head_count, embedding_length and vocab_size must be non-zero".into(),
+            );
         }
         if self.n_layer_dense_lead > self.n_layer {
-            return Err(format!("{} leading dense layers of {}", self.n_layer_dense_lead, self.n_layer));
+            return Err(format!(
+                "{} leading dense layers of {}",
+                self.n_layer_dense_lead, self.n_layer
+            ));
         }
         if self.n_embd_head_qk_rope % 2 != 0 {
-            return Err(format!("rope dimension {} is odd", self.n_embd_head_qk_rope));
+            return Err(format!(
+                "rope dimension {} is odd",
+                self.n_embd_head_qk_rope
+            ));
         }
         if self.n_layer > self.n_layer_dense_lead {
             if self.n_expert == 0 || self.n_expert_used == 0 || self.n_expert_used > self.n_expert {
-                return Err(format!("{} experts used of {}", self.n_expert_used, self.n_expert));
+                return Err(format!(
+                    "{} experts used of {}",
+                    self.n_expert_used, self.n_expert
+                ));
             }
-            if self.n_expert % self.n_expert_groups != 0 || self.n_group_used == 0 || self.n_group_used > self.n_expert_groups {
-                return Err(format!("{} experts in {} groups, {} used", self.n_expert, self.n_expert_groups, self.n_group_used));
+            if self.n_expert % self.n_expert_groups != 0
+                || self.n_group_used == 0
+                || self.n_group_used > self.n_expert_groups
+            {
+                return Err(format!(
+                    "{} experts in {} groups, {} used",
+                    self.n_expert, self.n_expert_groups, self.n_group_used
+                ));
             }
             let per_group_kept = self.n_expert / self.n_expert_groups * self.n_group_used;
             if self.n_expert_used > per_group_kept {
-                return Err(format!("{} experts used but the kept groups hold only {per_group_kept}", self.n_expert_used));
+                return Err(format!(
+                    "{} experts used but the kept groups hold only {per_group_kept}",
+                    self.n_expert_used
+                ));
             }
         }
         Ok(())

@@ -47,40 +47,95 @@ pub struct Routing {
 #[derive(Clone, Debug)]
 pub enum Op {
     /// out[t, :] = row `ids[t]` of `w` [n_rows, n], dequantized. out: [T, n]
-    GetRows { w: WeightId, ids: NodeId, out: NodeId },
+    GetRows {
+        w: WeightId,
+        ids: NodeId,
+        out: NodeId,
+    },
     /// out = x / sqrt(mean(x²) + eps) · w over rows of length w.len(). x, out: [.., n]
-    RmsNorm { x: NodeId, w: WeightId, eps: f32, out: NodeId },
+    RmsNorm {
+        x: NodeId,
+        w: WeightId,
+        eps: f32,
+        out: NodeId,
+    },
     /// out[t, r] = Σ_c W[r, c] · x[t, c]. W ne = [cols, rows]; x: [T, cols]; out: [T, rows]
     MatMul { w: WeightId, x: NodeId, out: NodeId },
     /// Per head: out[t, h, r] = Σ_c W[h, r, c] · x[t, h, c]. W ne = [cols, rows, H]; x: [T, H, cols]
     MatMulHeads { w: WeightId, x: NodeId, out: NodeId },
     /// Experts chosen per token: out[t, k, r] = Σ_c W[ids[t, k], r, c] · x[t, k|0, c].
     /// W ne = [cols, rows, n_expert]; ids: i32 [T, K]; x: [T, cols] (shared by all k) or [T, K, cols]
-    MatMulId { w: WeightId, x: NodeId, ids: NodeId, out: NodeId },
+    MatMulId {
+        w: WeightId,
+        x: NodeId,
+        ids: NodeId,
+        out: NodeId,
+    },
     /// Per-head column slice: out[t, h, :] = x[t, h, offset .. offset + out_width]. x: [T, H, w_in]
-    Slice { x: NodeId, offset: usize, out: NodeId },
+    Slice {
+        x: NodeId,
+        offset: usize,
+        out: NodeId,
+    },
     /// out = rows `start ..` of x (as many as out holds). x: [T, n]; out: [T', n]
-    Rows { x: NodeId, start: usize, out: NodeId },
+    Rows {
+        x: NodeId,
+        start: usize,
+        out: NodeId,
+    },
     /// YaRN RoPE on adjacent pairs (2i, 2i+1) of every head, token t at position pos0 + t.
     /// x, out: [T, H, rope]
     Rope { x: NodeId, out: NodeId },
     /// Writes this step's latent rows into the cache of `layer` at positions pos0 .. pos0 + T:
     /// [kv_cmpr ‖ k_pe]. kv_cmpr: [T, kv_lora]; k_pe: [T, 1, rope]
-    KvStore { layer: usize, kv_cmpr: NodeId, k_pe: NodeId },
+    KvStore {
+        layer: usize,
+        kv_cmpr: NodeId,
+        k_pe: NodeId,
+    },
     /// Absorbed MLA over the latent cache (causal): scores = (q_abs·c_kv + q_pe·k_pe) · scale,
     /// out = softmax(scores) · c_kv. q_abs: [T, H, kv_lora]; q_pe: [T, H, rope]; out: [T, H, kv_lora]
-    AttnAbsorbed { layer: usize, q_abs: NodeId, q_pe: NodeId, scale: f32, out: NodeId },
+    AttnAbsorbed {
+        layer: usize,
+        q_abs: NodeId,
+        q_pe: NodeId,
+        scale: f32,
+        out: NodeId,
+    },
     /// MLA with K/V materialized from the cache: k_nope = W_kb·c_kv, v = W_vb·c_kv per head, then
     /// ordinary causal attention. q_nope: [T, H, nope]; q_pe: [T, H, rope]; out: [T, H, v]
-    AttnMaterialized { layer: usize, q_nope: NodeId, q_pe: NodeId, k_b: WeightId, v_b: WeightId, scale: f32, out: NodeId },
+    AttnMaterialized {
+        layer: usize,
+        q_nope: NodeId,
+        q_pe: NodeId,
+        k_b: WeightId,
+        v_b: WeightId,
+        scale: f32,
+        out: NodeId,
+    },
     /// Router: probs = softmax|sigmoid(logits); selection = probs + bias; group-limited top-k;
     /// weights = probs of the chosen experts, normalized and scaled.
     /// logits: [T, E]; probs: [T, E]; topk: i32 [T, K]; weights: [T, K]
-    MoeRoute { logits: NodeId, bias: Option<WeightId>, routing: Routing, probs: NodeId, topk: NodeId, weights: NodeId },
+    MoeRoute {
+        logits: NodeId,
+        bias: Option<WeightId>,
+        routing: Routing,
+        probs: NodeId,
+        topk: NodeId,
+        weights: NodeId,
+    },
     /// out = silu(gate) · up, elementwise.
-    SwiGlu { gate: NodeId, up: NodeId, out: NodeId },
+    SwiGlu {
+        gate: NodeId,
+        up: NodeId,
+        out: NodeId,
+    },
     /// out[t, :] = Σ_k weights[t, k] · x[t, k, :]. x: [T, K, n]; weights: [T, K]; out: [T, n]
-    WeightedSum { x: NodeId, weights: NodeId, out: NodeId },
+    WeightedSum {
+        x: NodeId,
+        weights: NodeId,
+        out: NodeId,
+    },
     /// out = a + b, elementwise.
     Add { a: NodeId, b: NodeId, out: NodeId },
 }
@@ -126,7 +181,11 @@ impl Builder<'_> {
         self.typed(name, shape, DType::F32)
     }
     fn typed(&mut self, name: String, shape: &[usize], dtype: DType) -> NodeId {
-        self.nodes.push(Node { name, shape: shape.to_vec(), dtype });
+        self.nodes.push(Node {
+            name,
+            shape: shape.to_vec(),
+            dtype,
+        });
         self.nodes.len() - 1
     }
     fn rows_of(&self, w: WeightId) -> usize {
@@ -135,7 +194,12 @@ impl Builder<'_> {
 
     fn rms_norm(&mut self, x: NodeId, w: WeightId, name: String) -> NodeId {
         let out = self.node(name, &self.nodes[x].shape.clone());
-        self.ops.push(Op::RmsNorm { x, w, eps: self.c.rms_eps, out });
+        self.ops.push(Op::RmsNorm {
+            x,
+            w,
+            eps: self.c.rms_eps,
+            out,
+        });
         out
     }
     fn matmul(&mut self, w: WeightId, x: NodeId, name: String) -> NodeId {
@@ -144,14 +208,29 @@ impl Builder<'_> {
         self.ops.push(Op::MatMul { w, x, out });
         out
     }
-    fn slice(&mut self, x: NodeId, heads: usize, offset: usize, width: usize, name: String) -> NodeId {
+    fn slice(
+        &mut self,
+        x: NodeId,
+        heads: usize,
+        offset: usize,
+        width: usize,
+        name: String,
+    ) -> NodeId {
         let out = self.node(name, &[self.t, heads, width]);
         self.ops.push(Op::Slice { x, offset, out });
         out
     }
     fn binary(&mut self, a: NodeId, b: NodeId, name: String, swiglu: bool) -> NodeId {
         let out = self.node(name, &self.nodes[a].shape.clone());
-        self.ops.push(if swiglu { Op::SwiGlu { gate: a, up: b, out } } else { Op::Add { a, b, out } });
+        self.ops.push(if swiglu {
+            Op::SwiGlu {
+                gate: a,
+                up: b,
+                out,
+            }
+        } else {
+            Op::Add { a, b, out }
+        });
         out
     }
 
@@ -178,41 +257,85 @@ impl Builder<'_> {
         let q_nope = self.slice(q, h, 0, nope, format!("q_nope-{il}"));
         let q_pe_in = self.slice(q, h, nope, rope, format!("q_pe_in-{il}"));
         let q_pe = self.node(format!("q_pe-{il}"), &[t, h, rope]);
-        self.ops.push(Op::Rope { x: q_pe_in, out: q_pe });
+        self.ops.push(Op::Rope {
+            x: q_pe_in,
+            out: q_pe,
+        });
 
         let kv_cmpr_pe = self.matmul(lw.kv_a_mqa, cur, format!("kv_cmpr_pe-{il}"));
         let kv_cmpr_in = self.slice(kv_cmpr_pe, 1, 0, kv, format!("kv_cmpr_in-{il}"));
         let kv_cmpr = self.rms_norm(kv_cmpr_in, lw.kv_a_norm, format!("kv_cmpr-{il}"));
         let k_pe_in = self.slice(kv_cmpr_pe, 1, kv, rope, format!("k_pe_in-{il}"));
         let k_pe = self.node(format!("k_pe-{il}"), &[t, 1, rope]);
-        self.ops.push(Op::Rope { x: k_pe_in, out: k_pe });
-        self.ops.push(Op::KvStore { layer: il, kv_cmpr, k_pe });
+        self.ops.push(Op::Rope {
+            x: k_pe_in,
+            out: k_pe,
+        });
+        self.ops.push(Op::KvStore {
+            layer: il,
+            kv_cmpr,
+            k_pe,
+        });
 
         let scale = c.kq_scale();
         let kqv_out = match form {
             AttnForm::Absorbed => {
                 let q_abs = self.node(format!("q_nope_absorbed-{il}"), &[t, h, kv]);
-                self.ops.push(Op::MatMulHeads { w: lw.k_b, x: q_nope, out: q_abs });
+                self.ops.push(Op::MatMulHeads {
+                    w: lw.k_b,
+                    x: q_nope,
+                    out: q_abs,
+                });
                 let kqv = self.node(format!("kqv-{il}"), &[t, h, kv]);
-                self.ops.push(Op::AttnAbsorbed { layer: il, q_abs, q_pe, scale, out: kqv });
+                self.ops.push(Op::AttnAbsorbed {
+                    layer: il,
+                    q_abs,
+                    q_pe,
+                    scale,
+                    out: kqv,
+                });
                 let out = self.node(format!("kqv_out-{il}"), &[t, h, c.n_embd_head_v]);
-                self.ops.push(Op::MatMulHeads { w: lw.v_b, x: kqv, out });
+                self.ops.push(Op::MatMulHeads {
+                    w: lw.v_b,
+                    x: kqv,
+                    out,
+                });
                 out
             }
             AttnForm::Materialized => {
                 let out = self.node(format!("kqv_out-{il}"), &[t, h, c.n_embd_head_v]);
-                self.ops.push(Op::AttnMaterialized { layer: il, q_nope, q_pe, k_b: lw.k_b, v_b: lw.v_b, scale, out });
+                self.ops.push(Op::AttnMaterialized {
+                    layer: il,
+                    q_nope,
+                    q_pe,
+                    k_b: lw.k_b,
+                    v_b: lw.v_b,
+                    scale,
+                    out,
+                });
                 out
             }
         };
         let out = self.node(format!("attn_out-{il}"), &[t, c.n_embd]);
-        self.ops.push(Op::MatMul { w: lw.attn_output, x: kqv_out, out });
+        self.ops.push(Op::MatMul {
+            w: lw.attn_output,
+            x: kqv_out,
+            out,
+        });
         out
     }
 
     fn moe(&mut self, il: usize, cur: NodeId) -> NodeId {
         let (c, t) = (self.c, self.t);
-        let Ffn::Moe { gate_inp, exp_probs_b, gate_exps, up_exps, down_exps, ref shared } = self.w.layers[il].ffn else {
+        let Ffn::Moe {
+            gate_inp,
+            exp_probs_b,
+            gate_exps,
+            up_exps,
+            down_exps,
+            ref shared,
+        } = self.w.layers[il].ffn
+        else {
             unreachable!("moe() is called for MoE layers")
         };
         let k = c.n_expert_used;
@@ -228,21 +351,42 @@ impl Builder<'_> {
             norm: c.expert_weights_norm,
             scale: c.expert_weights_scale,
         };
-        self.ops.push(Op::MoeRoute { logits, bias: exp_probs_b, routing, probs, topk, weights });
+        self.ops.push(Op::MoeRoute {
+            logits,
+            bias: exp_probs_b,
+            routing,
+            probs,
+            topk,
+            weights,
+        });
 
         let ff = c.n_ff_exp;
         let mut by_expert = |w: WeightId, x: NodeId, rows: usize, name: &str| {
             let out = self.node(format!("{name}-{il}"), &[t, k, rows]);
-            self.ops.push(Op::MatMulId { w, x, ids: topk, out });
+            self.ops.push(Op::MatMulId {
+                w,
+                x,
+                ids: topk,
+                out,
+            });
             out
         };
         let gate = by_expert(gate_exps, cur, ff, "ffn_moe_gate");
         let up = by_expert(up_exps, cur, ff, "ffn_moe_up");
         let act = self.binary(gate, up, format!("ffn_moe_swiglu-{il}"), true);
         let down = self.node(format!("ffn_moe_down-{il}"), &[t, k, c.n_embd]);
-        self.ops.push(Op::MatMulId { w: down_exps, x: act, ids: topk, out: down });
+        self.ops.push(Op::MatMulId {
+            w: down_exps,
+            x: act,
+            ids: topk,
+            out: down,
+        });
         let moe_out = self.node(format!("ffn_moe_out-{il}"), &[t, c.n_embd]);
-        self.ops.push(Op::WeightedSum { x: down, weights, out: moe_out });
+        self.ops.push(Op::WeightedSum {
+            x: down,
+            weights,
+            out: moe_out,
+        });
         match shared {
             None => moe_out,
             Some(f) => {
@@ -257,10 +401,20 @@ impl Builder<'_> {
 /// Builds the op list of one step.
 pub fn build(c: &Config, w: &Weights, spec: StepSpec) -> Graph {
     let t = spec.n_tokens;
-    let mut b = Builder { c, w, t, nodes: Vec::new(), ops: Vec::new() };
+    let mut b = Builder {
+        c,
+        w,
+        t,
+        nodes: Vec::new(),
+        ops: Vec::new(),
+    };
     let tokens = b.typed("inp_tokens".into(), &[t], DType::I32);
     let mut x = b.node("inp_embd".into(), &[t, c.n_embd]);
-    b.ops.push(Op::GetRows { w: w.token_embd, ids: tokens, out: x });
+    b.ops.push(Op::GetRows {
+        w: w.token_embd,
+        ids: tokens,
+        out: x,
+    });
     for il in 0..c.n_layer {
         let lw = &w.layers[il];
         let cur = b.rms_norm(x, lw.attn_norm, format!("attn_norm-{il}"));
@@ -279,12 +433,22 @@ pub fn build(c: &Config, w: &Weights, spec: StepSpec) -> Graph {
     }
     if !spec.all_logits && t > 1 {
         let last = b.node("inp_out_ids".into(), &[1, c.n_embd]);
-        b.ops.push(Op::Rows { x, start: t - 1, out: last });
+        b.ops.push(Op::Rows {
+            x,
+            start: t - 1,
+            out: last,
+        });
         x = last;
     }
     let norm = b.rms_norm(x, w.output_norm, "result_norm".into());
     let logits = b.matmul(w.output, norm, "result_output".into());
-    Graph { spec, nodes: b.nodes, ops: b.ops, tokens, logits }
+    Graph {
+        spec,
+        nodes: b.nodes,
+        ops: b.ops,
+        tokens,
+        logits,
+    }
 }
 
 /// The nodes an op reads.
@@ -321,6 +485,11 @@ pub fn outputs(op: &Op) -> Vec<NodeId> {
         | Op::WeightedSum { out, .. }
         | Op::Add { out, .. } => vec![out],
         Op::KvStore { .. } => vec![],
-        Op::MoeRoute { probs, topk, weights, .. } => vec![probs, topk, weights],
+        Op::MoeRoute {
+            probs,
+            topk,
+            weights,
+            ..
+        } => vec![probs, topk, weights],
     }
 }

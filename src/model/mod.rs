@@ -28,7 +28,11 @@ impl Model {
     pub fn from_file(file: GgufFile) -> Result<Model> {
         let config = Config::from_gguf(&file)?;
         let weights = Weights::load(&file, &config)?;
-        Ok(Model { file, config, weights })
+        Ok(Model {
+            file,
+            config,
+            weights,
+        })
     }
 
     /// The stored (GGUF block) bytes of a weight.

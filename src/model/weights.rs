@@ -30,7 +30,11 @@ pub enum QProj {
     /// `attn_q`: [n_embd] → [n_head × (nope + rope)].
     Direct { q: WeightId },
     /// `attn_q_a` [n_embd] → [q_lora], `attn_q_a_norm` [q_lora], `attn_q_b` [q_lora] → [n_head × (nope + rope)].
-    Lora { q_a: WeightId, q_a_norm: WeightId, q_b: WeightId },
+    Lora {
+        q_a: WeightId,
+        q_a_norm: WeightId,
+        q_b: WeightId,
+    },
 }
 
 pub struct DenseFfn {
@@ -52,14 +56,14 @@ pub enum Ffn {
 }
 
 pub struct LayerWeights {
-    pub attn_norm: WeightId,    // [n_embd]
+    pub attn_norm: WeightId, // [n_embd]
     pub q: QProj,
-    pub kv_a_mqa: WeightId,     // [n_embd] → [kv_lora + rope]
-    pub kv_a_norm: WeightId,    // [kv_lora]
-    pub k_b: WeightId,          // [nope, kv_lora, n_head]: per head, kv_lora rows of nope
-    pub v_b: WeightId,          // [kv_lora, v, n_head]: per head, v rows of kv_lora
-    pub attn_output: WeightId,  // [n_head × v] → [n_embd]
-    pub ffn_norm: WeightId,     // [n_embd]
+    pub kv_a_mqa: WeightId,    // [n_embd] → [kv_lora + rope]
+    pub kv_a_norm: WeightId,   // [kv_lora]
+    pub k_b: WeightId,         // [nope, kv_lora, n_head]: per head, kv_lora rows of nope
+    pub v_b: WeightId,         // [kv_lora, v, n_head]: per head, v rows of kv_lora
+    pub attn_output: WeightId, // [n_head × v] → [n_embd]
+    pub ffn_norm: WeightId,    // [n_embd]
     pub ffn: Ffn,
 }
 
@@ -79,7 +83,8 @@ struct Loader<'a> {
 impl Loader<'_> {
     /// A tensor that must exist with exactly this shape.
     fn get(&mut self, name: &str, ne: &[usize]) -> Result<WeightId> {
-        self.find(name, ne)?.ok_or_else(|| Error::gguf(self.file.path(), name, "tensor not found"))
+        self.find(name, ne)?
+            .ok_or_else(|| Error::gguf(self.file.path(), name, "tensor not found"))
     }
 
     fn find(&mut self, name: &str, ne: &[usize]) -> Result<Option<WeightId>> {
@@ -89,14 +94,28 @@ impl Loader<'_> {
         let t = &self.file.tensors()[index];
         let have: Vec<usize> = t.ne.iter().map(|&d| d as usize).collect();
         if have != ne {
-            return Err(Error::gguf(self.file.path(), name, format!("shape {have:?}, the config needs {ne:?}")));
+            return Err(Error::gguf(
+                self.file.path(),
+                name,
+                format!("shape {have:?}, the config needs {ne:?}"),
+            ));
         }
-        self.tensors.push(Weight { name: name.to_string(), ty: t.ty, ne: have, data: WeightData::File(index) });
+        self.tensors.push(Weight {
+            name: name.to_string(),
+            ty: t.ty,
+            ne: have,
+            data: WeightData::File(index),
+        });
         Ok(Some(self.tensors.len() - 1))
     }
 
     fn owned(&mut self, name: String, ty: QuantType, ne: Vec<usize>, bytes: Vec<u8>) -> WeightId {
-        self.tensors.push(Weight { name, ty, ne, data: WeightData::Owned(bytes) });
+        self.tensors.push(Weight {
+            name,
+            ty,
+            ne,
+            data: WeightData::Owned(bytes),
+        });
         self.tensors.len() - 1
     }
 
@@ -112,12 +131,20 @@ impl Loader<'_> {
     /// Rows of head h: nope rows of K, then v rows of V. `v_b` keeps the stored blocks (rows are
     /// copied); `k_b` needs the transpose, so it is dequantized (exactly) to F32.
     fn split_kv_b(&mut self, il: usize, c: &Config) -> Result<(WeightId, WeightId)> {
-        let (h, nope, v, r) = (c.n_head, c.n_embd_head_qk_nope, c.n_embd_head_v, c.kv_lora_rank);
+        let (h, nope, v, r) = (
+            c.n_head,
+            c.n_embd_head_qk_nope,
+            c.n_embd_head_v,
+            c.kv_lora_rank,
+        );
         let name = format!("blk.{il}.attn_kv_b.weight");
         let id = self.get(&name, &[r, h * (nope + v)])?;
         let ty = self.tensors[id].ty;
         if !quant::is_supported(ty) {
-            return Err(Error::UnsupportedType { tensor: name, type_name: ty.name().into() });
+            return Err(Error::UnsupportedType {
+                tensor: name,
+                type_name: ty.name().into(),
+            });
         }
         let bytes = self.file.tensor_data(self.file.require_tensor(&name)?);
         let row_bytes = ty.row_bytes(r as u64).expect("shape checked") as usize;
@@ -138,7 +165,12 @@ impl Loader<'_> {
             }
         }
         self.tensors.pop(); // attn_kv_b itself is not used by the graph
-        let k = self.owned(format!("blk.{il}.attn_k_b.weight"), QuantType::F32, vec![nope, r, h], bytemuck::cast_slice(&k_b).to_vec());
+        let k = self.owned(
+            format!("blk.{il}.attn_k_b.weight"),
+            QuantType::F32,
+            vec![nope, r, h],
+            bytemuck::cast_slice(&k_b).to_vec(),
+        );
         let vv = self.owned(format!("blk.{il}.attn_v_b.weight"), ty, vec![r, v, h], v_b);
         Ok((k, vv))
     }
@@ -146,17 +178,24 @@ impl Loader<'_> {
 
 impl Weights {
     pub fn load(file: &GgufFile, c: &Config) -> Result<Weights> {
-        let mut l = Loader { file, tensors: Vec::new() };
+        let mut l = Loader {
+            file,
+            tensors: Vec::new(),
+        };
         let (e, h) = (c.n_embd, c.n_head);
         let qk = c.n_embd_head_qk();
         let token_embd = l.get("token_embd.weight", &[e, c.n_vocab])?;
         let output_norm = l.get("output_norm.weight", &[e])?;
-        let output = l.find("output.weight", &[e, c.n_vocab])?.unwrap_or(token_embd);
+        let output = l
+            .find("output.weight", &[e, c.n_vocab])?
+            .unwrap_or(token_embd);
         let mut layers = Vec::with_capacity(c.n_layer);
         for il in 0..c.n_layer {
             let name = |s: &str| format!("blk.{il}.{s}.weight");
             let q = match c.q_lora_rank {
-                None => QProj::Direct { q: l.get(&name("attn_q"), &[e, h * qk])? },
+                None => QProj::Direct {
+                    q: l.get(&name("attn_q"), &[e, h * qk])?,
+                },
                 Some(r) => QProj::Lora {
                     q_a: l.get(&name("attn_q_a"), &[e, r])?,
                     q_a_norm: l.get(&name("attn_q_a_norm"), &[r])?,
@@ -168,7 +207,10 @@ impl Weights {
             let kv_a_norm = l.get(&name("attn_kv_a_norm"), &[c.kv_lora_rank])?;
             let (k_b, v_b) = match c.kv_layout {
                 KvLayout::Split => (
-                    l.get(&name("attn_k_b"), &[c.n_embd_head_qk_nope, c.kv_lora_rank, h])?,
+                    l.get(
+                        &name("attn_k_b"),
+                        &[c.n_embd_head_qk_nope, c.kv_lora_rank, h],
+                    )?,
                     l.get(&name("attn_v_b"), &[c.kv_lora_rank, c.n_embd_head_v, h])?,
                 ),
                 KvLayout::Legacy => l.split_kv_b(il, c)?,
@@ -191,14 +233,33 @@ impl Weights {
                     },
                 }
             };
-            layers.push(LayerWeights { attn_norm, q, kv_a_mqa, kv_a_norm, k_b, v_b, attn_output, ffn_norm, ffn });
+            layers.push(LayerWeights {
+                attn_norm,
+                q,
+                kv_a_mqa,
+                kv_a_norm,
+                k_b,
+                v_b,
+                attn_output,
+                ffn_norm,
+                ffn,
+            });
         }
         for w in &l.tensors {
             if !quant::is_supported(w.ty) {
-                return Err(Error::UnsupportedType { tensor: w.name.clone(), type_name: w.ty.name().into() });
+                return Err(Error::UnsupportedType {
+                    tensor: w.name.clone(),
+                    type_name: w.ty.name().into(),
+                });
             }
         }
-        Ok(Weights { tensors: l.tensors, token_embd, output_norm, output, layers })
+        Ok(Weights {
+            tensors: l.tensors,
+            token_embd,
+            output_norm,
+            output,
+            layers,
+        })
     }
 
     /// The stored bytes of a weight.
