@@ -92,6 +92,37 @@ fn grid(ctx: &GpuContext, rows: usize) -> (u32, u32) {
     (x as u32, rows.div_ceil(x) as u32)
 }
 
+/// One compute pass: `buffers` bound in order to bindings 0.. of group 0, then the dispatch.
+fn dispatch(
+    ctx: &GpuContext,
+    enc: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    label: &str,
+    buffers: &[&wgpu::Buffer],
+    groups: (u32, u32, u32),
+) {
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(label),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, &bind, &[]);
+    pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+}
+
 /// Encodes y[t, r] = Σ_c W[r, c] x[t, c]: x [n_tok, cols] and y [n_tok, rows] are f32 buffers.
 pub fn encode_matvec(
     ctx: &GpuContext,
@@ -115,36 +146,15 @@ pub fn encode_matvec(
             y_stride: w.rows as u32,
         };
         let params = uniform(ctx, "matvec params", &p);
-        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("matvec"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: x.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: y.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: params.as_entire_binding(),
-                },
-            ],
-        });
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("matvec"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind, &[]);
         let (gx, gy) = grid(ctx, *n);
-        pass.dispatch_workgroups(gx, gy, n_tok as u32);
+        dispatch(
+            ctx,
+            enc,
+            &pipeline,
+            "matvec",
+            &[buf, x, y, &params],
+            (gx, gy, n_tok as u32),
+        );
     }
 }
 
@@ -171,35 +181,14 @@ pub fn encode_get_rows(
         n_rows: w.rows as u32,
     };
     let params = uniform(ctx, "get_rows params", &p);
-    let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("get_rows"),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: w.chunks[0].0.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: ids.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: y.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: params.as_entire_binding(),
-            },
-        ],
-    });
-    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some("get_rows"),
-        timestamp_writes: None,
-    });
-    pass.set_pipeline(&pipeline);
-    pass.set_bind_group(0, &bind, &[]);
-    pass.dispatch_workgroups((w.cols as u32).div_ceil(64), n_tok as u32, 1);
+    dispatch(
+        ctx,
+        enc,
+        &pipeline,
+        "get_rows",
+        &[&w.chunks[0].0, ids, y, &params],
+        ((w.cols as u32).div_ceil(64), n_tok as u32, 1),
+    );
     Ok(())
 }
 
