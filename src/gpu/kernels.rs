@@ -73,6 +73,15 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("matvec.wgsl", include_str!("../../shaders/matvec.wgsl")),
     ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
+    // elementwise and normalization ops
+    // routing and attention ops
+];
+
+/// Ops whose shader does not depend on a weight type: (name, common files it needs). The op
+/// file is `shaders/<name>.wgsl`; the kernel key is the name.
+const TYPELESS: &[(&str, &[&str])] = &[
+    // elementwise and normalization ops
+    // routing and attention ops
 ];
 
 fn source(file: &str) -> &'static str {
@@ -112,6 +121,8 @@ pub enum Kernel {
     MatVec(QuantType),
     /// Rows of a quantized table (`get_rows.wgsl`): the token embedding.
     GetRows(QuantType),
+    /// An op with no weight-type dependence, by name (an entry of TYPELESS).
+    Op(&'static str),
 }
 
 impl Kernel {
@@ -131,15 +142,29 @@ impl Kernel {
         let (op, ty) = match self {
             Kernel::MatVec(t) => ("matvec", t),
             Kernel::GetRows(t) => ("get_rows", t),
+            Kernel::Op(name) => return name.to_string(),
         };
         format!("{op}.{}", ty.name().to_ascii_lowercase())
     }
 
     /// The files composed into this variant, in order.
     pub fn files(&self) -> Vec<&'static str> {
+        if let Kernel::Op(name) = *self {
+            let (_, common) = TYPELESS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("unknown op shader {name}"));
+            let op_file = SOURCES
+                .iter()
+                .map(|(f, _)| *f)
+                .find(|f| f.strip_suffix(".wgsl") == Some(name))
+                .expect("op file in SOURCES");
+            return common.iter().copied().chain([op_file]).collect();
+        }
         let (op_file, ty, reduce): (&str, QuantType, bool) = match *self {
             Kernel::MatVec(t) => ("matvec.wgsl", t, true),
             Kernel::GetRows(t) => ("get_rows.wgsl", t, false),
+            Kernel::Op(_) => unreachable!("handled above"),
         };
         let mut files = vec!["common/bytes.wgsl"];
         if reduce {

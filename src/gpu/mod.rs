@@ -7,5 +7,7 @@ pub mod kernels;
 pub mod ops;
 pub mod params;
 pub mod pipelines;
+// elementwise and normalization ops
+// routing and attention ops
 
 pub use context::{GpuContext, GpuOptions};

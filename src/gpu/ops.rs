@@ -76,7 +76,7 @@ impl GpuWeight {
     }
 }
 
-fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buffer {
+pub fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buffer {
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
@@ -86,14 +86,14 @@ fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buff
 }
 
 /// Workgroup grid for `rows` workgroups in x (and y when rows exceed the per-dimension limit).
-fn grid(ctx: &GpuContext, rows: usize) -> (u32, u32) {
+pub fn grid(ctx: &GpuContext, rows: usize) -> (u32, u32) {
     let max = ctx.limits.max_compute_workgroups_per_dimension as usize;
     let x = rows.clamp(1, max);
     (x as u32, rows.div_ceil(x) as u32)
 }
 
 /// One compute pass: `buffers` bound in order to bindings 0.. of group 0, then the dispatch.
-fn dispatch(
+pub fn dispatch(
     ctx: &GpuContext,
     enc: &mut wgpu::CommandEncoder,
     pipeline: &wgpu::ComputePipeline,
