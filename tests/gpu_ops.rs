@@ -4,7 +4,9 @@
 //! Without an adapter the tests fail when CI is set and skip with a reason otherwise.
 
 use wgpu_ds::cpu::ops::{matmul, QMatrix};
-use wgpu_ds::gpu::ops::{encode_get_rows, encode_matvec, read_f32, storage_f32, GpuWeight};
+use wgpu_ds::gpu::ops::{
+    encode_get_rows, encode_matvec, encode_matvec_slots, read_f32, storage_f32, GpuWeight, Slots,
+};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::quant::{self, QuantType};
@@ -222,5 +224,138 @@ fn get_rows_matches_cpu_dequantization_for_every_type() {
         let got = read_f32(&ctx, &yb2, want.len()).unwrap();
         // Dequantization is exact arithmetic on both sides.
         assert_close(&format!("get_rows {ty}"), &got, &want, 0.0, 1e-6);
+    }
+}
+
+/// CPU twin of a slot matvec: y[s] = W_m(s) · x[row(s)].
+fn cpu_slots(
+    ty: QuantType,
+    bytes: &[u8],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    mats: &[usize],
+    x_rows: &[usize],
+) -> Vec<f32> {
+    let row_bytes = ty.row_bytes(cols as u64).unwrap() as usize;
+    let m = QMatrix {
+        ty,
+        bytes,
+        rows,
+        cols,
+    };
+    mats.iter()
+        .zip(x_rows)
+        .flat_map(|(&mi, &xi)| {
+            matmul(
+                QMatrix {
+                    bytes: &bytes[mi * rows * row_bytes..(mi + 1) * rows * row_bytes],
+                    ..m
+                },
+                &x[xi * cols..(xi + 1) * cols],
+                1,
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
+    let Some(full) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let Some(tiny) = gpu(GpuOptions {
+        max_binding: Some(32768),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    for ctx in [&full, &tiny] {
+        let pipes = Pipelines::default();
+        for ty in [QuantType::Q4K, QuantType::Q8_0, QuantType::F16] {
+            let (n_mat, rows, cols, n_tok) = (8, 40, 256, 3);
+            let bytes = quantized(ty, n_mat * rows, cols, 5);
+            let w = GpuWeight::upload_stack(ctx, "stack", ty, n_mat, rows, cols, &bytes).unwrap();
+            assert!(
+                std::ptr::eq(ctx, &full) || w.chunks.len() > 1,
+                "{ty}: the small limit should split the stack"
+            );
+            // Heads: slot s = t·8 + h uses matrix h and its own x row.
+            let x = values(n_tok * n_mat * cols, 9);
+            let xb = storage_f32(ctx, "x", &x);
+            let yb = storage_f32(ctx, "y", &vec![f32::NAN; n_tok * n_mat * rows]);
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            let slots = Slots {
+                n_slot: n_mat,
+                ids: None,
+                x_per_slot: true,
+            };
+            encode_matvec_slots(ctx, &pipes, &mut enc, &w, &xb, &yb, n_tok, &slots);
+            ctx.queue.submit([enc.finish()]);
+            let mats: Vec<usize> = (0..n_tok * n_mat).map(|s| s % n_mat).collect();
+            let want = cpu_slots(
+                ty,
+                &bytes,
+                rows,
+                cols,
+                &x,
+                &mats,
+                &(0..n_tok * n_mat).collect::<Vec<_>>(),
+            );
+            assert_close(
+                &format!("heads {ty} chunks {}", w.chunks.len()),
+                &read_f32(ctx, &yb, want.len()).unwrap(),
+                &want,
+                1e-4,
+                1e-4,
+            );
+
+            // Experts: 3 chosen per token from ids on the GPU, x shared by the token's slots.
+            let ids: Vec<i32> = vec![7, 0, 3, 3, 6, 1, 2, 7, 5];
+            let idb = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: None,
+                size: 36,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            ctx.queue.write_buffer(&idb, 0, bytemuck::cast_slice(&ids));
+            let x = values(n_tok * cols, 10);
+            let xb = storage_f32(ctx, "x", &x);
+            let yb = storage_f32(ctx, "y", &vec![f32::NAN; ids.len() * rows]);
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            encode_matvec_slots(
+                ctx,
+                &pipes,
+                &mut enc,
+                &w,
+                &xb,
+                &yb,
+                n_tok,
+                &Slots {
+                    n_slot: 3,
+                    ids: Some(&idb),
+                    x_per_slot: false,
+                },
+            );
+            ctx.queue.submit([enc.finish()]);
+            let mats: Vec<usize> = ids.iter().map(|&e| e as usize).collect();
+            let want = cpu_slots(
+                ty,
+                &bytes,
+                rows,
+                cols,
+                &x,
+                &mats,
+                &(0..ids.len()).map(|s| s / 3).collect::<Vec<_>>(),
+            );
+            assert_close(
+                &format!("experts {ty} chunks {}", w.chunks.len()),
+                &read_f32(ctx, &yb, want.len()).unwrap(),
+                &want,
+                1e-4,
+                1e-4,
+            );
+        }
     }
 }

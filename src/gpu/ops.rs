@@ -11,14 +11,25 @@ use super::pipelines::Pipelines;
 use crate::error::{Error, Result};
 use crate::quant::QuantType;
 
-/// A matrix of `rows` GGUF rows of `cols` elements, uploaded in chunks of whole rows.
+/// A stack of `n_mat` matrices (1 for a plain matrix; heads or experts otherwise) of `rows` GGUF
+/// rows of `cols` elements, uploaded in chunks under the binding limit: whole matrices when there
+/// are several, row ranges of the single matrix otherwise.
 pub struct GpuWeight {
     pub ty: QuantType,
+    pub n_mat: usize,
     pub rows: usize,
     pub cols: usize,
     pub row_bytes: usize,
-    /// (buffer, first row, row count)
-    pub chunks: Vec<(wgpu::Buffer, usize, usize)>,
+    pub chunks: Vec<Chunk>,
+}
+
+pub struct Chunk {
+    pub buf: wgpu::Buffer,
+    /// Matrices m0 .. m0 + n_mat of the stack, rows r0 .. r0 + n_rows of each.
+    pub m0: usize,
+    pub n_mat: usize,
+    pub r0: usize,
+    pub n_rows: usize,
 }
 
 impl GpuWeight {
@@ -26,6 +37,18 @@ impl GpuWeight {
         ctx: &GpuContext,
         name: &str,
         ty: QuantType,
+        rows: usize,
+        cols: usize,
+        bytes: &[u8],
+    ) -> Result<GpuWeight> {
+        GpuWeight::upload_stack(ctx, name, ty, 1, rows, cols, bytes)
+    }
+
+    pub fn upload_stack(
+        ctx: &GpuContext,
+        name: &str,
+        ty: QuantType,
+        n_mat: usize,
         rows: usize,
         cols: usize,
         bytes: &[u8],
@@ -40,40 +63,79 @@ impl GpuWeight {
             .row_bytes(cols as u64)
             .ok_or_else(|| Error::Gpu(format!("{name}: {cols} columns of {ty}")))?
             as usize;
-        if bytes.len() != rows * row_bytes {
+        let mat_bytes = rows * row_bytes;
+        if bytes.len() != n_mat * mat_bytes {
             return Err(Error::Gpu(format!(
-                "{name}: {} bytes for {rows} rows of {row_bytes}",
+                "{name}: {} bytes for {n_mat} × {rows} rows of {row_bytes}",
                 bytes.len()
             )));
         }
-        let rows_per_chunk = (ctx.max_binding() as usize / row_bytes.max(1)).min(rows.max(1));
-        if rows_per_chunk == 0 {
-            return Err(Error::Gpu(format!("{name}: one row of {row_bytes} bytes exceeds the device's storage-binding limit of {}", ctx.max_binding())));
-        }
-        let mut chunks = Vec::new();
-        let mut r0 = 0;
-        while r0 < rows {
-            let n = rows_per_chunk.min(rows - r0);
-            let mut data = bytes[r0 * row_bytes..(r0 + n) * row_bytes].to_vec();
+        let limit = ctx.max_binding() as usize;
+        let upload = |range: std::ops::Range<usize>| {
+            let mut data = bytes[range].to_vec();
             data.resize(data.len().div_ceil(4).max(1) * 4, 0); // array<u32> needs whole words
-            let buf = ctx
-                .device
+            ctx.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some(name),
                     contents: &data,
                     usage: wgpu::BufferUsages::STORAGE,
+                })
+        };
+        let mut chunks = Vec::new();
+        if n_mat == 1 {
+            let per = (limit / row_bytes.max(1)).min(rows.max(1));
+            if per == 0 {
+                return Err(Error::Gpu(format!("{name}: one row of {row_bytes} bytes exceeds the storage-binding limit of {limit}")));
+            }
+            let mut r0 = 0;
+            while r0 < rows {
+                let n = per.min(rows - r0);
+                chunks.push(Chunk {
+                    buf: upload(r0 * row_bytes..(r0 + n) * row_bytes),
+                    m0: 0,
+                    n_mat: 1,
+                    r0,
+                    n_rows: n,
                 });
-            chunks.push((buf, r0, n));
-            r0 += n;
+                r0 += n;
+            }
+        } else {
+            let per = (limit / mat_bytes.max(1)).min(n_mat);
+            if per == 0 {
+                return Err(Error::Gpu(format!("{name}: one matrix of {mat_bytes} bytes exceeds the storage-binding limit of {limit}")));
+            }
+            let mut m0 = 0;
+            while m0 < n_mat {
+                let n = per.min(n_mat - m0);
+                chunks.push(Chunk {
+                    buf: upload(m0 * mat_bytes..(m0 + n) * mat_bytes),
+                    m0,
+                    n_mat: n,
+                    r0: 0,
+                    n_rows: rows,
+                });
+                m0 += n;
+            }
         }
         Ok(GpuWeight {
             ty,
+            n_mat,
             rows,
             cols,
             row_bytes,
             chunks,
         })
     }
+}
+
+/// How a matvec maps slots to matrices and activation rows (see shaders/matvec.wgsl).
+pub struct Slots<'a> {
+    /// Slots per token: 1 (MatMul), H (MatMulHeads) or K (MatMulId).
+    pub n_slot: usize,
+    /// i32 [n_tok · n_slot] matrix ids (MatMulId); None: matrix = slot % n_slot.
+    pub ids: Option<&'a wgpu::Buffer>,
+    /// X holds one row per slot (true) or one per token shared by its slots (false).
+    pub x_per_slot: bool,
 }
 
 pub fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buffer {
@@ -133,28 +195,77 @@ pub fn encode_matvec(
     y: &wgpu::Buffer,
     n_tok: usize,
 ) {
+    encode_matvec_slots(
+        ctx,
+        pipes,
+        enc,
+        w,
+        x,
+        y,
+        n_tok,
+        &Slots {
+            n_slot: 1,
+            ids: None,
+            x_per_slot: true,
+        },
+    );
+}
+
+/// Encodes y[s, r] = Σ_c W_m(s)[r, c] x[row(s), c] for the n_tok · n_slot slots.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_matvec_slots(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    w: &GpuWeight,
+    x: &wgpu::Buffer,
+    y: &wgpu::Buffer,
+    n_tok: usize,
+    slots: &Slots,
+) {
     let pipeline = pipes.get(&ctx.device, Kernel::MatVec(w.ty));
-    for (buf, r0, n) in &w.chunks {
-        let p = MatVecParams {
-            rows: *n as u32,
-            cols: w.cols as u32,
-            row_bytes: w.row_bytes as u32,
-            w_offset: 0,
-            x_offset: 0,
-            x_stride: w.cols as u32,
-            y_offset: *r0 as u32,
-            y_stride: w.rows as u32,
-        };
-        let params = uniform(ctx, "matvec params", &p);
-        let (gx, gy) = grid(ctx, *n);
-        dispatch(
-            ctx,
-            enc,
-            &pipeline,
-            "matvec",
-            &[buf, x, y, &params],
-            (gx, gy, n_tok as u32),
-        );
+    let n_slots_total = n_tok * slots.n_slot;
+    let no_ids;
+    let ids = match slots.ids {
+        Some(b) => b,
+        None => {
+            no_ids = storage_f32(ctx, "no ids", &[0.0]);
+            &no_ids
+        }
+    };
+    let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    for c in &w.chunks {
+        for slot_base in (0..n_slots_total).step_by(max_z) {
+            let p = MatVecParams {
+                rows: c.n_rows as u32,
+                cols: w.cols as u32,
+                row_bytes: w.row_bytes as u32,
+                w_offset: 0,
+                x_offset: 0,
+                x_stride: w.cols as u32,
+                y_offset: c.r0 as u32,
+                y_stride: w.rows as u32,
+                n_slot: slots.n_slot as u32,
+                mat_bytes: (w.rows * w.row_bytes) as u32,
+                use_ids: slots.ids.is_some() as u32,
+                x_per_slot: slots.x_per_slot as u32,
+                m_first: c.m0 as u32,
+                m_count: c.n_mat as u32,
+                slot_base: slot_base as u32,
+                n_slots_total: n_slots_total as u32,
+            };
+            let params = uniform(ctx, "matvec params", &p);
+            let (gx, gy) = grid(ctx, c.n_rows);
+            let gz = (n_slots_total - slot_base).min(max_z) as u32;
+            dispatch(
+                ctx,
+                enc,
+                &pipeline,
+                "matvec",
+                &[&c.buf, x, y, ids, &params],
+                (gx, gy, gz),
+            );
+        }
     }
 }
 
@@ -168,7 +279,7 @@ pub fn encode_get_rows(
     y: &wgpu::Buffer,
     n_tok: usize,
 ) -> Result<()> {
-    if w.chunks.len() != 1 {
+    if w.chunks.len() != 1 || w.n_mat != 1 {
         return Err(Error::Gpu(
             "get_rows over a chunked table is not supported yet".into(),
         ));
@@ -186,7 +297,7 @@ pub fn encode_get_rows(
         enc,
         &pipeline,
         "get_rows",
-        &[&w.chunks[0].0, ids, y, &params],
+        &[&w.chunks[0].buf, ids, y, &params],
         ((w.cols as u32).div_ceil(64), n_tok as u32, 1),
     );
     Ok(())

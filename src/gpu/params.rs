@@ -15,6 +15,14 @@ pub struct MatVecParams {
     pub x_stride: u32,
     pub y_offset: u32,
     pub y_stride: u32,
+    pub n_slot: u32,
+    pub mat_bytes: u32,
+    pub use_ids: u32,
+    pub x_per_slot: u32,
+    pub m_first: u32,
+    pub m_count: u32,
+    pub slot_base: u32,
+    pub n_slots_total: u32,
 }
 
 /// shaders/get_rows.wgsl `Params`.
