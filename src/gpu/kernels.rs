@@ -75,6 +75,19 @@ const SOURCES: &[(&str, &str)] = &[
     ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
     // elementwise and normalization ops
     // routing and attention ops
+    (
+        "moe_route.wgsl",
+        include_str!("../../shaders/moe_route.wgsl"),
+    ),
+    ("argmax.wgsl", include_str!("../../shaders/argmax.wgsl")),
+    (
+        "attn_absorbed.wgsl",
+        include_str!("../../shaders/attn_absorbed.wgsl"),
+    ),
+    (
+        "attn_combine.wgsl",
+        include_str!("../../shaders/attn_combine.wgsl"),
+    ),
 ];
 
 /// Ops whose shader does not depend on a weight type: (name, common files it needs). The op
@@ -82,6 +95,10 @@ const SOURCES: &[(&str, &str)] = &[
 const TYPELESS: &[(&str, &[&str])] = &[
     // elementwise and normalization ops
     // routing and attention ops
+    ("moe_route", &["common/reduce.wgsl"]),
+    ("argmax", &[]),
+    ("attn_absorbed", &["common/reduce.wgsl"]),
+    ("attn_combine", &[]),
 ];
 
 fn source(file: &str) -> &'static str {

@@ -9,5 +9,7 @@ pub mod params;
 pub mod pipelines;
 // elementwise and normalization ops
 // routing and attention ops
+pub mod attention;
+pub mod routing;
 
 pub use context::{GpuContext, GpuOptions};

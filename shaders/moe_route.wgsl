@@ -1,0 +1,198 @@
+// moe_route: DeepSeek's MoE routing of each token, all of cpu::moe::route in one kernel:
+//   scores    = softmax(logits) | sigmoid(logits)                                     -> PROBS
+//   selection = scores + BIAS (V3's exp_probs_b, when has_bias; selection only)
+//   groups    : with n_groups > 1 keep the n_group_used best groups, a group scored by the sum of
+//               its top-2 selection scores when there is a bias and by its max when there is none
+//   top-k     : the n_used best selection scores of the kept groups, best first, ties to the
+//               lower id                                                               -> TOPK
+//   weights   = scores of the chosen experts, / max(Σ, 2^-14) if norm, × scale if scale ∉ {0, 1}
+//                                                                                      -> WEIGHTS
+// The encoder passes n_groups = 1 when grouping does not apply (one group, or all groups used).
+//
+// Bindings: LOGITS [n_tok, n_expert] f32, BIAS [n_expert] f32 (any buffer when has_bias = 0: it
+//           is not read), PROBS [n_tok, n_expert] f32, TOPK [n_tok, n_used] i32,
+//           WEIGHTS [n_tok, n_used] f32, P params.
+// Mapping: one workgroup per token (x + y · x count); the WG invocations stride over experts for
+// the softmax (workgroup max and sum), over groups for the group scores, and over experts again
+// for the top-k. No sort: an expert's rank is the number of experts that come before it in the
+// CPU's order (kept groups first, then selection score descending, then id ascending), so rank k
+// < n_used is the k-th choice, and equal scores resolve exactly as the CPU's stable sort. That is
+// n_expert² comparisons per token (65,536 for V3's 256 experts, 256 per invocation).
+// Limits (checked by the encoder): n_expert ≤ MAX_E, n_groups ≤ MAX_G, n_used ≤ MAX_K.
+
+const WG: u32 = 256u;
+const MAX_E: u32 = 512u;
+const MAX_G: u32 = 64u;
+const MAX_K: u32 = 64u;
+const NEG: f32 = -3.0e38;
+const MIN_WEIGHT_SUM: f32 = 6.103515625e-5;
+
+struct Params {
+    n_tok: u32,
+    n_expert: u32,
+    n_used: u32,
+    n_groups: u32,
+    n_group_used: u32,
+    // 0 softmax, 1 sigmoid
+    gating: u32,
+    has_bias: u32,
+    norm: u32,
+    scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> LOGITS: array<f32>;
+@group(0) @binding(1) var<storage, read> BIAS: array<f32>;
+@group(0) @binding(2) var<storage, read_write> PROBS: array<f32>;
+@group(0) @binding(3) var<storage, read_write> TOPK: array<i32>;
+@group(0) @binding(4) var<storage, read_write> WEIGHTS: array<f32>;
+@group(0) @binding(5) var<uniform> P: Params;
+
+var<workgroup> score: array<f32, MAX_E>;   // unbiased scores of this token
+var<workgroup> sel: array<f32, MAX_E>;     // selection scores (biased)
+var<workgroup> gscore: array<f32, MAX_G>;  // group scores
+var<workgroup> gkeep: array<u32, MAX_G>;   // 1 for kept groups
+var<workgroup> chosen: array<f32, MAX_K>;  // unbiased scores of the choices, best first
+var<workgroup> max_buf: array<f32, WG>;
+
+fn workgroup_max(v: f32, lid: u32) -> f32 {
+    max_buf[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (lid < s) {
+            max_buf[lid] = max(max_buf[lid], max_buf[lid + s]);
+        }
+        workgroupBarrier();
+    }
+    let m = max_buf[0];
+    workgroupBarrier();
+    return m;
+}
+
+// Whether (va, id a) is ranked before (vb, id b): larger value first, then lower id.
+fn before(va: f32, a: u32, vb: f32, b: u32) -> bool {
+    return va > vb || (va == vb && a < b);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let t = wg.x + wg.y * nwg.x;
+    // Whole workgroups leave together, so the barriers below stay uniform.
+    if (t >= P.n_tok) {
+        return;
+    }
+    let n_e = P.n_expert;
+    let row = t * n_e;
+
+    // Scores: softmax with max subtraction (as cpu::ops::softmax), or sigmoid.
+    var local_max = NEG;
+    for (var e = lid; e < n_e; e = e + WG) {
+        local_max = max(local_max, LOGITS[row + e]);
+    }
+    let m = workgroup_max(local_max, lid);
+    var local_sum = 0.0;
+    for (var e = lid; e < n_e; e = e + WG) {
+        let x = LOGITS[row + e];
+        var s: f32;
+        if (P.gating == 0u) {
+            s = exp(x - m);
+            local_sum = local_sum + s;
+        } else {
+            s = 1.0 / (1.0 + exp(-x));
+        }
+        score[e] = s;
+    }
+    let sum = workgroup_sum(local_sum, lid);
+    let inv = 1.0 / sum;
+    for (var e = lid; e < n_e; e = e + WG) {
+        var s = score[e];
+        if (P.gating == 0u) {
+            s = s * inv;
+            score[e] = s;
+        }
+        PROBS[row + e] = s;
+        var b = 0.0;
+        if (P.has_bias != 0u) {
+            b = BIAS[e];
+        }
+        sel[e] = s + b;
+    }
+    workgroupBarrier();
+
+    // Groups: score each, keep those ranked below n_group_used.
+    let n_g = P.n_groups;
+    let per_group = n_e / n_g;
+    for (var g = lid; g < n_g; g = g + WG) {
+        var b1 = NEG;
+        var b2 = NEG;
+        for (var i = 0u; i < per_group; i = i + 1u) {
+            let v = sel[g * per_group + i];
+            if (v > b1) {
+                b2 = b1;
+                b1 = v;
+            } else if (v > b2) {
+                b2 = v;
+            }
+        }
+        var gs = b1;
+        if (P.has_bias != 0u && per_group > 1u) {
+            gs = b1 + b2;
+        }
+        gscore[g] = gs;
+    }
+    workgroupBarrier();
+    for (var g = lid; g < n_g; g = g + WG) {
+        var rank = 0u;
+        for (var o = 0u; o < n_g; o = o + 1u) {
+            if (before(gscore[o], o, gscore[g], g)) {
+                rank = rank + 1u;
+            }
+        }
+        gkeep[g] = select(0u, 1u, n_g == 1u || rank < P.n_group_used);
+    }
+    workgroupBarrier();
+
+    // Top-k: an expert's rank among all, experts of dropped groups after every kept one (the CPU
+    // masks them to -inf, which orders them by id after all finite scores).
+    let k_used = P.n_used;
+    for (var e = lid; e < n_e; e = e + WG) {
+        let ke = gkeep[e / per_group] != 0u;
+        let ve = sel[e];
+        var rank = 0u;
+        for (var o = 0u; o < n_e; o = o + 1u) {
+            let ko = gkeep[o / per_group] != 0u;
+            var first: bool;
+            if (ko != ke) {
+                first = ko;
+            } else if (ke) {
+                first = before(sel[o], o, ve, e);
+            } else {
+                first = o < e;
+            }
+            if (first) {
+                rank = rank + 1u;
+            }
+        }
+        if (rank < k_used) {
+            TOPK[t * k_used + rank] = i32(e);
+            chosen[rank] = score[e];
+        }
+    }
+    workgroupBarrier();
+
+    // Weights, summed in choice order as the CPU does.
+    if (lid < k_used) {
+        var w = chosen[lid];
+        if (P.norm != 0u) {
+            var total = 0.0;
+            for (var k = 0u; k < k_used; k = k + 1u) {
+                total = total + chosen[k];
+            }
+            w = w * (1.0 / max(total, MIN_WEIGHT_SUM));
+        }
+        if (P.scale != 0.0 && P.scale != 1.0) {
+            w = w * P.scale;
+        }
+        WEIGHTS[t * k_used + lid] = w;
+    }
+}

@@ -1,0 +1,296 @@
+//! Absorbed MLA attention on the GPU against cpu::attention::attn_absorbed, on a latent cache with
+//! planted outliers (positions whose latent points along the queries of the even heads, so their
+//! softmax is sharp; the odd heads stay flat and average many positions): decode at positions 0,
+//! 1, 37, 1500 and 4000, prefill chunks (causality inside the chunk, with and without a split into
+//! chunks, including chunks that are empty for the first tokens), V2-Lite/V3 dimensions (kv 512,
+//! rope 64) with 16 and 128 heads, and an odd small shape. Runs on lavapipe in CI
+//! (WGPU_BACKEND=vulkan). Without an adapter the tests fail when CI is set and skip otherwise.
+
+use wgpu_ds::cpu::attention::{attn_absorbed, LatentCache};
+use wgpu_ds::gpu::attention::{
+    attn_chunk, encode_attn_absorbed, encode_attn_absorbed_chunked, AttnAbsorbedParams,
+    AttnCombineParams,
+};
+use wgpu_ds::gpu::kernels::Kernel;
+use wgpu_ds::gpu::ops::{read_f32, storage_f32};
+use wgpu_ds::gpu::pipelines::Pipelines;
+use wgpu_ds::gpu::{GpuContext, GpuOptions};
+
+fn gpu() -> Option<GpuContext> {
+    match GpuContext::new_blocking(&GpuOptions::default()) {
+        Ok(ctx) => Some(ctx),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("CI needs a GPU adapter (lavapipe): {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// Deterministic values in [-0.5, 0.5).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+/// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches. Returns
+/// (max abs error, NMSE).
+// Negated on purpose: a NaN counts as a mismatch.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) -> (f32, f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let bad: Vec<String> = got
+        .iter()
+        .zip(want)
+        .enumerate()
+        .filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs()))
+        .take(5)
+        .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
+        .collect();
+    let num: f64 = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| ((g - w) as f64).powi(2))
+        .sum();
+    let den: f64 = want
+        .iter()
+        .map(|w| (*w as f64).powi(2))
+        .sum::<f64>()
+        .max(1e-30);
+    let nmse = num / den;
+    assert!(
+        bad.is_empty() && nmse < 1e-9,
+        "{what}: NMSE {nmse:.2e}, first mismatches: {}",
+        bad.join(", ")
+    );
+    let max = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0, f32::max);
+    (max, nmse)
+}
+
+/// One attention step: a cache of n_kv = pos0 + n_tok positions and the queries of n_tok tokens.
+struct Case {
+    kv: usize,
+    rope: usize,
+    n_head: usize,
+    pos0: usize,
+    n_tok: usize,
+    cache: LatentCache,
+    q_abs: Vec<f32>,
+    q_pe: Vec<f32>,
+}
+
+/// Every 61st position (from 7) carries β·d on top of its noise, d a ±1 direction shared with
+/// the queries of the even heads, β varying by position: those heads score the planted positions
+/// about 10 above the rest (after the scale), a sharp softmax over a few positions.
+fn case(kv: usize, rope: usize, n_head: usize, pos0: usize, n_tok: usize) -> Case {
+    let w = kv + rope;
+    let n_kv = pos0 + n_tok;
+    let d: Vec<f32> = values(w, 11)
+        .iter()
+        .map(|v| if *v < 0.0 { -1.0 } else { 1.0 })
+        .collect();
+    let mut cache = LatentCache::new(1, n_kv, kv, rope);
+    let noise = values(n_kv * w, 12);
+    for s in 0..n_kv {
+        let beta = if s % 61 == 7 {
+            0.25 + 0.02 * (s % 5) as f32
+        } else {
+            0.0
+        };
+        let row = cache.row_mut(0, s);
+        for (j, r) in row.iter_mut().enumerate() {
+            *r = noise[s * w + j] + beta * d[j];
+        }
+    }
+    let qn = values(n_tok * n_head * w, 13);
+    let (mut q_abs, mut q_pe) = (Vec::new(), Vec::new());
+    for t in 0..n_tok {
+        for h in 0..n_head {
+            let q: Vec<f32> = (0..w)
+                .map(|j| {
+                    let u = qn[(t * n_head + h) * w + j];
+                    if h % 2 == 0 {
+                        0.5 * u + d[j]
+                    } else {
+                        u
+                    }
+                })
+                .collect();
+            q_abs.extend_from_slice(&q[..kv]);
+            q_pe.extend_from_slice(&q[kv..]);
+        }
+    }
+    Case {
+        kv,
+        rope,
+        n_head,
+        pos0,
+        n_tok,
+        cache,
+        q_abs,
+        q_pe,
+    }
+}
+
+/// The test data means something: the even heads put nearly all their weight on the 25 planted
+/// positions (most on the 5 strongest), the odd heads spread it over all 1501.
+#[test]
+fn planted_outliers_make_even_heads_sharp_and_odd_heads_flat() {
+    let c = case(512, 64, 2, 1500, 1);
+    let rows = c.cache.rows(0, 1501);
+    for h in 0..2 {
+        let q: Vec<f32> = [&c.q_abs[h * 512..][..512], &c.q_pe[h * 64..][..64]].concat();
+        let mut p: Vec<f32> = rows
+            .chunks_exact(576)
+            .map(|r| r.iter().zip(&q).map(|(a, b)| a * b).sum::<f32>() * SCALE)
+            .collect();
+        wgpu_ds::cpu::ops::softmax(&mut p);
+        let top = p.iter().copied().fold(0.0, f32::max);
+        let planted: f32 = p.iter().skip(7).step_by(61).sum();
+        eprintln!("head {h}: max weight {top:.3}, planted positions {planted:.3}");
+        if h == 0 {
+            assert!(top > 0.1 && planted > 0.99, "head 0: {top}, {planted}");
+        } else {
+            assert!(top < 0.01 && planted < 0.1, "head 1: {top}, {planted}");
+        }
+    }
+}
+
+/// V2-Lite's 1/sqrt(nope + rope) = 1/sqrt(192).
+const SCALE: f32 = 0.072_168_78;
+
+/// Runs the GPU kernel (with the encoder's own chunking, or `chunk` positions per chunk) and
+/// compares with the CPU.
+fn check(ctx: &GpuContext, pipes: &Pipelines, c: &Case, chunk: Option<usize>) {
+    let n_kv = c.pos0 + c.n_tok;
+    let want = attn_absorbed(&c.cache, 0, c.pos0, &c.q_abs, &c.q_pe, c.n_head, SCALE);
+    let cb = storage_f32(ctx, "cache", c.cache.rows(0, n_kv));
+    let qa = storage_f32(ctx, "q_abs", &c.q_abs);
+    let qp = storage_f32(ctx, "q_pe", &c.q_pe);
+    let ob = storage_f32(ctx, "out", &vec![f32::NAN; want.len()]);
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    let args = (c.pos0, c.n_tok, c.n_head, c.kv, c.rope, SCALE);
+    match chunk {
+        None => encode_attn_absorbed(
+            ctx, pipes, &mut enc, &cb, &qa, &qp, &ob, args.0, args.1, args.2, args.3, args.4,
+            args.5,
+        ),
+        Some(ch) => encode_attn_absorbed_chunked(
+            ctx, pipes, &mut enc, &cb, &qa, &qp, &ob, args.0, args.1, args.2, args.3, args.4,
+            args.5, ch,
+        ),
+    }
+    ctx.queue.submit([enc.finish()]);
+    let got = read_f32(ctx, &ob, want.len()).unwrap();
+    let ch = chunk.unwrap_or_else(|| attn_chunk(n_kv, c.n_tok, c.n_head));
+    let what = format!(
+        "attn kv {} rope {} H {} pos0 {} T {} ({} chunks of {ch})",
+        c.kv,
+        c.rope,
+        c.n_head,
+        c.pos0,
+        c.n_tok,
+        n_kv.div_ceil(ch)
+    );
+    let (max, nmse) = assert_close(&what, &got, &want, 1e-5, 1e-4);
+    eprintln!("{what}: max |Δ| {max:.2e}, NMSE {nmse:.2e}");
+}
+
+#[test]
+fn attn_absorbed_matches_cpu_decode_v2_lite_dims() {
+    let Some(ctx) = gpu() else { return };
+    let pipes = Pipelines::default();
+    for pos0 in [0, 1, 37, 1500, 4000] {
+        check(&ctx, &pipes, &case(512, 64, 16, pos0, 1), None);
+    }
+}
+
+#[test]
+fn attn_absorbed_prefill_chunk_is_causal() {
+    let Some(ctx) = gpu() else { return };
+    let pipes = Pipelines::default();
+    // One chunk, written directly.
+    check(&ctx, &pipes, &case(512, 64, 16, 3, 5), None);
+    // Split in chunks of 64: the last chunk [192, 195) is empty for tokens 0 and 1 (positions
+    // 190, 191) and holds one position for token 2.
+    check(&ctx, &pipes, &case(512, 64, 16, 190, 5), Some(64));
+    // The encoder's own split over a longer prefix.
+    check(&ctx, &pipes, &case(512, 64, 16, 300, 5), None);
+}
+
+#[test]
+fn attn_absorbed_matches_cpu_with_128_heads() {
+    let Some(ctx) = gpu() else { return };
+    let pipes = Pipelines::default();
+    check(&ctx, &pipes, &case(512, 64, 128, 700, 1), None);
+    check(&ctx, &pipes, &case(512, 64, 128, 40, 2), None);
+}
+
+#[test]
+fn attn_absorbed_matches_cpu_for_an_odd_small_shape() {
+    let Some(ctx) = gpu() else { return };
+    let pipes = Pipelines::default();
+    // kv not a multiple of the workgroup, rope of 8, 3 heads, tiles cut mid-way.
+    check(&ctx, &pipes, &case(72, 8, 3, 70, 2), Some(64));
+    // Chunks that are not whole tiles, and one chunk for everything.
+    check(&ctx, &pipes, &case(72, 8, 3, 70, 2), Some(37));
+    check(&ctx, &pipes, &case(72, 8, 3, 70, 2), Some(4096));
+}
+
+/// Size and member count of the WGSL uniform `P` of a kernel, from naga's layout rules.
+fn params_size(kernel: Kernel) -> (u32, usize) {
+    let module = naga::front::wgsl::parse_str(&kernel.source()).unwrap();
+    let mut layouter = naga::proc::Layouter::default();
+    layouter.update(module.to_ctx()).unwrap();
+    let (_, var) = module
+        .global_variables
+        .iter()
+        .find(|(_, v)| v.name.as_deref() == Some("P"))
+        .expect("uniform P");
+    let members = match &module.types[var.ty].inner {
+        naga::TypeInner::Struct { members, .. } => members.len(),
+        other => panic!("P is not a struct: {other:?}"),
+    };
+    (layouter[var.ty].size, members)
+}
+
+#[test]
+fn attention_params_structs_match_their_wgsl_layout() {
+    use std::mem::size_of;
+    for (name, size) in [
+        ("attn_absorbed", size_of::<AttnAbsorbedParams>()),
+        ("attn_combine", size_of::<AttnCombineParams>()),
+    ] {
+        assert_eq!(
+            params_size(Kernel::Op(name)),
+            (size as u32, size / 4),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn attention_shaders_validate_with_default_capabilities() {
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+    for name in ["attn_absorbed", "attn_combine"] {
+        let src = Kernel::Op(name).source();
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
+        Validator::new(ValidationFlags::all(), Capabilities::default())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
+    }
+}
