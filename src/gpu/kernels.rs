@@ -74,6 +74,16 @@ const SOURCES: &[(&str, &str)] = &[
     ("matvec.wgsl", include_str!("../../shaders/matvec.wgsl")),
     ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
     // elementwise and normalization ops
+    ("rms_norm.wgsl", include_str!("../../shaders/rms_norm.wgsl")),
+    ("slice.wgsl", include_str!("../../shaders/slice.wgsl")),
+    ("add.wgsl", include_str!("../../shaders/add.wgsl")),
+    ("swiglu.wgsl", include_str!("../../shaders/swiglu.wgsl")),
+    (
+        "weighted_sum.wgsl",
+        include_str!("../../shaders/weighted_sum.wgsl"),
+    ),
+    ("rope.wgsl", include_str!("../../shaders/rope.wgsl")),
+    ("kv_store.wgsl", include_str!("../../shaders/kv_store.wgsl")),
     // routing and attention ops
     (
         "moe_route.wgsl",
@@ -94,6 +104,13 @@ const SOURCES: &[(&str, &str)] = &[
 /// file is `shaders/<name>.wgsl`; the kernel key is the name.
 const TYPELESS: &[(&str, &[&str])] = &[
     // elementwise and normalization ops
+    ("rms_norm", &["common/reduce.wgsl"]),
+    ("slice", &[]),
+    ("add", &[]),
+    ("swiglu", &[]),
+    ("weighted_sum", &[]),
+    ("rope", &[]),
+    ("kv_store", &[]),
     // routing and attention ops
     ("moe_route", &["common/reduce.wgsl"]),
     ("argmax", &[]),

@@ -8,6 +8,7 @@ pub mod ops;
 pub mod params;
 pub mod pipelines;
 // elementwise and normalization ops
+pub mod elementwise;
 // routing and attention ops
 pub mod attention;
 pub mod routing;

@@ -1,0 +1,42 @@
+// rms_norm: Y[r, c] = X[r, c] / sqrt(mean_c(X[r, c]²) + eps) · W[c], over rows of length n.
+// CPU twin: cpu::ops::rms_norm (the RmsNorm op); it sums in f64, this kernel in f32 (a tree of WG
+// partial sums, each over n / WG elements, so the rounding error stays ~1e-7 relative).
+//
+// Bindings: X [n_rows, n] f32, W [n] f32, Y [n_rows, n] f32, P params.
+// Mapping: one workgroup per row, rows over workgroup x + y · (x count) so any row count fits the
+// per-dimension limit. The WG invocations stride over the row twice: sum of squares, then scale.
+
+const WG: u32 = 256u;
+
+struct Params {
+    n_rows: u32,
+    n: u32,
+    eps: f32,
+    pad0: u32,
+}
+
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> W: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let r = wg.x + wg.y * nwg.x;
+    // Whole workgroups leave together, so the barriers in workgroup_sum stay uniform.
+    if (r >= P.n_rows) {
+        return;
+    }
+    let row = r * P.n;
+    var acc = 0.0;
+    for (var c = lid; c < P.n; c = c + WG) {
+        let v = X[row + c];
+        acc = acc + v * v;
+    }
+    let sum_sq = workgroup_sum(acc, lid);
+    let scale = 1.0 / sqrt(sum_sq / f32(P.n) + P.eps);
+    for (var c = lid; c < P.n; c = c + WG) {
+        Y[row + c] = (X[row + c] * scale) * W[c];
+    }
+}

@@ -1,0 +1,42 @@
+// rope: rotary embedding on adjacent pairs (NORM mode) of every head:
+//   (Y[t, h, 2i], Y[t, h, 2i+1]) = (x0·c − x1·s, x0·s + x1·c), (x0, x1) = X[t, h, 2i .. 2i+2],
+// with (c, s) = TABLE[t, i] for the position of token t. The YaRN cos/sin table comes from the
+// CPU (cpu::rope::Rope::table, computed in f64): WGSL sin/cos are only good to ~2^-11 and the
+// angles reach ~100 rad. CPU twin: cpu::rope::Rope::apply (the Rope op).
+//
+// Bindings: X [n_tok, n_head, n_dims] f32, Y same shape, TABLE [n_tok, n_dims / 2, 2] f32, P params.
+// Mapping: one invocation per pair, flat index (workgroup x + y · (x count)) · WG + lid.
+
+const WG: u32 = 256u;
+
+struct Params {
+    n_tok: u32,
+    n_head: u32,
+    n_dims: u32,
+    pad0: u32,
+}
+
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> TABLE: array<f32>;
+@group(0) @binding(3) var<uniform> P: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let p = (wg.x + wg.y * nwg.x) * WG + lid;
+    let half = P.n_dims / 2u;
+    if (p >= P.n_tok * P.n_head * half) {
+        return;
+    }
+    let i = p % half;
+    let th = p / half; // t · n_head + h
+    let t = th / P.n_head;
+    let c = TABLE[(t * half + i) * 2u];
+    let s = TABLE[(t * half + i) * 2u + 1u];
+    let e = th * P.n_dims + 2u * i;
+    let x0 = X[e];
+    let x1 = X[e + 1u];
+    Y[e] = x0 * c - x1 * s;
+    Y[e + 1u] = x0 * s + x1 * c;
+}

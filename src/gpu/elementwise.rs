@@ -1,0 +1,351 @@
+//! Elementwise and normalization ops of the graph (RmsNorm, Slice, Add, SwiGlu, WeightedSum,
+//! Rope, KvStore): one small kernel each, f32 in and out, no optional features. Each encoder
+//! checks that its buffers hold the shapes it is told (a short buffer would be read as zeros by
+//! wgpu's bounds checks, not fail) and encodes one compute pass.
+//!
+//! The flat kernels run one invocation per output element (per pair for rope) over a 2-D grid of
+//! workgroups (`flat_grid`), so ~10^7 elements fit under the 65535-per-dimension limit.
+
+use bytemuck::{Pod, Zeroable};
+use wgpu::Buffer;
+
+use super::context::GpuContext;
+use super::kernels::Kernel;
+use super::ops::{dispatch, grid, uniform};
+use super::pipelines::Pipelines;
+
+/// `const WG` of every shader in this module (tests/gpu_elementwise.rs checks it with naga).
+pub const WG: usize = 256;
+
+/// shaders/rms_norm.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct RmsNormParams {
+    pub n_rows: u32,
+    pub n: u32,
+    pub eps: f32,
+    pub pad0: u32,
+}
+
+/// shaders/slice.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct SliceParams {
+    pub n_rows: u32,
+    pub stride_in: u32,
+    pub offset: u32,
+    pub width: u32,
+}
+
+/// shaders/add.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct AddParams {
+    pub n: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
+}
+
+/// shaders/swiglu.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct SwiGluParams {
+    pub n: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
+}
+
+/// shaders/weighted_sum.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct WeightedSumParams {
+    pub n_tok: u32,
+    pub k: u32,
+    pub n: u32,
+    pub pad0: u32,
+}
+
+/// shaders/rope.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct RopeParams {
+    pub n_tok: u32,
+    pub n_head: u32,
+    pub n_dims: u32,
+    pub pad0: u32,
+}
+
+/// shaders/kv_store.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct KvStoreParams {
+    pub n_tok: u32,
+    pub pos0: u32,
+    pub kv: u32,
+    pub rope: u32,
+}
+
+/// Grid for `items` invocations in workgroups of WG, flattened as `(x + y · x_count) · WG + lid`.
+fn flat_grid(ctx: &GpuContext, items: usize) -> (u32, u32, u32) {
+    let (x, y) = grid(ctx, items.div_ceil(WG));
+    (x, y, 1)
+}
+
+/// A size as the u32 the shaders index with; past u32 a kernel would wrap, so that is a bug.
+fn u32_of(what: &str, v: usize) -> u32 {
+    u32::try_from(v)
+        .unwrap_or_else(|_| panic!("{what} = {v} does not fit the shaders' u32 indices"))
+}
+
+/// Panics unless `buf` holds at least `n` f32.
+fn holds(buf: &Buffer, n: usize, what: &str) {
+    assert!(
+        buf.size() >= (n * 4) as u64,
+        "{what}: buffer of {} bytes for {n} f32",
+        buf.size()
+    );
+}
+
+/// y[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) · w. x, y: [n_rows, n]; w: [n].
+#[allow(clippy::too_many_arguments)]
+pub fn encode_rms_norm(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    x: &Buffer,
+    w: &Buffer,
+    y: &Buffer,
+    n_rows: usize,
+    n: usize,
+    eps: f32,
+) {
+    holds(x, n_rows * n, "rms_norm x");
+    holds(w, n, "rms_norm w");
+    holds(y, n_rows * n, "rms_norm y");
+    let p = RmsNormParams {
+        n_rows: u32_of("rms_norm rows", n_rows),
+        n: u32_of("rms_norm n", n),
+        eps,
+        pad0: 0,
+    };
+    u32_of("rms_norm elements", n_rows * n);
+    let params = uniform(ctx, "rms_norm params", &p);
+    let (gx, gy) = grid(ctx, n_rows);
+    let pipeline = pipes.get(&ctx.device, Kernel::Op("rms_norm"));
+    dispatch(
+        ctx,
+        enc,
+        &pipeline,
+        "rms_norm",
+        &[x, w, y, &params],
+        (gx, gy, 1),
+    );
+}
+
+/// y[r, 0..width] = x[r · stride_in + offset ..][..width]. x: [n_rows, stride_in]; y: [n_rows, width]
+#[allow(clippy::too_many_arguments)]
+pub fn encode_slice(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    x: &Buffer,
+    y: &Buffer,
+    n_rows: usize,
+    stride_in: usize,
+    offset: usize,
+    width: usize,
+) {
+    assert!(
+        offset + width <= stride_in,
+        "slice {offset}+{width} of rows of {stride_in}"
+    );
+    holds(x, n_rows * stride_in, "slice x");
+    holds(y, n_rows * width, "slice y");
+    let p = SliceParams {
+        n_rows: u32_of("slice rows", n_rows),
+        stride_in: u32_of("slice stride", stride_in),
+        offset: offset as u32,
+        width: width as u32,
+    };
+    u32_of("slice elements", n_rows * stride_in);
+    let params = uniform(ctx, "slice params", &p);
+    let pipeline = pipes.get(&ctx.device, Kernel::Op("slice"));
+    dispatch(
+        ctx,
+        enc,
+        &pipeline,
+        "slice",
+        &[x, y, &params],
+        flat_grid(ctx, n_rows * width),
+    );
+}
+
+/// y = a + b over n elements.
+pub fn encode_add(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    a: &Buffer,
+    b: &Buffer,
+    y: &Buffer,
+    n: usize,
+) {
+    for (buf, what) in [(a, "add a"), (b, "add b"), (y, "add y")] {
+        holds(buf, n, what);
+    }
+    let p = AddParams {
+        n: u32_of("add n", n),
+        ..Default::default()
+    };
+    let params = uniform(ctx, "add params", &p);
+    let pipeline = pipes.get(&ctx.device, Kernel::Op("add"));
+    dispatch(
+        ctx,
+        enc,
+        &pipeline,
+        "add",
+        &[a, b, y, &params],
+        flat_grid(ctx, n),
+    );
+}
+
+/// y = silu(gate) · up over n elements, silu(g) = g / (1 + exp(-g)).
+pub fn encode_swiglu(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    gate: &Buffer,
+    up: &Buffer,
+    y: &Buffer,
+    n: usize,
+) {
+    for (buf, what) in [(gate, "swiglu gate"), (up, "swiglu up"), (y, "swiglu y")] {
+        holds(buf, n, what);
+    }
+    let p = SwiGluParams {
+        n: u32_of("swiglu n", n),
+        ..Default::default()
+    };
+    let params = uniform(ctx, "swiglu params", &p);
+    let pipeline = pipes.get(&ctx.device, Kernel::Op("swiglu"));
+    dispatch(
+        ctx,
+        enc,
+        &pipeline,
+        "swiglu",
+        &[gate, up, y, &params],
+        flat_grid(ctx, n),
+    );
+}
+
+/// y[t, :] = Σ_k w[t, k] · x[t, k, :]. x: [n_tok, k, n]; w: [n_tok, k]; y: [n_tok, n]
+#[allow(clippy::too_many_arguments)]
+pub fn encode_weighted_sum(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    x: &Buffer,
+    w: &Buffer,
+    y: &Buffer,
+    n_tok: usize,
+    k: usize,
+    n: usize,
+) {
+    holds(x, n_tok * k * n, "weighted_sum x");
+    holds(w, n_tok * k, "weighted_sum w");
+    holds(y, n_tok * n, "weighted_sum y");
+    u32_of("weighted_sum x elements", n_tok * k * n);
+    let p = WeightedSumParams {
+        n_tok: n_tok as u32,
+        k: k as u32,
+        n: n as u32,
+        pad0: 0,
+    };
+    let params = uniform(ctx, "weighted_sum params", &p);
+    let pipeline = pipes.get(&ctx.device, Kernel::Op("weighted_sum"));
+    dispatch(
+        ctx,
+        enc,
+        &pipeline,
+        "weighted_sum",
+        &[x, w, y, &params],
+        flat_grid(ctx, n_tok * n),
+    );
+}
+
+/// RoPE, NORM mode: pairs (2i, 2i+1) of every head of token t rotate by table[t, i] = (cos, sin):
+/// (x0·c − x1·s, x0·s + x1·c). x, y: [n_tok, n_head, n_dims]; table: [n_tok, n_dims / 2, 2] from
+/// `cpu::rope::Rope::table(pos0, n_tok)` (f64 on the CPU; no sin/cos on the GPU).
+#[allow(clippy::too_many_arguments)]
+pub fn encode_rope(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    x: &Buffer,
+    y: &Buffer,
+    table: &Buffer,
+    n_tok: usize,
+    n_head: usize,
+    n_dims: usize,
+) {
+    assert!(n_dims % 2 == 0, "rope over an odd {n_dims} dims");
+    holds(x, n_tok * n_head * n_dims, "rope x");
+    holds(y, n_tok * n_head * n_dims, "rope y");
+    holds(table, n_tok * n_dims, "rope table");
+    u32_of("rope elements", n_tok * n_head * n_dims);
+    let p = RopeParams {
+        n_tok: n_tok as u32,
+        n_head: n_head as u32,
+        n_dims: n_dims as u32,
+        pad0: 0,
+    };
+    let params = uniform(ctx, "rope params", &p);
+    let pipeline = pipes.get(&ctx.device, Kernel::Op("rope"));
+    dispatch(
+        ctx,
+        enc,
+        &pipeline,
+        "rope",
+        &[x, y, table, &params],
+        flat_grid(ctx, n_tok * n_head * n_dims / 2),
+    );
+}
+
+/// cache[pos0 + t, :] = kv_cmpr[t, :] ‖ k_pe[t, :] for t < n_tok. kv_cmpr: [n_tok, kv];
+/// k_pe: [n_tok, rope]; cache: one layer, [n_ctx, kv + rope].
+#[allow(clippy::too_many_arguments)]
+pub fn encode_kv_store(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    kv_cmpr: &Buffer,
+    k_pe: &Buffer,
+    cache: &Buffer,
+    pos0: usize,
+    n_tok: usize,
+    kv: usize,
+    rope: usize,
+) {
+    holds(kv_cmpr, n_tok * kv, "kv_store kv_cmpr");
+    holds(k_pe, n_tok * rope, "kv_store k_pe");
+    holds(cache, (pos0 + n_tok) * (kv + rope), "kv_store cache");
+    u32_of("kv_store cache elements", (pos0 + n_tok) * (kv + rope));
+    let p = KvStoreParams {
+        n_tok: n_tok as u32,
+        pos0: pos0 as u32,
+        kv: kv as u32,
+        rope: rope as u32,
+    };
+    let params = uniform(ctx, "kv_store params", &p);
+    let pipeline = pipes.get(&ctx.device, Kernel::Op("kv_store"));
+    dispatch(
+        ctx,
+        enc,
+        &pipeline,
+        "kv_store",
+        &[kv_cmpr, k_pe, cache, &params],
+        flat_grid(ctx, n_tok * (kv + rope)),
+    );
+}
