@@ -1,5 +1,8 @@
 //! The `wgpu-ds` command line: one file per subcommand, each thin over the library.
 
+pub mod backend;
+pub mod check;
+pub mod devices;
 pub mod info;
 pub mod prompt;
 pub mod run;
@@ -28,6 +31,10 @@ pub enum Command {
     Tokenize(tokenize::Args),
     /// Generate text from a prompt.
     Run(run::Args),
+    /// List GPU adapters with their features and limits.
+    Devices(devices::Args),
+    /// Run the model on the CPU reference and the GPU and compare every node.
+    Check(check::Args),
 }
 
 /// `-m FILE`, as llama.cpp tools spell it.
@@ -44,5 +51,7 @@ pub fn main() -> wgpu_ds::Result<()> {
         Command::Info(a) => info::run(a),
         Command::Tokenize(a) => tokenize::run(a),
         Command::Run(a) => run::run(a),
+        Command::Devices(a) => devices::run(a),
+        Command::Check(a) => check::run(a),
     }
 }

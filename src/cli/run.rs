@@ -4,20 +4,16 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use wgpu_ds::cpu::CpuExecutor;
+use wgpu_ds::gpu::executor::GpuExecutor;
 use wgpu_ds::model::Model;
 use wgpu_ds::sample::SamplerConfig;
-use wgpu_ds::session::{self, GenerateOptions};
+use wgpu_ds::session::{self, Executor, GenerateOptions};
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::{Error, Result};
 
+use super::backend::{Backend, BackendArgs};
 use super::prompt::PromptArgs;
 use super::ModelArg;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
-    /// The f32 reference implementation on the CPU.
-    Cpu,
-}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,8 +43,8 @@ pub struct Args {
     /// Keep generating after an end-of-generation token.
     #[arg(long)]
     pub ignore_eos: bool,
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-    pub backend: Backend,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Print {"prompt_ids": [...], "ids": [...], "text": "..."} at the end instead of streaming.
     #[arg(long)]
     pub json: bool,
@@ -92,8 +88,9 @@ pub fn run(a: Args) -> Result<()> {
         },
         ..Default::default()
     };
-    let mut exec = match a.backend {
-        Backend::Cpu => CpuExecutor::new(&model, n_ctx),
+    let mut exec: Box<dyn Executor + '_> = match a.backend.backend {
+        Backend::Cpu => Box::new(CpuExecutor::new(&model, n_ctx)),
+        _ => Box::new(GpuExecutor::new(&model, a.backend.open_gpu()?, n_ctx)?),
     };
     let mut stream = tok.as_ref().map(|t| t.stream_decoder());
     let mut out = std::io::stdout().lock();
@@ -110,7 +107,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         Ok(true)
     };
-    let gen = session::generate(&mut exec, &prompt, &opts, &is_eog, &mut on_token)?;
+    let gen = session::generate(exec.as_mut(), &prompt, &opts, &is_eog, &mut on_token)?;
     if let Some(path) = &a.dump_logits {
         wgpu_ds::npy::write_f32(path, &[gen.prompt_logits.len()], &gen.prompt_logits)?;
     }

@@ -166,8 +166,9 @@ impl Kernel {
             .iter()
             .copied()
             .filter(|t| quant_files(*t).is_some());
-        types
-            .flat_map(|t| [Kernel::MatVec(t), Kernel::GetRows(t)])
+        let typed = types.flat_map(|t| [Kernel::MatVec(t), Kernel::GetRows(t)]);
+        typed
+            .chain(TYPELESS.iter().map(|(name, _)| Kernel::Op(name)))
             .collect()
     }
 

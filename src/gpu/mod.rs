@@ -3,6 +3,7 @@
 //! browser: no mmap, no threads; blocking helpers are native-only wrappers over async cores.
 
 pub mod context;
+pub mod executor;
 pub mod kernels;
 pub mod ops;
 pub mod params;

@@ -1,0 +1,449 @@
+//! The GPU executor: runs a step's op list ([`crate::model::graph`]) with the WGSL kernels, the
+//! same list the CPU reference interprets. Weights are uploaded once as stored; the latent cache
+//! lives on the GPU (one f32 buffer per layer, [n_ctx, kv_lora + rope]); a step is one command
+//! buffer with no readback inside it. Afterwards only the logits come back, or every node when
+//! `check` compares the two executors.
+
+use std::collections::HashMap;
+
+use wgpu::util::DeviceExt;
+
+use super::context::GpuContext;
+use super::ops::{
+    encode_get_rows, encode_matvec, encode_matvec_slots, storage_f32, GpuWeight, Slots,
+};
+use super::pipelines::Pipelines;
+use super::{attention, elementwise, routing};
+use crate::cpu::rope::Rope;
+use crate::cpu::Buf;
+use crate::error::{Error, Result};
+use crate::model::graph::{DType, Graph, NodeId, Op};
+use crate::model::{Model, WeightId};
+
+pub struct GpuExecutor<'m> {
+    model: &'m Model,
+    pub ctx: GpuContext,
+    pipes: Pipelines,
+    /// Matrices (and matrix stacks) by weight id.
+    mats: HashMap<WeightId, GpuWeight>,
+    /// 1-D weights (norms, selection bias) dequantized to f32.
+    vecs: HashMap<WeightId, wgpu::Buffer>,
+    /// One buffer per layer: [n_ctx, kv_lora + rope] f32.
+    cache: Vec<wgpu::Buffer>,
+    n_ctx: usize,
+    rope: Rope,
+}
+
+/// Node values read back from the GPU.
+pub struct GpuValues {
+    pub bufs: Vec<Option<Buf>>,
+}
+
+impl<'m> GpuExecutor<'m> {
+    /// Uploads every weight the graph uses and allocates a latent cache of `n_ctx` positions.
+    pub fn new(model: &'m Model, ctx: GpuContext, n_ctx: usize) -> Result<GpuExecutor<'m>> {
+        let c = &model.config;
+        let mut mats = HashMap::new();
+        let mut vecs = HashMap::new();
+        for (id, w) in model.weights.tensors.iter().enumerate() {
+            let bytes = model.weight_bytes(id);
+            if w.ne.len() == 1 {
+                let v = crate::quant::dequantize(w.ty, bytes, w.ne[0])?;
+                vecs.insert(id, storage_f32(&ctx, &w.name, &v));
+            } else {
+                let n_mat = w.ne[2..].iter().product();
+                mats.insert(
+                    id,
+                    GpuWeight::upload_stack(&ctx, &w.name, w.ty, n_mat, w.ne[1], w.ne[0], bytes)?,
+                );
+            }
+        }
+        let width = c.n_embd_latent();
+        let cache_bytes = (n_ctx * width * 4) as u64;
+        if cache_bytes > ctx.max_binding() {
+            return Err(Error::Gpu(format!(
+                "a latent cache of {n_ctx} positions needs {cache_bytes} bytes per layer, above the device's binding limit {}; lower -c",
+                ctx.max_binding()
+            )));
+        }
+        let cache = (0..c.n_layer)
+            .map(|il| {
+                ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("cache-{il}")),
+                    size: cache_bytes.max(4),
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        Ok(GpuExecutor {
+            model,
+            ctx,
+            pipes: Pipelines::default(),
+            mats,
+            vecs,
+            cache,
+            n_ctx,
+            rope: Rope::new(c),
+        })
+    }
+
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+
+    fn node_buffer(&self, g: &Graph, n: NodeId) -> wgpu::Buffer {
+        let size = (g.nodes[n].len().max(1) * 4) as u64;
+        self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&g.nodes[n].name),
+            size,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn mat(&self, w: WeightId) -> &GpuWeight {
+        &self.mats[&w]
+    }
+
+    /// Runs one step. `read_all`: read every node back (for `check`); otherwise only the logits.
+    pub fn run(&mut self, g: &Graph, tokens: &[u32], read_all: bool) -> Result<GpuValues> {
+        let spec = g.spec;
+        if tokens.len() != spec.n_tokens {
+            return Err(Error::Usage(format!(
+                "step expects {} tokens, got {}",
+                spec.n_tokens,
+                tokens.len()
+            )));
+        }
+        if spec.pos0 + spec.n_tokens > self.n_ctx {
+            return Err(Error::Usage(format!(
+                "positions {}..{} exceed the context of {} tokens (-c)",
+                spec.pos0,
+                spec.pos0 + spec.n_tokens,
+                self.n_ctx
+            )));
+        }
+        let n_vocab = self.model.config.n_vocab;
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
+            return Err(Error::Usage(format!(
+                "token id {bad} is outside the vocabulary of {n_vocab}"
+            )));
+        }
+        let bufs: Vec<wgpu::Buffer> = (0..g.nodes.len()).map(|n| self.node_buffer(g, n)).collect();
+        self.ctx
+            .queue
+            .write_buffer(&bufs[g.tokens], 0, bytemuck::cast_slice(tokens));
+        let t = spec.n_tokens;
+        let table = self
+            .ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("rope table"),
+                contents: bytemuck::cast_slice(&self.rope.table(spec.pos0, t)),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("step"),
+            });
+        let (ctx, pipes) = (&self.ctx, &self.pipes);
+        let len = |n: NodeId| g.nodes[n].len();
+        for op in &g.ops {
+            match *op {
+                Op::GetRows { w, ids, out } => {
+                    encode_get_rows(ctx, pipes, &mut enc, self.mat(w), &bufs[ids], &bufs[out], t)?
+                }
+                Op::RmsNorm { x, w, eps, out } => {
+                    let n = self.model.weights.tensors[w].ne[0];
+                    elementwise::encode_rms_norm(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        &bufs[x],
+                        &self.vecs[&w],
+                        &bufs[out],
+                        len(x) / n,
+                        n,
+                        eps,
+                    );
+                }
+                Op::MatMul { w, x, out } => {
+                    let m = self.mat(w);
+                    encode_matvec(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        m,
+                        &bufs[x],
+                        &bufs[out],
+                        len(x) / m.cols,
+                    );
+                }
+                Op::MatMulHeads { w, x, out } => {
+                    let m = self.mat(w);
+                    let slots = Slots {
+                        n_slot: m.n_mat,
+                        ids: None,
+                        x_per_slot: true,
+                    };
+                    encode_matvec_slots(ctx, pipes, &mut enc, m, &bufs[x], &bufs[out], t, &slots);
+                }
+                Op::MatMulId { w, x, ids, out } => {
+                    let m = self.mat(w);
+                    let k = len(ids) / t;
+                    let slots = Slots {
+                        n_slot: k,
+                        ids: Some(&bufs[ids]),
+                        x_per_slot: len(x) == t * k * m.cols,
+                    };
+                    encode_matvec_slots(ctx, pipes, &mut enc, m, &bufs[x], &bufs[out], t, &slots);
+                }
+                Op::Slice { x, offset, out } => {
+                    let shape = &g.nodes[out].shape;
+                    let (rows, width) = (shape[0] * shape[1], shape[2]);
+                    elementwise::encode_slice(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        &bufs[x],
+                        &bufs[out],
+                        rows,
+                        len(x) / rows,
+                        offset,
+                        width,
+                    );
+                }
+                Op::Rows { x, start, out } => {
+                    let cols = g.nodes[x].shape[1];
+                    enc.copy_buffer_to_buffer(
+                        &bufs[x],
+                        (start * cols * 4) as u64,
+                        &bufs[out],
+                        0,
+                        (len(out) * 4) as u64,
+                    );
+                }
+                Op::Rope { x, out } => {
+                    let n_dims = self.rope.n_dims();
+                    elementwise::encode_rope(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        &bufs[x],
+                        &bufs[out],
+                        &table,
+                        t,
+                        len(x) / (t * n_dims),
+                        n_dims,
+                    );
+                }
+                Op::KvStore {
+                    layer,
+                    kv_cmpr,
+                    k_pe,
+                } => {
+                    let c = &self.model.config;
+                    let (kv, rope) = (c.kv_lora_rank, c.n_embd_head_qk_rope);
+                    elementwise::encode_kv_store(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        &bufs[kv_cmpr],
+                        &bufs[k_pe],
+                        &self.cache[layer],
+                        spec.pos0,
+                        t,
+                        kv,
+                        rope,
+                    );
+                }
+                Op::AttnAbsorbed {
+                    layer,
+                    q_abs,
+                    q_pe,
+                    scale,
+                    out,
+                } => {
+                    let c = &self.model.config;
+                    let (kv, rope) = (c.kv_lora_rank, c.n_embd_head_qk_rope);
+                    attention::encode_attn_absorbed(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        &self.cache[layer],
+                        &bufs[q_abs],
+                        &bufs[q_pe],
+                        &bufs[out],
+                        spec.pos0,
+                        t,
+                        c.n_head,
+                        kv,
+                        rope,
+                        scale,
+                    );
+                }
+                Op::AttnMaterialized {
+                    layer,
+                    q_nope,
+                    q_pe,
+                    k_b,
+                    v_b,
+                    scale,
+                    out,
+                } => {
+                    // Lowered to the absorbed form (the same attention up to f32 rounding):
+                    // q_abs = W_kb·q_nope, latent = attention over the cache, out = W_vb·latent.
+                    let c = &self.model.config;
+                    let (h, kv, rope) = (c.n_head, c.kv_lora_rank, c.n_embd_head_qk_rope);
+                    let scratch = |label: &str| storage_f32(ctx, label, &vec![0.0; t * h * kv]);
+                    let (q_abs, latent) = (scratch("q_abs"), scratch("latent"));
+                    let heads = Slots {
+                        n_slot: h,
+                        ids: None,
+                        x_per_slot: true,
+                    };
+                    encode_matvec_slots(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        self.mat(k_b),
+                        &bufs[q_nope],
+                        &q_abs,
+                        t,
+                        &heads,
+                    );
+                    attention::encode_attn_absorbed(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        &self.cache[layer],
+                        &q_abs,
+                        &bufs[q_pe],
+                        &latent,
+                        spec.pos0,
+                        t,
+                        h,
+                        kv,
+                        rope,
+                        scale,
+                    );
+                    encode_matvec_slots(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        self.mat(v_b),
+                        &latent,
+                        &bufs[out],
+                        t,
+                        &heads,
+                    );
+                }
+                Op::MoeRoute {
+                    logits,
+                    bias,
+                    routing,
+                    probs,
+                    topk,
+                    weights,
+                } => {
+                    let n_expert = len(logits) / t;
+                    let bias = bias.map(|b| &self.vecs[&b]);
+                    routing::encode_moe_route(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        &bufs[logits],
+                        bias,
+                        &bufs[probs],
+                        &bufs[topk],
+                        &bufs[weights],
+                        t,
+                        n_expert,
+                        &routing,
+                    );
+                }
+                Op::SwiGlu { gate, up, out } => elementwise::encode_swiglu(
+                    ctx,
+                    pipes,
+                    &mut enc,
+                    &bufs[gate],
+                    &bufs[up],
+                    &bufs[out],
+                    len(out),
+                ),
+                Op::WeightedSum { x, weights, out } => {
+                    let k = len(weights) / t;
+                    elementwise::encode_weighted_sum(
+                        ctx,
+                        pipes,
+                        &mut enc,
+                        &bufs[x],
+                        &bufs[weights],
+                        &bufs[out],
+                        t,
+                        k,
+                        len(out) / t,
+                    );
+                }
+                Op::Add { a, b, out } => elementwise::encode_add(
+                    ctx,
+                    pipes,
+                    &mut enc,
+                    &bufs[a],
+                    &bufs[b],
+                    &bufs[out],
+                    len(out),
+                ),
+            }
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        let wanted: Vec<NodeId> = if read_all {
+            (0..g.nodes.len()).collect()
+        } else {
+            vec![g.logits]
+        };
+        let mut out: Vec<Option<Buf>> = (0..g.nodes.len()).map(|_| None).collect();
+        for n in wanted {
+            let v = super::ops::read_f32(&self.ctx, &bufs[n], len(n))?;
+            out[n] = Some(match g.nodes[n].dtype {
+                DType::F32 => Buf::F32(v),
+                DType::I32 => Buf::I32(v.iter().map(|x| x.to_bits() as i32).collect()),
+            });
+        }
+        Ok(GpuValues { bufs: out })
+    }
+}
+
+impl crate::session::Executor for GpuExecutor<'_> {
+    fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
+        let attn =
+            crate::session::choose_attn_form(&self.model.config, tokens.len(), pos0 + tokens.len());
+        let spec = crate::model::StepSpec {
+            n_tokens: tokens.len(),
+            pos0,
+            all_logits,
+            attn,
+        };
+        let graph = self.model.graph(spec);
+        let mut vals = self.run(&graph, tokens, false)?;
+        match vals.bufs[graph.logits].take() {
+            Some(Buf::F32(v)) => Ok(v),
+            _ => Err(Error::Gpu("logits were not read back".into())),
+        }
+    }
+    fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+    fn config(&self) -> &crate::model::Config {
+        &self.model.config
+    }
+}
