@@ -6,28 +6,13 @@
 //! rope 64) with 16 and 128 heads, and an odd small shape. Runs on lavapipe in CI
 //! (WGPU_BACKEND=vulkan). Without an adapter the tests fail when CI is set and skip otherwise.
 
+mod common;
+
 use wgpu_ds::cpu::attention::{attn_absorbed, LatentCache};
-use wgpu_ds::gpu::attention::{
-    attn_chunk, encode_attn_absorbed, encode_attn_absorbed_chunked, AttnAbsorbedParams,
-    AttnCombineParams,
-};
-use wgpu_ds::gpu::kernels::Kernel;
+use wgpu_ds::gpu::attention::{attn_chunk, encode_attn_absorbed, encode_attn_absorbed_chunked};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
-use wgpu_ds::gpu::{GpuContext, GpuOptions};
-
-fn gpu() -> Option<GpuContext> {
-    match GpuContext::new_blocking(&GpuOptions::default()) {
-        Ok(ctx) => Some(ctx),
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("CI needs a GPU adapter (lavapipe): {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            None
-        }
-    }
-}
+use wgpu_ds::gpu::GpuContext;
 
 /// Deterministic values in [-0.5, 0.5).
 fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -211,7 +196,7 @@ fn check(ctx: &GpuContext, pipes: &Pipelines, c: &Case, chunk: Option<usize>) {
 
 #[test]
 fn attn_absorbed_matches_cpu_decode_v2_lite_dims() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     for pos0 in [0, 1, 37, 1500, 4000] {
         check(&ctx, &pipes, &case(512, 64, 16, pos0, 1), None);
@@ -220,7 +205,7 @@ fn attn_absorbed_matches_cpu_decode_v2_lite_dims() {
 
 #[test]
 fn attn_absorbed_prefill_chunk_is_causal() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // One chunk, written directly.
     check(&ctx, &pipes, &case(512, 64, 16, 3, 5), None);
@@ -233,7 +218,7 @@ fn attn_absorbed_prefill_chunk_is_causal() {
 
 #[test]
 fn attn_absorbed_matches_cpu_with_128_heads() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     check(&ctx, &pipes, &case(512, 64, 128, 700, 1), None);
     check(&ctx, &pipes, &case(512, 64, 128, 40, 2), None);
@@ -241,56 +226,11 @@ fn attn_absorbed_matches_cpu_with_128_heads() {
 
 #[test]
 fn attn_absorbed_matches_cpu_for_an_odd_small_shape() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // kv not a multiple of the workgroup, rope of 8, 3 heads, tiles cut mid-way.
     check(&ctx, &pipes, &case(72, 8, 3, 70, 2), Some(64));
     // Chunks that are not whole tiles, and one chunk for everything.
     check(&ctx, &pipes, &case(72, 8, 3, 70, 2), Some(37));
     check(&ctx, &pipes, &case(72, 8, 3, 70, 2), Some(4096));
-}
-
-/// Size and member count of the WGSL uniform `P` of a kernel, from naga's layout rules.
-fn params_size(kernel: Kernel) -> (u32, usize) {
-    let module = naga::front::wgsl::parse_str(&kernel.source()).unwrap();
-    let mut layouter = naga::proc::Layouter::default();
-    layouter.update(module.to_ctx()).unwrap();
-    let (_, var) = module
-        .global_variables
-        .iter()
-        .find(|(_, v)| v.name.as_deref() == Some("P"))
-        .expect("uniform P");
-    let members = match &module.types[var.ty].inner {
-        naga::TypeInner::Struct { members, .. } => members.len(),
-        other => panic!("P is not a struct: {other:?}"),
-    };
-    (layouter[var.ty].size, members)
-}
-
-#[test]
-fn attention_params_structs_match_their_wgsl_layout() {
-    use std::mem::size_of;
-    for (name, size) in [
-        ("attn_absorbed", size_of::<AttnAbsorbedParams>()),
-        ("attn_combine", size_of::<AttnCombineParams>()),
-    ] {
-        assert_eq!(
-            params_size(Kernel::Op(name)),
-            (size as u32, size / 4),
-            "{name}"
-        );
-    }
-}
-
-#[test]
-fn attention_shaders_validate_with_default_capabilities() {
-    use naga::valid::{Capabilities, ValidationFlags, Validator};
-    for name in ["attn_absorbed", "attn_combine"] {
-        let src = Kernel::Op(name).source();
-        let module = naga::front::wgsl::parse_str(&src)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
-        Validator::new(ValidationFlags::all(), Capabilities::default())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
-    }
 }

@@ -6,6 +6,8 @@
 //! skip with a reason otherwise. The naga layout checks need no GPU (tests/shaders_naga.rs
 //! validates and translates these shaders with every other variant).
 
+mod common;
+
 use wgpu_ds::cpu::attention::LatentCache;
 use wgpu_ds::cpu::ops::{rms_norm, silu};
 use wgpu_ds::cpu::rope::Rope;
@@ -13,22 +15,9 @@ use wgpu_ds::gpu::elementwise::*;
 use wgpu_ds::gpu::kernels::Kernel;
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
-use wgpu_ds::gpu::{GpuContext, GpuOptions};
+use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::config::Yarn;
 use wgpu_ds::model::{Config, Model};
-
-fn gpu() -> Option<GpuContext> {
-    match GpuContext::new_blocking(&GpuOptions::default()) {
-        Ok(ctx) => Some(ctx),
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("CI needs a GPU adapter (lavapipe): {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            None
-        }
-    }
-}
 
 /// Deterministic values in [-scale/2, scale/2).
 fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
@@ -106,7 +95,7 @@ fn run(ctx: &GpuContext, f: impl FnOnce(&mut wgpu::CommandEncoder)) {
 
 #[test]
 fn rms_norm_matches_cpu_with_outliers_at_v2_lite_and_v3_sizes() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     eprintln!("adapter: {}", wgpu_ds::gpu::context::describe(&ctx.info));
     let pipes = Pipelines::default();
     // (rows, n): one row; a row shorter than the workgroup; kv_lora 512 and q_lora 1536 rows;
@@ -146,7 +135,7 @@ fn rms_norm_matches_cpu_with_outliers_at_v2_lite_and_v3_sizes() {
 
 #[test]
 fn rms_norm_of_a_zero_row_is_zero_not_nan() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     let (n_rows, n) = (2, 300);
     let x = vec![0f32; n_rows * n];
@@ -177,7 +166,7 @@ fn slice_cpu(x: &[f32], n_rows: usize, stride: usize, offset: usize, width: usiz
 
 #[test]
 fn slice_splits_heads_exactly_including_unaligned_windows() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // (rows = T·H, stride, offset, width): V3 q [T, 128, 192] into q_nope 128 ‖ q_pe 64;
     // kv_a [T, 576] into kv_cmpr 512 ‖ k_pe 64; V2-Lite kv [T, 16, 256] into k_nope ‖ v;
@@ -207,7 +196,7 @@ fn slice_splits_heads_exactly_including_unaligned_windows() {
 
 #[test]
 fn add_is_exact_up_to_more_elements_than_one_grid_dimension_holds() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     let max_x = ctx.limits.max_compute_workgroups_per_dimension as usize;
     // The last size needs a second row of workgroups (65535 · 256 elements fill the first).
@@ -231,7 +220,7 @@ fn add_is_exact_up_to_more_elements_than_one_grid_dimension_holds() {
 
 #[test]
 fn swiglu_matches_cpu_silu_including_saturated_gates() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // V2-Lite expert width 1408 (one row; T=3), V3 dense FFN 18432.
     for n in [1408, 3 * 1408 + 1, 18432] {
@@ -260,7 +249,7 @@ fn swiglu_matches_cpu_silu_including_saturated_gates() {
 
 #[test]
 fn weighted_sum_matches_cpu_for_v2_lite_and_v3_expert_counts() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // (T, K, n): V2-Lite decode (6 of 64 experts, hidden 2048), V3 prefill (8 of 256, 7168),
     // one slot, and a row not a multiple of the workgroup.
@@ -319,7 +308,7 @@ fn v3_rope_config() -> Config {
 
 #[test]
 fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     let tiny = Model::open("tests/fixtures/oracle/models/tiny-v3-s-F32.gguf")
         .unwrap()
@@ -364,7 +353,7 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
 
 #[test]
 fn kv_store_writes_latent_rows_like_the_cpu_cache() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // V2-Lite / V3: kv_lora 512, rope 64. A prefill chunk at 0, then steps at the end of the
     // cache and in the middle, as decode and chunked prefill write them.
@@ -412,41 +401,6 @@ const OPS: [&str; 7] = [
     "rope",
     "kv_store",
 ];
-
-#[test]
-fn params_structs_match_their_wgsl_layout() {
-    use std::mem::size_of;
-    let rust = [
-        size_of::<RmsNormParams>(),
-        size_of::<SliceParams>(),
-        size_of::<AddParams>(),
-        size_of::<SwiGluParams>(),
-        size_of::<WeightedSumParams>(),
-        size_of::<RopeParams>(),
-        size_of::<KvStoreParams>(),
-    ];
-    for (name, size) in OPS.into_iter().zip(rust) {
-        let m = module(name);
-        let mut layouter = naga::proc::Layouter::default();
-        layouter.update(m.to_ctx()).unwrap();
-        let (_, var) = m
-            .global_variables
-            .iter()
-            .find(|(_, v)| v.name.as_deref() == Some("P"))
-            .expect("uniform P");
-        let members = match &m.types[var.ty].inner {
-            naga::TypeInner::Struct { members, .. } => members.len(),
-            other => panic!("{name}: P is not a struct: {other:?}"),
-        };
-        // Every field is 4 bytes; a multiple of 16 keeps std140 (GL) and WebGPU agreeing.
-        assert_eq!(
-            (layouter[var.ty].size as usize, members),
-            (size, size / 4),
-            "{name}"
-        );
-        assert_eq!(size % 16, 0, "{name}: Params of {size} bytes");
-    }
-}
 
 #[test]
 fn every_shader_uses_the_workgroup_size_the_encoders_assume() {

@@ -2,30 +2,18 @@
 //! agrees with the CPU reference (both MLA forms), and 16 greedy ids are identical to llama.cpp's
 //! pure-f32 run (prompt 0 on every file, all three prompts on the F32/F16 files). Fails without an adapter when CI is set; skips with a reason otherwise.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use wgpu_ds::check::check_prefill;
 use wgpu_ds::gpu::executor::GpuExecutor;
-use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::model::Model;
 use wgpu_ds::sample::SamplerConfig;
 use wgpu_ds::session::{generate, GenerateOptions};
 
 fn oracle() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oracle")
-}
-
-fn gpu() -> Option<GpuContext> {
-    match GpuContext::new_blocking(&GpuOptions::default()) {
-        Ok(ctx) => Some(ctx),
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("CI needs a GPU adapter (lavapipe): {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            None
-        }
-    }
 }
 
 fn stems() -> Vec<String> {
@@ -48,7 +36,7 @@ fn json_ids(v: &serde_json::Value) -> Vec<u32> {
 
 #[test]
 fn every_oracle_model_on_the_gpu_matches_the_cpu_node_by_node_and_llama_cpp_greedy() {
-    if gpu().is_none() {
+    if common::gpu().is_none() {
         return;
     }
     for stem in stems() {
@@ -56,7 +44,7 @@ fn every_oracle_model_on_the_gpu_matches_the_cpu_node_by_node_and_llama_cpp_gree
         let refs = oracle().join(format!("refs/{stem}/deqf32_nofa_kvf32"));
         let p0: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(refs.join("p0.json")).unwrap()).unwrap();
-        let mut ex = GpuExecutor::new(&model, gpu().unwrap(), 64).unwrap();
+        let mut ex = GpuExecutor::new(&model, common::gpu().unwrap(), 64).unwrap();
 
         let reports = check_prefill(&model, &mut ex, &json_ids(&p0["tokens"])).unwrap();
         if let Some(r) = reports.iter().find(|r| !r.ok) {

@@ -3,6 +3,8 @@
 //! storage-binding limit small enough to force chunking. Runs on lavapipe in CI (WGPU_BACKEND=vulkan).
 //! Without an adapter the tests fail when CI is set and skip with a reason otherwise.
 
+mod common;
+
 use wgpu_ds::cpu::ops::{matmul, QMatrix};
 use wgpu_ds::gpu::ops::{
     encode_get_rows, encode_matvec, encode_matvec_slots, read_f32, storage_f32, GpuWeight, Slots,
@@ -10,19 +12,6 @@ use wgpu_ds::gpu::ops::{
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::quant::{self, QuantType};
-
-fn gpu(opts: GpuOptions) -> Option<GpuContext> {
-    match GpuContext::new_blocking(&opts) {
-        Ok(ctx) => Some(ctx),
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("CI needs a GPU adapter (lavapipe): {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            None
-        }
-    }
-}
 
 /// Deterministic values with planted outliers (every 97th element ×20), so scales and minimums of
 /// the blocks vary.
@@ -115,7 +104,7 @@ fn block(ty: QuantType) -> usize {
 
 #[test]
 fn matvec_matches_cpu_for_every_type_and_shape() {
-    let Some(ctx) = gpu(GpuOptions::default()) else {
+    let Some(ctx) = common::gpu() else {
         return;
     };
     eprintln!("adapter: {}", wgpu_ds::gpu::context::describe(&ctx.info));
@@ -138,7 +127,7 @@ fn matvec_matches_cpu_for_every_type_and_shape() {
 
 #[test]
 fn matvec_matches_cpu_at_v2_lite_and_v3_row_lengths() {
-    let Some(ctx) = gpu(GpuOptions::default()) else {
+    let Some(ctx) = common::gpu() else {
         return;
     };
     let pipes = Pipelines::default();
@@ -162,10 +151,10 @@ fn matvec_matches_cpu_at_v2_lite_and_v3_row_lengths() {
 
 #[test]
 fn a_tiny_binding_limit_forces_chunks_and_gives_identical_results() {
-    let Some(full) = gpu(GpuOptions::default()) else {
+    let Some(full) = common::gpu() else {
         return;
     };
-    let Some(tiny) = gpu(GpuOptions {
+    let Some(tiny) = common::gpu_with(GpuOptions {
         max_binding: Some(4096),
         ..Default::default()
     }) else {
@@ -189,7 +178,7 @@ fn a_tiny_binding_limit_forces_chunks_and_gives_identical_results() {
 
 #[test]
 fn get_rows_matches_cpu_dequantization_for_every_type() {
-    let Some(ctx) = gpu(GpuOptions::default()) else {
+    let Some(ctx) = common::gpu() else {
         return;
     };
     let pipes = Pipelines::default();
@@ -262,10 +251,10 @@ fn cpu_slots(
 
 #[test]
 fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
-    let Some(full) = gpu(GpuOptions::default()) else {
+    let Some(full) = common::gpu() else {
         return;
     };
-    let Some(tiny) = gpu(GpuOptions {
+    let Some(tiny) = common::gpu_with(GpuOptions {
         max_binding: Some(32768),
         ..Default::default()
     }) else {

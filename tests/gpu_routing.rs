@@ -4,28 +4,16 @@
 //! ties, several tokens; argmax with ties and V3's vocabulary. Runs on lavapipe in CI
 //! (WGPU_BACKEND=vulkan). Without an adapter the tests fail when CI is set and skip otherwise.
 
+mod common;
+
 use wgpu_ds::cpu::moe::route;
-use wgpu_ds::gpu::kernels::Kernel;
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
-use wgpu_ds::gpu::routing::{encode_argmax, encode_moe_route, ArgmaxParams, MoeRouteParams};
-use wgpu_ds::gpu::{GpuContext, GpuOptions};
+use wgpu_ds::gpu::routing::{encode_argmax, encode_moe_route};
+use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::graph::Routing;
 use wgpu_ds::model::Gating;
 use wgpu_ds::sample::argmax;
-
-fn gpu() -> Option<GpuContext> {
-    match GpuContext::new_blocking(&GpuOptions::default()) {
-        Ok(ctx) => Some(ctx),
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("CI needs a GPU adapter (lavapipe): {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            None
-        }
-    }
-}
 
 /// Deterministic values in [-0.5, 0.5).
 fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -176,7 +164,7 @@ fn routing(gating: Gating, k: usize, groups: (usize, usize), norm: bool, scale: 
 
 #[test]
 fn moe_route_matches_cpu_softmax_v2_lite() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // 64 experts, top-6, no groups, no normalization; 7 tokens with logits of router-like spread.
     let n_e = 64;
@@ -187,7 +175,7 @@ fn moe_route_matches_cpu_softmax_v2_lite() {
 
 #[test]
 fn moe_route_matches_cpu_sigmoid_v3_with_bias_groups_norm_scale() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // 256 experts in 8 groups, 4 groups used, top-8, bias, normalized, × 2.5; 5 tokens.
     let n_e = 256;
@@ -234,7 +222,7 @@ fn max_vs_top2_logits(n_e: usize, per_group: usize, n_tok: usize) -> Vec<f32> {
 
 #[test]
 fn moe_route_matches_cpu_groups_without_bias_use_the_group_max() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // V2-like: softmax, 8 groups of 20 experts, 3 used, top-6, no normalization, × 16.
     let (n_e, per_group, n_tok) = (160, 20, 3);
@@ -285,7 +273,7 @@ fn moe_route_matches_cpu_groups_without_bias_use_the_group_max() {
 
 #[test]
 fn moe_route_ties_go_to_the_lower_expert_id() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // Token 0: all logits equal. Token 1: a block of equal maxima in the middle. Token 2: equal
     // pairs everywhere.
@@ -317,7 +305,7 @@ fn moe_route_ties_go_to_the_lower_expert_id() {
 
 #[test]
 fn moe_route_matches_cpu_when_top_k_exceeds_kept_experts() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // 16 experts in 8 groups of 2, one group kept, top-4: two choices come from masked groups
     // (the CPU's -inf, ordered by id).
@@ -338,7 +326,7 @@ fn gpu_argmax(ctx: &GpuContext, pipes: &Pipelines, x: &[f32]) -> usize {
 
 #[test]
 fn argmax_matches_cpu_with_ties_and_v3_vocabulary() {
-    let Some(ctx) = gpu() else { return };
+    let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     let n = 129_280;
     let mut cases: Vec<(String, Vec<f32>)> = Vec::new();
@@ -367,49 +355,4 @@ fn argmax_matches_cpu_with_ties_and_v3_vocabulary() {
     }
     assert_eq!(gpu_argmax(&ctx, &pipes, &cases[1].1), 98_765);
     assert_eq!(gpu_argmax(&ctx, &pipes, &cases[2].1), 3);
-}
-
-/// Size and member count of the WGSL uniform `P` of a kernel, from naga's layout rules.
-fn params_size(kernel: Kernel) -> (u32, usize) {
-    let module = naga::front::wgsl::parse_str(&kernel.source()).unwrap();
-    let mut layouter = naga::proc::Layouter::default();
-    layouter.update(module.to_ctx()).unwrap();
-    let (_, var) = module
-        .global_variables
-        .iter()
-        .find(|(_, v)| v.name.as_deref() == Some("P"))
-        .expect("uniform P");
-    let members = match &module.types[var.ty].inner {
-        naga::TypeInner::Struct { members, .. } => members.len(),
-        other => panic!("P is not a struct: {other:?}"),
-    };
-    (layouter[var.ty].size, members)
-}
-
-#[test]
-fn routing_params_structs_match_their_wgsl_layout() {
-    use std::mem::size_of;
-    for (name, size) in [
-        ("moe_route", size_of::<MoeRouteParams>()),
-        ("argmax", size_of::<ArgmaxParams>()),
-    ] {
-        assert_eq!(
-            params_size(Kernel::Op(name)),
-            (size as u32, size / 4),
-            "{name}"
-        );
-    }
-}
-
-#[test]
-fn routing_shaders_validate_with_default_capabilities() {
-    use naga::valid::{Capabilities, ValidationFlags, Validator};
-    for name in ["moe_route", "argmax"] {
-        let src = Kernel::Op(name).source();
-        let module = naga::front::wgsl::parse_str(&src)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
-        Validator::new(ValidationFlags::all(), Capabilities::default())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
-    }
 }

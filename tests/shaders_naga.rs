@@ -104,22 +104,40 @@ fn params_size(kernel: Kernel) -> (u32, usize) {
 #[test]
 fn rust_params_structs_match_their_wgsl_layout() {
     use std::mem::size_of;
+    use wgpu_ds::gpu::attention::{AttnAbsorbedParams, AttnCombineParams};
+    use wgpu_ds::gpu::elementwise::{
+        AddParams, KvStoreParams, RmsNormParams, RopeParams, SliceParams, SwiGluParams,
+        WeightedSumParams,
+    };
     use wgpu_ds::gpu::params::{GetRowsParams, MatVecParams};
+    use wgpu_ds::gpu::routing::{ArgmaxParams, MoeRouteParams};
     use wgpu_ds::quant::QuantType;
+    let mut cases: Vec<(Kernel, usize)> = vec![];
     for ty in [QuantType::F32, QuantType::Q4K] {
+        cases.push((Kernel::MatVec(ty), size_of::<MatVecParams>()));
+        cases.push((Kernel::GetRows(ty), size_of::<GetRowsParams>()));
+    }
+    for (name, size) in [
+        ("rms_norm", size_of::<RmsNormParams>()),
+        ("slice", size_of::<SliceParams>()),
+        ("add", size_of::<AddParams>()),
+        ("swiglu", size_of::<SwiGluParams>()),
+        ("weighted_sum", size_of::<WeightedSumParams>()),
+        ("rope", size_of::<RopeParams>()),
+        ("kv_store", size_of::<KvStoreParams>()),
+        ("moe_route", size_of::<MoeRouteParams>()),
+        ("argmax", size_of::<ArgmaxParams>()),
+        ("attn_absorbed", size_of::<AttnAbsorbedParams>()),
+        ("attn_combine", size_of::<AttnCombineParams>()),
+    ] {
+        cases.push((Kernel::Op(name), size));
+    }
+    for (kernel, size) in cases {
         assert_eq!(
-            params_size(Kernel::MatVec(ty)),
-            (
-                size_of::<MatVecParams>() as u32,
-                size_of::<MatVecParams>() / 4
-            )
-        );
-        assert_eq!(
-            params_size(Kernel::GetRows(ty)),
-            (
-                size_of::<GetRowsParams>() as u32,
-                size_of::<GetRowsParams>() / 4
-            )
+            params_size(kernel),
+            (size as u32, size / 4),
+            "{}",
+            kernel.key()
         );
     }
 }
