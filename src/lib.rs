@@ -5,6 +5,7 @@
 //! weights → tokenizer → one list of named ops per step, run by the CPU reference executor or the
 //! GPU executor → sampler → detokenizer.
 
+pub mod bench;
 pub mod check;
 pub mod cpu;
 pub mod error;

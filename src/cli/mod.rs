@@ -1,6 +1,7 @@
 //! The `wgpu-ds` command line: one file per subcommand, each thin over the library.
 
 pub mod backend;
+pub mod bench;
 pub mod check;
 pub mod devices;
 pub mod info;
@@ -35,6 +36,8 @@ pub enum Command {
     Devices(devices::Args),
     /// Run the model on the CPU reference and the GPU and compare every node.
     Check(check::Args),
+    /// Measure prefill and decode tokens/s and per-matvec GB/s against the bandwidth roofline.
+    Bench(bench::Args),
 }
 
 /// `-m FILE`, as llama.cpp tools spell it.
@@ -53,5 +56,6 @@ pub fn main() -> wgpu_ds::Result<()> {
         Command::Run(a) => run::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Check(a) => check::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }

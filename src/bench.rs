@@ -1,0 +1,148 @@
+//! Throughput measurements shared by `wgpu-ds bench` and `benches/`: prefill and decode tokens/s
+//! through the real executor, GB/s of weight bytes per matvec, and the bandwidth roofline (the
+//! device's measured copy bandwidth over the bytes a decode token must read).
+
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::gpu::ops::{encode_matvec, storage_f32, GpuWeight};
+use crate::gpu::pipelines::Pipelines;
+use crate::gpu::GpuContext;
+use crate::model::Model;
+use crate::session::Executor;
+
+pub struct StepTimes {
+    pub prefill_tokens: usize,
+    pub prefill_s: f64,
+    pub decode_tokens: usize,
+    pub decode_s: f64,
+}
+
+/// Times one prefill of `n_prompt` tokens and `n_decode` single-token steps.
+pub fn time_steps(exec: &mut dyn Executor, n_prompt: usize, n_decode: usize) -> Result<StepTimes> {
+    let n_vocab = exec.config().n_vocab as u32;
+    if n_prompt + n_decode > exec.n_ctx() {
+        return Err(Error::Usage(format!(
+            "{} tokens exceed the context of {}",
+            n_prompt + n_decode,
+            exec.n_ctx()
+        )));
+    }
+    let prompt: Vec<u32> = (0..n_prompt as u32)
+        .map(|i| (i * 7 + 3) % n_vocab)
+        .collect();
+    let t0 = Instant::now();
+    exec.step(&prompt, 0, false)?;
+    let prefill_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    for i in 0..n_decode {
+        exec.step(&[(i as u32 * 13 + 5) % n_vocab], n_prompt + i, false)?;
+    }
+    Ok(StepTimes {
+        prefill_tokens: n_prompt,
+        prefill_s,
+        decode_tokens: n_decode,
+        decode_s: t1.elapsed().as_secs_f64(),
+    })
+}
+
+/// Weight bytes one decode token reads: every tensor except the embedding table (one row), with
+/// routed experts counted for the used fraction only.
+pub fn active_bytes_per_token(model: &Model) -> u64 {
+    let c = &model.config;
+    model
+        .weights
+        .tensors
+        .iter()
+        .enumerate()
+        .map(|(id, w)| {
+            let bytes = model.weight_bytes(id).len() as u64;
+            if id == model.weights.token_embd && id != model.weights.output {
+                bytes / w.ne[1] as u64
+            } else if w.name.contains("_exps") {
+                bytes * c.n_expert_used as u64 / c.n_expert.max(1) as u64
+            } else {
+                bytes
+            }
+        })
+        .sum()
+}
+
+fn wait(ctx: &GpuContext) -> Result<()> {
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map(|_| ())
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))
+}
+
+/// Copy bandwidth in bytes/s (read + write) over a buffer of `bytes`: the practical roofline.
+pub fn copy_bandwidth(ctx: &GpuContext, bytes: u64, reps: usize) -> Result<f64> {
+    let make = |label| {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    };
+    let (a, b) = (make("bw src"), make("bw dst"));
+    let run = |n: usize| -> Result<f64> {
+        let t = Instant::now();
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        for _ in 0..n {
+            enc.copy_buffer_to_buffer(&a, 0, &b, 0, bytes);
+        }
+        ctx.queue.submit([enc.finish()]);
+        wait(ctx)?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    run(1)?; // warm-up
+    Ok(2.0 * bytes as f64 * reps as f64 / run(reps)?)
+}
+
+pub struct MatvecRate {
+    pub name: String,
+    pub ty: String,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+/// Times `reps` single-token matvecs of every 2-D weight of layer `layer` and the output head.
+pub fn matvec_rates(
+    model: &Model,
+    ctx: &GpuContext,
+    layer: usize,
+    reps: usize,
+) -> Result<Vec<MatvecRate>> {
+    let pipes = Pipelines::default();
+    let prefix = format!("blk.{layer}.");
+    let mut out = Vec::new();
+    for (id, w) in model.weights.tensors.iter().enumerate() {
+        if w.ne.len() != 2 || !(w.name.starts_with(&prefix) || id == model.weights.output) {
+            continue;
+        }
+        let bytes = model.weight_bytes(id);
+        let gw = GpuWeight::upload(ctx, &w.name, w.ty, w.ne[1], w.ne[0], bytes)?;
+        let x = storage_f32(ctx, "x", &vec![0.5; w.ne[0]]);
+        let y = storage_f32(ctx, "y", &vec![0.0; w.ne[1]]);
+        let run = |n: usize| -> Result<f64> {
+            let t = Instant::now();
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            for _ in 0..n {
+                encode_matvec(ctx, &pipes, &mut enc, &gw, &x, &y, 1);
+            }
+            ctx.queue.submit([enc.finish()]);
+            wait(ctx)?;
+            Ok(t.elapsed().as_secs_f64())
+        };
+        run(1)?; // pipeline build and warm-up
+        let seconds = run(reps)? / reps as f64;
+        out.push(MatvecRate {
+            name: w.name.clone(),
+            ty: w.ty.name().into(),
+            bytes: bytes.len() as u64,
+            seconds,
+        });
+    }
+    Ok(out)
+}
