@@ -17,6 +17,19 @@ pub struct WriterTensor {
     pub data: Vec<u8>,
 }
 
+/// Builds GGUF files in memory or on disk.
+///
+/// ```
+/// use wgpu_ds::gguf::{Bytes, GgufFile, GgufWriter, Value};
+///
+/// let mut w = GgufWriter::new();
+/// w.set("general.architecture", Value::String("deepseek2".into()));
+/// w.add_f32("output_norm.weight", &[4], &[1.0, 2.0, 3.0, 4.0]).unwrap();
+/// let f = GgufFile::from_bytes("mem.gguf", Bytes::Owned(w.to_bytes())).unwrap();
+/// assert_eq!(f.architecture().unwrap(), "deepseek2");
+/// let t = f.tensor("output_norm.weight").unwrap();
+/// assert_eq!(f.tensor_data(t), bytemuck::cast_slice::<f32, u8>(&[1.0, 2.0, 3.0, 4.0]));
+/// ```
 #[derive(Default)]
 pub struct GgufWriter {
     pub metadata: Vec<(String, Value)>,

@@ -32,6 +32,9 @@ pub struct GpuExecutor<'m> {
     cache: Vec<wgpu::Buffer>,
     n_ctx: usize,
     rope: Rope,
+    /// Node buffers of the previous step, reused when the next step's node needs no more bytes
+    /// (every decode step has the same list), so a token allocates nothing for activations.
+    arena: Vec<wgpu::Buffer>,
 }
 
 /// Node values read back from the GPU.
@@ -85,6 +88,7 @@ impl<'m> GpuExecutor<'m> {
             cache,
             n_ctx,
             rope: Rope::new(c),
+            arena: Vec::new(),
         })
     }
 
@@ -96,16 +100,28 @@ impl<'m> GpuExecutor<'m> {
         self.n_ctx
     }
 
-    fn node_buffer(&self, g: &Graph, n: NodeId) -> wgpu::Buffer {
-        let size = (g.nodes[n].len().max(1) * 4) as u64;
-        self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(&g.nodes[n].name),
-            size,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
+    /// Buffers for every node of `g`, reusing the arena where sizes allow.
+    fn node_buffers(&mut self, g: &Graph) -> Vec<wgpu::Buffer> {
+        for (n, node) in g.nodes.iter().enumerate() {
+            let size = (node.len().max(1) * 4) as u64;
+            if self.arena.get(n).is_some_and(|b| b.size() >= size) {
+                continue;
+            }
+            let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&node.name),
+                size,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            if n < self.arena.len() {
+                self.arena[n] = buf;
+            } else {
+                self.arena.push(buf);
+            }
+        }
+        self.arena[..g.nodes.len()].to_vec()
     }
 
     fn mat(&self, w: WeightId) -> &GpuWeight {
@@ -136,7 +152,7 @@ impl<'m> GpuExecutor<'m> {
                 "token id {bad} is outside the vocabulary of {n_vocab}"
             )));
         }
-        let bufs: Vec<wgpu::Buffer> = (0..g.nodes.len()).map(|n| self.node_buffer(g, n)).collect();
+        let bufs = self.node_buffers(g);
         self.ctx
             .queue
             .write_buffer(&bufs[g.tokens], 0, bytemuck::cast_slice(tokens));
