@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::cpu::{Buf, CpuExecutor};
 use crate::error::Result;
-use crate::gpu::executor::GpuExecutor;
+use crate::gpu::executor::{GpuExecutor, Readback};
 use crate::model::graph::{outputs, Graph, Op};
 use crate::model::{AttnForm, Model, StepSpec};
 
@@ -112,7 +112,7 @@ pub fn check_prefill(
         });
         let mut cpu = CpuExecutor::new(model, tokens.len());
         let cv = cpu.run(&g, tokens, true)?;
-        let gv = gpu.run(&g, tokens, true)?;
+        let gv = gpu.run(&g, tokens, Readback::Everything)?;
         let cpu_bufs: Vec<Option<&Buf>> = (0..g.nodes.len()).map(|n| cv.get(n)).collect();
         all.extend(compare(model, &g, &cpu_bufs, &gv.bufs));
     }

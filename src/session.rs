@@ -11,6 +11,11 @@ pub trait Executor {
     /// Runs `tokens` at positions pos0.. and returns logits: [T, n_vocab] if `all_logits`, else
     /// the last position's [n_vocab].
     fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>>;
+    /// Runs one step and returns the argmax of the last position's logits (greedy decoding). The
+    /// GPU computes it in place and reads back one id instead of the logits.
+    fn step_argmax(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
+        Ok(crate::sample::argmax(&self.step(tokens, pos0, false)?) as u32)
+    }
     /// Positions the cache holds.
     fn n_ctx(&self) -> usize;
     fn config(&self) -> &Config;
@@ -119,15 +124,17 @@ pub fn generate(
     let mut sampler = Sampler::new(opts.sampler.clone());
     prompt.iter().for_each(|&t| sampler.accept(t));
 
-    let mut logits = Vec::new();
+    let mut prompt_logits = Vec::new();
     for (i, chunk) in prompt.chunks(opts.prefill_chunk.max(1)).enumerate() {
-        logits = exec.step(chunk, i * opts.prefill_chunk.max(1), false)?;
+        prompt_logits = exec.step(chunk, i * opts.prefill_chunk.max(1), false)?;
     }
-    let prompt_logits = logits.clone();
     let mut ids = Vec::new();
     let mut pos = prompt.len();
+    // Greedy decoding needs only the argmax of each step, which the GPU computes in place.
+    let greedy = sampler.is_greedy();
+    let mut next = sampler.sample(&prompt_logits);
     while ids.len() < opts.n_predict {
-        let id = sampler.sample(&logits);
+        let id = next;
         sampler.accept(id);
         ids.push(id);
         if !on_token(id)?
@@ -137,7 +144,12 @@ pub fn generate(
         {
             break;
         }
-        logits = exec.step(&[id], pos, false)?;
+        next = if greedy {
+            exec.step_argmax(&[id], pos)?
+        } else {
+            let logits = exec.step(&[id], pos, false)?;
+            sampler.sample(&logits)
+        };
         pos += 1;
     }
     Ok(Generation { ids, prompt_logits })

@@ -37,9 +37,22 @@ pub struct GpuExecutor<'m> {
     arena: Vec<wgpu::Buffer>,
 }
 
+/// What a step reads back once its command buffer is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readback {
+    /// The logits node.
+    Logits,
+    /// Only the argmax of the last logits row (greedy decoding: 4 bytes per token).
+    Argmax,
+    /// Every node (for `check`).
+    Everything,
+}
+
 /// Node values read back from the GPU.
 pub struct GpuValues {
     pub bufs: Vec<Option<Buf>>,
+    /// The argmax of the last logits row, with [`Readback::Argmax`].
+    pub argmax: Option<u32>,
 }
 
 impl<'m> GpuExecutor<'m> {
@@ -128,8 +141,8 @@ impl<'m> GpuExecutor<'m> {
         &self.mats[&w]
     }
 
-    /// Runs one step. `read_all`: read every node back (for `check`); otherwise only the logits.
-    pub fn run(&mut self, g: &Graph, tokens: &[u32], read_all: bool) -> Result<GpuValues> {
+    /// Runs one step as one command buffer, then reads back what `read` asks for.
+    pub fn run(&mut self, g: &Graph, tokens: &[u32], read: Readback) -> Result<GpuValues> {
         let spec = g.spec;
         if tokens.len() != spec.n_tokens {
             return Err(Error::Usage(format!(
@@ -421,11 +434,36 @@ impl<'m> GpuExecutor<'m> {
                 ),
             }
         }
+        if read == Readback::Argmax {
+            let n_vocab = self.model.config.n_vocab;
+            let last = g.nodes[g.logits].len() - n_vocab;
+            let row = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("last logits"),
+                size: (n_vocab * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            enc.copy_buffer_to_buffer(
+                &bufs[g.logits],
+                (last * 4) as u64,
+                &row,
+                0,
+                (n_vocab * 4) as u64,
+            );
+            let id = storage_f32(&self.ctx, "argmax", &[0.0]);
+            routing::encode_argmax(&self.ctx, &self.pipes, &mut enc, &row, &id, n_vocab);
+            self.ctx.queue.submit([enc.finish()]);
+            let v = super::ops::read_f32(&self.ctx, &id, 1)?;
+            let bufs = (0..g.nodes.len()).map(|_| None).collect();
+            return Ok(GpuValues {
+                bufs,
+                argmax: Some(v[0].to_bits()),
+            });
+        }
         self.ctx.queue.submit([enc.finish()]);
-        let wanted: Vec<NodeId> = if read_all {
-            (0..g.nodes.len()).collect()
-        } else {
-            vec![g.logits]
+        let wanted: Vec<NodeId> = match read {
+            Readback::Everything => (0..g.nodes.len()).collect(),
+            _ => vec![g.logits],
         };
         let mut out: Vec<Option<Buf>> = (0..g.nodes.len()).map(|_| None).collect();
         for n in wanted {
@@ -435,26 +473,38 @@ impl<'m> GpuExecutor<'m> {
                 DType::I32 => Buf::I32(v.iter().map(|x| x.to_bits() as i32).collect()),
             });
         }
-        Ok(GpuValues { bufs: out })
+        Ok(GpuValues {
+            bufs: out,
+            argmax: None,
+        })
+    }
+
+    fn graph_for(&self, tokens: &[u32], pos0: usize, all_logits: bool) -> Graph {
+        let attn =
+            crate::session::choose_attn_form(&self.model.config, tokens.len(), pos0 + tokens.len());
+        self.model.graph(crate::model::StepSpec {
+            n_tokens: tokens.len(),
+            pos0,
+            all_logits,
+            attn,
+        })
     }
 }
 
 impl crate::session::Executor for GpuExecutor<'_> {
     fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
-        let attn =
-            crate::session::choose_attn_form(&self.model.config, tokens.len(), pos0 + tokens.len());
-        let spec = crate::model::StepSpec {
-            n_tokens: tokens.len(),
-            pos0,
-            all_logits,
-            attn,
-        };
-        let graph = self.model.graph(spec);
-        let mut vals = self.run(&graph, tokens, false)?;
+        let graph = self.graph_for(tokens, pos0, all_logits);
+        let mut vals = self.run(&graph, tokens, Readback::Logits)?;
         match vals.bufs[graph.logits].take() {
             Some(Buf::F32(v)) => Ok(v),
             _ => Err(Error::Gpu("logits were not read back".into())),
         }
+    }
+    fn step_argmax(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
+        let graph = self.graph_for(tokens, pos0, false);
+        self.run(&graph, tokens, Readback::Argmax)?
+            .argmax
+            .ok_or_else(|| Error::Gpu("argmax was not read back".into()))
     }
     fn n_ctx(&self) -> usize {
         self.n_ctx
