@@ -348,3 +348,26 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
         }
     }
 }
+
+#[test]
+fn device_errors_come_back_as_errors_not_panics() {
+    let Some(ctx) = common::gpu() else { return };
+    assert!(ctx.take_error("nothing").is_ok());
+    // A buffer beyond the device's limit is a wgpu validation error; wgpu's default handler
+    // would panic, ours records it.
+    let _too_big = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("too big"),
+        size: ctx.limits.max_buffer_size + 4,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let e = ctx
+        .take_error("allocating a test buffer")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("allocating a test buffer"), "{e}");
+    assert!(
+        ctx.take_error("nothing").is_ok(),
+        "errors are reported once"
+    );
+}

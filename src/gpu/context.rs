@@ -2,6 +2,8 @@
 //! below what GPUs offer: 128 MiB bindings), and optional features detected once. Async at the core
 //! for the browser; `*_blocking` wrappers for native code.
 
+use std::sync::{Arc, Mutex};
+
 use crate::error::{Error, Result};
 
 /// Which adapter to use.
@@ -31,6 +33,9 @@ pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub optional: Optional,
+    /// Errors wgpu reports outside any error scope (out of memory, validation). wgpu's default
+    /// handler panics; this one records them so the executor can return them as errors.
+    errors: Arc<Mutex<Vec<wgpu::Error>>>,
 }
 
 fn instance(opts: &GpuOptions) -> wgpu::Instance {
@@ -110,18 +115,43 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("{}: cannot open the device: {e}", describe(&info))))?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e);
+            }
+        }));
         Ok(GpuContext {
             device,
             queue,
             info,
             limits,
             optional,
+            errors,
         })
     }
 
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking(opts: &GpuOptions) -> Result<GpuContext> {
         pollster::block_on(GpuContext::new(opts))
+    }
+
+    /// The first error the device reported since the last call, as an error saying what was
+    /// being done (`doing`): out of GPU memory, or a validation failure naming the object.
+    pub fn take_error(&self, doing: &str) -> Result<()> {
+        let first = self.errors.lock().ok().and_then(|mut v| {
+            let first = v.drain(..).next();
+            first
+        });
+        match first {
+            None => Ok(()),
+            Some(wgpu::Error::OutOfMemory { .. }) => Err(Error::Gpu(format!(
+                "out of GPU memory while {doing} on {}; try a smaller -c or a smaller quantization",
+                self.info.name
+            ))),
+            Some(e) => Err(Error::Gpu(format!("{doing}: {e}"))),
+        }
     }
 
     /// Largest storage binding usable for one weight chunk (also capped by the buffer size).

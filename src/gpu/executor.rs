@@ -92,6 +92,10 @@ impl<'m> GpuExecutor<'m> {
                 })
             })
             .collect();
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        ctx.take_error("uploading the weights and allocating the latent cache")?;
         Ok(GpuExecutor {
             model,
             ctx,
@@ -454,6 +458,7 @@ impl<'m> GpuExecutor<'m> {
             routing::encode_argmax(&self.ctx, &self.pipes, &mut enc, &row, &id, n_vocab);
             self.ctx.queue.submit([enc.finish()]);
             let v = super::ops::read_f32(&self.ctx, &id, 1)?;
+            self.ctx.take_error("running a step")?;
             let bufs = (0..g.nodes.len()).map(|_| None).collect();
             return Ok(GpuValues {
                 bufs,
