@@ -1,5 +1,6 @@
 // matvec: Y[s, r] = Σ_c W_m[r, c] · X[x(s), c] for every slot s, W rows stored as GGUF blocks of
-// the type composed in from quant/<type>.wgsl (its block_get). One kernel serves the three matrix
+// the type composed in from quant/<type>.wgsl, dotted block by block with the block_dot of
+// quant/dot/<type>.wgsl (or quant/dot/generic.wgsl over block_get). One kernel serves the three matrix
 // ops of the graph (CPU twins in cpu/mod.rs):
 //   MatMul      n_slot 1:        slot = token, matrix 0, X row = slot
 //   MatMulHeads n_slot = H:      slot = t·H + h, matrix h, X row = slot (x_per_slot)
@@ -62,11 +63,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let n_blocks = P.cols / QK;
     var acc = 0.0;
     for (var blk = lid; blk < n_blocks; blk = blk + WG) {
-        let wb = w_row + blk * BLOCK_BYTES;
-        let xb = x_row + blk * QK;
-        for (var i = 0u; i < QK; i = i + 1u) {
-            acc = acc + block_get(wb, i) * X[xb + i];
-        }
+        acc = acc + block_dot(w_row + blk * BLOCK_BYTES, x_row + blk * QK);
     }
     let total = workgroup_sum(acc, lid);
     if (lid == 0u) {

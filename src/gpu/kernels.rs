@@ -71,6 +71,18 @@ const SOURCES: &[(&str, &str)] = &[
         "quant/q6_k.wgsl",
         include_str!("../../shaders/quant/q6_k.wgsl"),
     ),
+    (
+        "quant/dot/generic.wgsl",
+        include_str!("../../shaders/quant/dot/generic.wgsl"),
+    ),
+    (
+        "quant/dot/q8_0.wgsl",
+        include_str!("../../shaders/quant/dot/q8_0.wgsl"),
+    ),
+    (
+        "quant/dot/q4_0.wgsl",
+        include_str!("../../shaders/quant/dot/q4_0.wgsl"),
+    ),
     ("matvec.wgsl", include_str!("../../shaders/matvec.wgsl")),
     ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
     // elementwise and normalization ops
@@ -148,6 +160,16 @@ pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
     })
 }
 
+/// The block_dot of a type (used by matvec, which declares `X`): a whole-block decoder where one
+/// exists, the generic loop over block_get otherwise.
+fn dot_file(ty: QuantType) -> &'static str {
+    match ty {
+        QuantType::Q8_0 => "quant/dot/q8_0.wgsl",
+        QuantType::Q4_0 => "quant/dot/q4_0.wgsl",
+        _ => "quant/dot/generic.wgsl",
+    }
+}
+
 /// One shader variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -196,18 +218,21 @@ impl Kernel {
                 .expect("op file in SOURCES");
             return common.iter().copied().chain([op_file]).collect();
         }
-        let (op_file, ty, reduce): (&str, QuantType, bool) = match *self {
+        let (op_file, ty, dot): (&str, QuantType, bool) = match *self {
             Kernel::MatVec(t) => ("matvec.wgsl", t, true),
             Kernel::GetRows(t) => ("get_rows.wgsl", t, false),
             Kernel::Op(_) => unreachable!("handled above"),
         };
         let mut files = vec!["common/bytes.wgsl"];
-        if reduce {
+        if dot {
             files.push("common/reduce.wgsl");
         }
         files.extend_from_slice(
             quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")),
         );
+        if dot {
+            files.push(dot_file(ty));
+        }
         files.push(op_file);
         files
     }
