@@ -2,7 +2,7 @@
 //! tokenization mode, detokenization, pieces, round trips and streaming, for the full DeepSeek-V3
 //! vocabulary and the 512-token vocabulary of the tiny models; plus hand-worked pre-tokenizer
 //! splits for `deepseek-llm`, `gpt-2` and `default` on small vocabularies made with the GGUF
-//! writer, the chat template, and errors for ids outside the vocabulary.
+//! writer, and errors for ids outside the vocabulary. The chat template: tokenizer_chat.rs.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde_json::Value as Json;
 use wgpu_ds::gguf::{Array, Bytes, GgufFile, GgufWriter, Value};
-use wgpu_ds::tokenizer::{ChatMessage, StreamDecoder, Tokenizer};
+use wgpu_ds::tokenizer::{StreamDecoder, Tokenizer};
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -360,74 +360,6 @@ fn ids_outside_the_vocabulary_are_errors_naming_the_id() {
         assert!(d.push(bad).is_err());
     }
     assert!(full().decode(&[129280], true, false).is_err());
-}
-
-// ---- chat template ----
-
-fn conversation() -> Vec<ChatMessage> {
-    vec![
-        ChatMessage::new("system", "You are a helpful assistant."),
-        ChatMessage::new("user", "Hello!"),
-        ChatMessage::new("assistant", "Hi there."),
-        ChatMessage::new("user", "What is 2+2?"),
-    ]
-}
-
-#[test]
-fn deepseek_v3_chat_template_renders_conversation() {
-    let t = full();
-    assert!(t.chat_template().unwrap().contains("<｜Assistant｜>"));
-    // read off the template: BOS, the system prompt, then "<｜User｜>" + content per user
-    // turn and "<｜Assistant｜>" + content + EOS per assistant turn, then "<｜Assistant｜>" to
-    // prompt a reply
-    let raw = t.render_chat_template(&conversation(), true).unwrap();
-    assert_eq!(
-        raw,
-        concat!(
-            "<｜begin▁of▁sentence｜>You are a helpful assistant.",
-            "<｜User｜>Hello!<｜Assistant｜>Hi there.<｜end▁of▁sentence｜>",
-            "<｜User｜>What is 2+2?<｜Assistant｜>",
-        )
-    );
-    let user = raw.find("<｜User｜>").unwrap();
-    let assistant = raw.find("<｜Assistant｜>").unwrap();
-    let user2 = raw.rfind("<｜User｜>").unwrap();
-    let assistant2 = raw.rfind("<｜Assistant｜>").unwrap();
-    assert!(
-        user < assistant
-            && assistant < user2
-            && user2 < assistant2
-            && raw.ends_with("<｜Assistant｜>")
-    );
-
-    // without a generation prompt the last user turn ends the text
-    let no_prompt = t.render_chat_template(&conversation(), false).unwrap();
-    assert!(no_prompt.ends_with("<｜User｜>What is 2+2?"));
-
-    // llama.cpp drops the template's BOS because the vocabulary adds it; encoding gives one BOS
-    let prompt = t.apply_chat_template(&conversation(), true).unwrap();
-    assert_eq!(prompt, raw.strip_prefix("<｜begin▁of▁sentence｜>").unwrap());
-    let v = t.encode(&prompt, true, true).unwrap();
-    assert_eq!(v[0], 0);
-    assert_eq!(v.iter().filter(|&&id| id == 0).count(), 1);
-    assert_eq!(v.iter().filter(|&&id| id == 128803).count(), 2);
-    assert_eq!(*v.last().unwrap(), 128804);
-    assert_eq!(t.decode(&v, false, true).unwrap(), raw);
-}
-
-#[test]
-fn chat_templates_get_python_string_methods() {
-    // R1-style templates call str methods such as split
-    let tmpl =
-        "{% for m in messages %}{{ m['content'].split('</think>')[-1].strip() }}|{% endfor %}";
-    let msgs = [ChatMessage::new("assistant", "<think>x</think> answer ")];
-    assert_eq!(
-        wgpu_ds::tokenizer::render_template(tmpl, &msgs, false, "", "").unwrap(),
-        "answer|"
-    );
-    let err =
-        wgpu_ds::tokenizer::render_template("{{ raise_exception('no') }}", &msgs, false, "", "");
-    assert!(err.is_err());
 }
 
 // ---- small hand-made vocabularies: deepseek-llm, gpt-2, default ----
