@@ -3,7 +3,7 @@
 
 use crate::cpu::CpuExecutor;
 use crate::error::{Error, Result};
-use crate::model::{AttnForm, Config, Model, StepSpec};
+use crate::model::{AttnForm, Config, StepSpec};
 use crate::sample::{Sampler, SamplerConfig};
 
 /// Something that runs steps of the model: the CPU reference or the GPU.
@@ -119,17 +119,42 @@ pub fn generate(
     is_eog: &dyn Fn(u32) -> bool,
     on_token: &mut dyn FnMut(u32) -> Result<bool>,
 ) -> Result<Generation> {
+    generate_from(exec, &mut Vec::new(), prompt, opts, is_eog, on_token)
+}
+
+/// Like [`generate`], for a prompt that may continue what the cache already holds: `cached` are
+/// the tokens whose latent rows are in the cache (positions 0..). Only the part of `prompt` after
+/// their common prefix is prefilled (a chat turn costs its new tokens, not the whole history).
+/// Afterwards `cached` holds the prompt and the generated tokens that were fed back.
+pub fn generate_from(
+    exec: &mut dyn Executor,
+    cached: &mut Vec<u32>,
+    prompt: &[u32],
+    opts: &GenerateOptions,
+    is_eog: &dyn Fn(u32) -> bool,
+    on_token: &mut dyn FnMut(u32) -> Result<bool>,
+) -> Result<Generation> {
     let n_ctx = exec.n_ctx();
     check_prompt(prompt, n_ctx, exec.config().n_vocab)?;
     let mut sampler = Sampler::new(opts.sampler.clone());
     prompt.iter().for_each(|&t| sampler.accept(t));
 
+    // Reuse the common prefix, but always run at least the last prompt token to get its logits.
+    let common = cached
+        .iter()
+        .zip(prompt)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let reuse = common.min(prompt.len() - 1);
+    cached.truncate(reuse);
+    let chunk = opts.prefill_chunk.max(1);
     let mut prompt_logits = Vec::new();
-    for (i, chunk) in prompt.chunks(opts.prefill_chunk.max(1)).enumerate() {
-        prompt_logits = exec.step(chunk, i * opts.prefill_chunk.max(1), false)?;
+    for (i, part) in prompt[reuse..].chunks(chunk).enumerate() {
+        prompt_logits = exec.step(part, reuse + i * chunk, false)?;
     }
+    cached.extend_from_slice(&prompt[reuse..]);
+
     let mut ids = Vec::new();
-    let mut pos = prompt.len();
     // Greedy decoding needs only the argmax of each step, which the GPU computes in place.
     let greedy = sampler.is_greedy();
     let mut next = sampler.sample(&prompt_logits);
@@ -137,6 +162,7 @@ pub fn generate(
         let id = next;
         sampler.accept(id);
         ids.push(id);
+        let pos = cached.len();
         if !on_token(id)?
             || (!opts.ignore_eos && is_eog(id))
             || ids.len() == opts.n_predict
@@ -150,19 +176,7 @@ pub fn generate(
             let logits = exec.step(&[id], pos, false)?;
             sampler.sample(&logits)
         };
-        pos += 1;
+        cached.push(id);
     }
     Ok(Generation { ids, prompt_logits })
-}
-
-/// Convenience for tests and tools: greedy ids from the CPU reference.
-pub fn greedy_cpu(model: &Model, prompt: &[u32], n: usize) -> Result<Vec<u32>> {
-    let mut ex = CpuExecutor::new(model, prompt.len() + n);
-    let opts = GenerateOptions {
-        n_predict: n,
-        ignore_eos: true,
-        sampler: SamplerConfig::greedy(),
-        ..Default::default()
-    };
-    Ok(generate(&mut ex, prompt, &opts, &|_| false, &mut |_| Ok(true))?.ids)
 }

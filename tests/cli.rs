@@ -158,3 +158,45 @@ fn user_errors_are_clear_and_never_panics() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn chat_answers_each_line_and_ends_at_end_of_input() {
+    use std::io::Write;
+    let model = fixtures().join("models/tiny-v3-s-Q8_0.gguf");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wgpu-ds"))
+        .args([
+            "chat",
+            "-m",
+            model.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "-n",
+            "4",
+            "--temp",
+            "0",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Hello\nAnd again\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.matches("> ").count(),
+        3,
+        "two turns, then end of input: {err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).matches('\n').count(),
+        2,
+        "one reply line per turn"
+    );
+}

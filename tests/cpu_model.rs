@@ -238,3 +238,51 @@ fn legacy_kv_b_and_split_layouts_give_the_same_logits() {
         }
     }
 }
+
+#[test]
+fn continuing_from_a_cached_prefix_gives_the_same_tokens_as_a_fresh_run() {
+    use wgpu_ds::sample::SamplerConfig;
+    use wgpu_ds::session::{generate, generate_from, GenerateOptions};
+    let model = Model::open(oracle().join("models/tiny-v3-s-F32.gguf")).unwrap();
+    let a: Vec<u32> =
+        ids(&json(&oracle().join("refs/tiny-v3-s-F32/deqf32_nofa_kvf32/p1.json"))["tokens"])
+            .iter()
+            .map(|&t| t as u32)
+            .collect();
+    let mut b = a[..15].to_vec();
+    b.extend([5, 9, 33]);
+    let opts = GenerateOptions {
+        n_predict: 8,
+        ignore_eos: true,
+        sampler: SamplerConfig::greedy(),
+        prefill_chunk: 4,
+    };
+    let fresh = generate(
+        &mut CpuExecutor::new(&model, 64),
+        &b,
+        &opts,
+        &|_| false,
+        &mut |_| Ok(true),
+    )
+    .unwrap();
+
+    let mut ex = CpuExecutor::new(&model, 64);
+    let mut cached = Vec::new();
+    generate_from(&mut ex, &mut cached, &a, &opts, &|_| false, &mut |_| {
+        Ok(true)
+    })
+    .unwrap();
+    assert_eq!(
+        cached.len(),
+        a.len() + 7,
+        "prompt and the generated tokens fed back"
+    );
+    let cont = generate_from(&mut ex, &mut cached, &b, &opts, &|_| false, &mut |_| {
+        Ok(true)
+    })
+    .unwrap();
+    assert_eq!(cont.ids, fresh.ids);
+    for (x, y) in cont.prompt_logits.iter().zip(&fresh.prompt_logits) {
+        assert!((x - y).abs() <= 1e-5, "{x} vs {y}");
+    }
+}

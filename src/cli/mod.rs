@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod chat;
 pub mod check;
 pub mod devices;
 pub mod info;
@@ -32,6 +33,8 @@ pub enum Command {
     Tokenize(tokenize::Args),
     /// Generate text from a prompt.
     Run(run::Args),
+    /// Chat through the model's chat template (stdin/stdout).
+    Chat(chat::Args),
     /// List GPU adapters with their features and limits.
     Devices(devices::Args),
     /// Run the model on the CPU reference and the GPU and compare every node.
@@ -54,6 +57,7 @@ pub fn main() -> wgpu_ds::Result<()> {
         Command::Info(a) => info::run(a),
         Command::Tokenize(a) => tokenize::run(a),
         Command::Run(a) => run::run(a),
+        Command::Chat(a) => chat::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Check(a) => check::run(a),
         Command::Bench(a) => bench::run(a),
