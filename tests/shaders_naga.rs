@@ -106,8 +106,7 @@ fn rust_params_structs_match_their_wgsl_layout() {
     use std::mem::size_of;
     use wgpu_ds::gpu::attention::{AttnAbsorbedParams, AttnCombineParams};
     use wgpu_ds::gpu::elementwise::{
-        AddParams, KvStoreParams, RmsNormParams, RopeParams, SliceParams, SwiGluParams,
-        WeightedSumParams,
+        BinaryParams, KvStoreParams, RmsNormParams, RopeParams, SliceParams, WeightedSumParams,
     };
     use wgpu_ds::gpu::params::{GetRowsParams, MatVecParams};
     use wgpu_ds::gpu::routing::{ArgmaxParams, MoeRouteParams};
@@ -120,8 +119,8 @@ fn rust_params_structs_match_their_wgsl_layout() {
     for (name, size) in [
         ("rms_norm", size_of::<RmsNormParams>()),
         ("slice", size_of::<SliceParams>()),
-        ("add", size_of::<AddParams>()),
-        ("swiglu", size_of::<SwiGluParams>()),
+        ("add", size_of::<BinaryParams>()),
+        ("swiglu", size_of::<BinaryParams>()),
         ("weighted_sum", size_of::<WeightedSumParams>()),
         ("rope", size_of::<RopeParams>()),
         ("kv_store", size_of::<KvStoreParams>()),

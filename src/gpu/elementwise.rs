@@ -37,20 +37,10 @@ pub struct SliceParams {
     pub width: u32,
 }
 
-/// shaders/add.wgsl `Params`.
+/// shaders/add.wgsl and shaders/swiglu.wgsl `Params` (the two binary elementwise ops).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct AddParams {
-    pub n: u32,
-    pub pad0: u32,
-    pub pad1: u32,
-    pub pad2: u32,
-}
-
-/// shaders/swiglu.wgsl `Params`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct SwiGluParams {
+pub struct BinaryParams {
     pub n: u32,
     pub pad0: u32,
     pub pad1: u32,
@@ -192,23 +182,7 @@ pub fn encode_add(
     y: &Buffer,
     n: usize,
 ) {
-    for (buf, what) in [(a, "add a"), (b, "add b"), (y, "add y")] {
-        holds(buf, n, what);
-    }
-    let p = AddParams {
-        n: u32_of("add n", n),
-        ..Default::default()
-    };
-    let params = uniform(ctx, "add params", &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("add"));
-    dispatch(
-        ctx,
-        enc,
-        &pipeline,
-        "add",
-        &[a, b, y, &params],
-        flat_grid(ctx, n),
-    );
+    encode_binary(ctx, pipes, enc, "add", a, b, y, n);
 }
 
 /// y = silu(gate) · up over n elements, silu(g) = g / (1 + exp(-g)).
@@ -221,21 +195,36 @@ pub fn encode_swiglu(
     y: &Buffer,
     n: usize,
 ) {
-    for (buf, what) in [(gate, "swiglu gate"), (up, "swiglu up"), (y, "swiglu y")] {
-        holds(buf, n, what);
+    encode_binary(ctx, pipes, enc, "swiglu", gate, up, y, n);
+}
+
+/// One elementwise op `name` of two inputs (shaders/<name>.wgsl), flat over n elements.
+#[allow(clippy::too_many_arguments)]
+fn encode_binary(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    name: &'static str,
+    a: &Buffer,
+    b: &Buffer,
+    y: &Buffer,
+    n: usize,
+) {
+    for (buf, what) in [(a, "input a"), (b, "input b"), (y, "output")] {
+        holds(buf, n, &format!("{name} {what}"));
     }
-    let p = SwiGluParams {
-        n: u32_of("swiglu n", n),
+    let p = BinaryParams {
+        n: u32_of(&format!("{name} n"), n),
         ..Default::default()
     };
-    let params = uniform(ctx, "swiglu params", &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("swiglu"));
+    let params = uniform(ctx, name, &p);
+    let pipeline = pipes.get(&ctx.device, Kernel::Op(name));
     dispatch(
         ctx,
         enc,
         &pipeline,
-        "swiglu",
-        &[gate, up, y, &params],
+        name,
+        &[a, b, y, &params],
         flat_grid(ctx, n),
     );
 }
