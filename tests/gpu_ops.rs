@@ -279,6 +279,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
                 n_slot: n_mat,
                 ids: None,
                 x_per_slot: true,
+                x_stride: None,
             };
             encode_matvec_slots(ctx, &pipes, &mut enc, &w, &xb, &yb, n_tok, &slots);
             ctx.queue.submit([enc.finish()]);
@@ -325,6 +326,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
                     n_slot: 3,
                     ids: Some(&idb),
                     x_per_slot: false,
+                    x_stride: None,
                 },
             );
             ctx.queue.submit([enc.finish()]);
@@ -370,4 +372,22 @@ fn device_errors_come_back_as_errors_not_panics() {
         ctx.take_error("nothing").is_ok(),
         "errors are reported once"
     );
+}
+
+#[test]
+fn kernels_give_the_same_results_with_optional_features_disabled() {
+    let Some(with) = common::gpu() else { return };
+    let Some(without) = common::gpu_with(GpuOptions {
+        no_optional_features: true,
+        ..Default::default()
+    }) else {
+        return;
+    };
+    assert_eq!(without.optional, wgpu_ds::gpu::context::Optional::default());
+    let (pw, po) = (Pipelines::default(), Pipelines::default());
+    for &ty in quant::SUPPORTED {
+        let (a, _) = run_matvec(&with, &pw, ty, 9, 2 * block(ty), 2);
+        let (b, _) = run_matvec(&without, &po, ty, 9, 2 * block(ty), 2);
+        assert_eq!(a, b, "{ty}");
+    }
 }

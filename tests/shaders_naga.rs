@@ -108,12 +108,14 @@ fn rust_params_structs_match_their_wgsl_layout() {
     use wgpu_ds::gpu::elementwise::{
         BinaryParams, KvStoreParams, RmsNormParams, RopeParams, SliceParams, WeightedSumParams,
     };
+    use wgpu_ds::gpu::mla_prefill::{AttnMhaParams, MatVecTParams};
     use wgpu_ds::gpu::params::{GetRowsParams, MatVecParams};
     use wgpu_ds::gpu::routing::{ArgmaxParams, MoeRouteParams};
     use wgpu_ds::quant::QuantType;
     let mut cases: Vec<(Kernel, usize)> = vec![];
     for ty in [QuantType::F32, QuantType::Q4K] {
         cases.push((Kernel::MatVec(ty), size_of::<MatVecParams>()));
+        cases.push((Kernel::MatVecT(ty), size_of::<MatVecTParams>()));
         cases.push((Kernel::GetRows(ty), size_of::<GetRowsParams>()));
     }
     for (name, size) in [
@@ -128,6 +130,7 @@ fn rust_params_structs_match_their_wgsl_layout() {
         ("argmax", size_of::<ArgmaxParams>()),
         ("attn_absorbed", size_of::<AttnAbsorbedParams>()),
         ("attn_combine", size_of::<AttnCombineParams>()),
+        ("attn_mha", size_of::<AttnMhaParams>()),
     ] {
         cases.push((Kernel::Op(name), size));
     }

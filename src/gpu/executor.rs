@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
+use super::mla_prefill::{self, MlaScratch};
 use super::ops::{
     encode_get_rows, encode_matvec, encode_matvec_slots, storage_f32, GpuWeight, Slots,
 };
@@ -190,6 +191,8 @@ impl<'m> GpuExecutor<'m> {
             });
         let (ctx, pipes) = (&self.ctx, &self.pipes);
         let len = |n: NodeId| g.nodes[n].len();
+        // K_nope and V of the materialized attention: one scratch per step, shared by the layers.
+        let mut mla_scratch: Option<MlaScratch> = None;
         for op in &g.ops {
             match *op {
                 Op::GetRows { w, ids, out } => {
@@ -227,6 +230,7 @@ impl<'m> GpuExecutor<'m> {
                         n_slot: m.n_mat,
                         ids: None,
                         x_per_slot: true,
+                        x_stride: None,
                     };
                     encode_matvec_slots(ctx, pipes, &mut enc, m, &bufs[x], &bufs[out], t, &slots);
                 }
@@ -237,6 +241,7 @@ impl<'m> GpuExecutor<'m> {
                         n_slot: k,
                         ids: Some(&bufs[ids]),
                         x_per_slot: len(x) == t * k * m.cols,
+                        x_stride: None,
                     };
                     encode_matvec_slots(ctx, pipes, &mut enc, m, &bufs[x], &bufs[out], t, &slots);
                 }
@@ -333,52 +338,31 @@ impl<'m> GpuExecutor<'m> {
                     scale,
                     out,
                 } => {
-                    // Lowered to the absorbed form (the same attention up to f32 rounding):
-                    // q_abs = W_kb·q_nope, latent = attention over the cache, out = W_vb·latent.
+                    // K_nope and V expanded from the cache per head, then attention over them.
                     let c = &self.model.config;
-                    let (h, kv, rope) = (c.n_head, c.kv_lora_rank, c.n_embd_head_qk_rope);
-                    let scratch = |label: &str| storage_f32(ctx, label, &vec![0.0; t * h * kv]);
-                    let (q_abs, latent) = (scratch("q_abs"), scratch("latent"));
-                    let heads = Slots {
-                        n_slot: h,
-                        ids: None,
-                        x_per_slot: true,
-                    };
-                    encode_matvec_slots(
+                    let (k_b, v_b) = (self.mat(k_b), self.mat(v_b));
+                    if mla_scratch.is_none() {
+                        let n_kv = spec.pos0 + t;
+                        mla_scratch =
+                            Some(MlaScratch::new(ctx, n_kv, c.n_head, k_b.cols, v_b.rows)?);
+                    }
+                    let scratch = mla_scratch.as_ref().expect("made above");
+                    mla_prefill::encode_attn_materialized(
                         ctx,
                         pipes,
                         &mut enc,
-                        self.mat(k_b),
-                        &bufs[q_nope],
-                        &q_abs,
-                        t,
-                        &heads,
-                    );
-                    attention::encode_attn_absorbed(
-                        ctx,
-                        pipes,
-                        &mut enc,
+                        scratch,
                         &self.cache[layer],
-                        &q_abs,
+                        &bufs[q_nope],
                         &bufs[q_pe],
-                        &latent,
+                        k_b,
+                        v_b,
+                        &bufs[out],
                         spec.pos0,
                         t,
-                        h,
-                        kv,
-                        rope,
+                        c.n_embd_head_qk_rope,
                         scale,
-                    );
-                    encode_matvec_slots(
-                        ctx,
-                        pipes,
-                        &mut enc,
-                        self.mat(v_b),
-                        &latent,
-                        &bufs[out],
-                        t,
-                        &heads,
-                    );
+                    )?;
                 }
                 Op::MoeRoute {
                     logits,

@@ -84,6 +84,7 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/quant/dot/q4_0.wgsl"),
     ),
     ("matvec.wgsl", include_str!("../../shaders/matvec.wgsl")),
+    ("matvec_t.wgsl", include_str!("../../shaders/matvec_t.wgsl")),
     ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
     // elementwise and normalization ops
     ("rms_norm.wgsl", include_str!("../../shaders/rms_norm.wgsl")),
@@ -110,6 +111,7 @@ const SOURCES: &[(&str, &str)] = &[
         "attn_combine.wgsl",
         include_str!("../../shaders/attn_combine.wgsl"),
     ),
+    ("attn_mha.wgsl", include_str!("../../shaders/attn_mha.wgsl")),
 ];
 
 /// Ops whose shader does not depend on a weight type: (name, common files it needs). The op
@@ -128,6 +130,7 @@ const TYPELESS: &[(&str, &[&str])] = &[
     ("argmax", &[]),
     ("attn_absorbed", &["common/reduce.wgsl"]),
     ("attn_combine", &[]),
+    ("attn_mha", &["common/reduce.wgsl"]),
 ];
 
 fn source(file: &str) -> &'static str {
@@ -175,6 +178,9 @@ fn dot_file(ty: QuantType) -> &'static str {
 pub enum Kernel {
     /// Quantized matrix × activations (`matvec.wgsl`), for weights of the given type.
     MatVec(QuantType),
+    /// The transposed product over stored rows (`matvec_t.wgsl`): y[d] = Σ_c W[c, d] x[c], for
+    /// materializing MLA keys from attn_k_b.
+    MatVecT(QuantType),
     /// Rows of a quantized table (`get_rows.wgsl`): the token embedding.
     GetRows(QuantType),
     /// An op with no weight-type dependence, by name (an entry of TYPELESS).
@@ -188,7 +194,7 @@ impl Kernel {
             .iter()
             .copied()
             .filter(|t| quant_files(*t).is_some());
-        let typed = types.flat_map(|t| [Kernel::MatVec(t), Kernel::GetRows(t)]);
+        let typed = types.flat_map(|t| [Kernel::MatVec(t), Kernel::MatVecT(t), Kernel::GetRows(t)]);
         typed
             .chain(TYPELESS.iter().map(|(name, _)| Kernel::Op(name)))
             .collect()
@@ -198,6 +204,7 @@ impl Kernel {
     pub fn key(&self) -> String {
         let (op, ty) = match self {
             Kernel::MatVec(t) => ("matvec", t),
+            Kernel::MatVecT(t) => ("matvec_t", t),
             Kernel::GetRows(t) => ("get_rows", t),
             Kernel::Op(name) => return name.to_string(),
         };
@@ -220,6 +227,7 @@ impl Kernel {
         }
         let (op_file, ty, dot): (&str, QuantType, bool) = match *self {
             Kernel::MatVec(t) => ("matvec.wgsl", t, true),
+            Kernel::MatVecT(t) => ("matvec_t.wgsl", t, false),
             Kernel::GetRows(t) => ("get_rows.wgsl", t, false),
             Kernel::Op(_) => unreachable!("handled above"),
         };

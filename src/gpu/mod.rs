@@ -12,6 +12,7 @@ pub mod pipelines;
 pub mod elementwise;
 // routing and attention ops
 pub mod attention;
+pub mod mla_prefill;
 pub mod routing;
 
 pub use context::{GpuContext, GpuOptions};

@@ -136,6 +136,9 @@ pub struct Slots<'a> {
     pub ids: Option<&'a wgpu::Buffer>,
     /// X holds one row per slot (true) or one per token shared by its slots (false).
     pub x_per_slot: bool,
+    /// Elements from one X row to the next; None: the matrix's cols (rows packed). Longer rows
+    /// let a matvec read a prefix of each, e.g. c_kv from latent-cache rows of kv_lora + rope.
+    pub x_stride: Option<usize>,
 }
 
 pub fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buffer {
@@ -207,6 +210,7 @@ pub fn encode_matvec(
             n_slot: 1,
             ids: None,
             x_per_slot: true,
+            x_stride: None,
         },
     );
 }
@@ -242,7 +246,7 @@ pub fn encode_matvec_slots(
                 row_bytes: w.row_bytes as u32,
                 w_offset: 0,
                 x_offset: 0,
-                x_stride: w.cols as u32,
+                x_stride: slots.x_stride.unwrap_or(w.cols) as u32,
                 y_offset: c.r0 as u32,
                 y_stride: w.rows as u32,
                 n_slot: slots.n_slot as u32,
