@@ -34,6 +34,8 @@ fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
 
 /// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches, and the
 /// largest errors measured either way.
+// Negated on purpose: a NaN from the GPU must count as a mismatch.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let bad: Vec<String> = got

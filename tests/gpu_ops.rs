@@ -40,6 +40,8 @@ fn quantized(ty: QuantType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
 }
 
 /// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches.
+// Negated on purpose: a NaN from the GPU must count as a mismatch.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let bad: Vec<String> = got

@@ -15,7 +15,7 @@ use crate::model::Gating;
 use super::ops::{sigmoid, softmax};
 
 /// Smallest normalizer, as llama.cpp clamps the weight sum.
-const MIN_WEIGHT_SUM: f32 = 6.103515625e-5;
+const MIN_WEIGHT_SUM: f32 = 6.103_515_6e-5;
 
 /// Indices of the `k` largest values, largest first, ties to the lower index.
 pub fn top_k(values: &[f32], k: usize) -> Vec<usize> {

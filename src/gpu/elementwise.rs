@@ -279,7 +279,7 @@ pub fn encode_rope(
     n_head: usize,
     n_dims: usize,
 ) {
-    assert!(n_dims % 2 == 0, "rope over an odd {n_dims} dims");
+    assert!(n_dims.is_multiple_of(2), "rope over an odd {n_dims} dims");
     holds(x, n_tok * n_head * n_dims, "rope x");
     holds(y, n_tok * n_head * n_dims, "rope y");
     holds(table, n_tok * n_dims, "rope table");

@@ -196,7 +196,7 @@ impl Config {
                 self.n_layer_dense_lead, self.n_layer
             ));
         }
-        if self.n_embd_head_qk_rope % 2 != 0 {
+        if !self.n_embd_head_qk_rope.is_multiple_of(2) {
             return Err(format!(
                 "rope dimension {} is odd",
                 self.n_embd_head_qk_rope
@@ -209,7 +209,7 @@ impl Config {
                     self.n_expert_used, self.n_expert
                 ));
             }
-            if self.n_expert % self.n_expert_groups != 0
+            if !self.n_expert.is_multiple_of(self.n_expert_groups)
                 || self.n_group_used == 0
                 || self.n_group_used > self.n_expert_groups
             {

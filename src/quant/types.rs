@@ -136,7 +136,7 @@ impl QuantType {
     pub fn row_bytes(self, n: u64) -> Option<u64> {
         let info = self.info();
         let bs = info.blck_size as u64;
-        if n % bs != 0 {
+        if !n.is_multiple_of(bs) {
             return None;
         }
         (n / bs).checked_mul(info.type_size as u64)
