@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod convert;
 pub mod cpu;
 pub mod error;
 pub mod gguf;

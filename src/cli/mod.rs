@@ -4,6 +4,7 @@ pub mod backend;
 pub mod bench;
 pub mod chat;
 pub mod check;
+pub mod convert;
 pub mod devices;
 pub mod info;
 pub mod prompt;
@@ -41,6 +42,8 @@ pub enum Command {
     Check(check::Args),
     /// Measure prefill and decode tokens/s and per-matvec GB/s against the bandwidth roofline.
     Bench(bench::Args),
+    /// Convert a Hugging Face DeepSeek V2/V3 checkpoint (safetensors) to GGUF.
+    Convert(convert::Args),
 }
 
 /// `-m FILE`, as llama.cpp tools spell it.
@@ -61,5 +64,6 @@ pub fn main() -> wgpu_ds::Result<()> {
         Command::Devices(a) => devices::run(a),
         Command::Check(a) => check::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Convert(a) => convert::run(a),
     }
 }
