@@ -520,6 +520,29 @@ fn broken_checkpoints_give_errors_naming_file_and_tensor() {
         "{e}"
     );
 
+    // A pre-tokenizer that is not DeepSeek's must be named.
+    let dir = root.join("pre");
+    write_hf(&dir, stem, &base);
+    let tj = dir.join("tokenizer.json");
+    let mut j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tj).unwrap()).unwrap();
+    j["pre_tokenizer"] = serde_json::json!({"type": "ByteLevel", "add_prefix_space": false});
+    std::fs::write(&tj, j.to_string()).unwrap();
+    let e = convert(&dir, &root.join("t.gguf"), &opts(QuantType::F16))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tokenizer.json") && e.contains("--pre"), "{e}");
+    let named = Options {
+        pre: Some("gpt-2".into()),
+        ..opts(QuantType::F16)
+    };
+    convert(&dir, &root.join("t.gguf"), &named).unwrap();
+    let f = GgufFile::open(root.join("t.gguf")).unwrap();
+    assert_eq!(
+        f.get("tokenizer.ggml.pre"),
+        Some(&Value::String("gpt-2".into()))
+    );
+
     // No tokenizer.
     let dir = root.join("notok");
     write_hf(&dir, stem, &base);

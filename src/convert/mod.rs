@@ -151,16 +151,18 @@ pub fn choose_type(name: &str, ne: &[u64], tied: bool, opts: &Options) -> (Quant
     let blk = |t: QuantType| t.info().blck_size as u64;
     let is_output = name == "output.weight" || (tied && name == "token_embd.weight");
     if is_output && !opts.pure {
-        if nx % blk(t) != 0 {
+        if !nx.is_multiple_of(blk(t)) {
             t = Q8_0;
         } else if t != Q8_0 {
             t = Q6K;
         }
     }
-    if nx % blk(t) == 0 {
+    if nx.is_multiple_of(blk(t)) {
         return (t, false);
     }
-    let f = fallback_for(t).filter(|&f| nx % blk(f) == 0).unwrap_or(F16);
+    let f = fallback_for(t)
+        .filter(|&f| nx.is_multiple_of(blk(f)))
+        .unwrap_or(F16);
     (f, true)
 }
 
@@ -240,10 +242,9 @@ pub fn size_label(tensors: &[(String, Vec<u64>)]) -> String {
         let fix = 2usize.saturating_sub(digits);
         format!("{s:.fix$}{suffix}")
     };
-    if n_e > 0 {
-        format!("{}x{}", e_sum / n_e, rounded(shared + expert))
-    } else {
-        rounded(total)
+    match e_sum.checked_div(n_e) {
+        Some(n) => format!("{n}x{}", rounded(shared + expert)),
+        None => rounded(total),
     }
 }
 

@@ -306,7 +306,7 @@ pub fn write(path: impl AsRef<Path>, tensors: &[WriteTensor]) -> Result<()> {
         offset += t.data.len();
     }
     let mut h = serde_json::to_vec(&Json::Object(header)).expect("JSON of plain values");
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + h.len() + offset);

@@ -70,10 +70,11 @@ pub fn detect_pre(tok: &Json) -> Option<&'static str> {
     if has("\\p{N}{1,3}") && has_part("[\\p{L}\\p{M}]+") && has_part("\\s+(?!\\S)") {
         return Some("deepseek-v3");
     }
-    if has("[\r\n]") && has_part("\\s?[A-Za-z\u{B5}\u{C0}-\u{D6}\u{D8}-\u{F6}") && has("\\p{N}+") {
+    // V2 / V2-Lite and the coder models split digits with a `Digits` pre-tokenizer, not a regex.
+    if has("[\r\n]") && has_part("\\s?[A-Za-z\u{B5}\u{C0}-\u{D6}\u{D8}-\u{F6}") && has("\\s+$") {
         return Some("deepseek-llm");
     }
-    if has("[\r\n]") && has("\\s?\\p{L}+") && has("\\s?\\p{P}+") && has("\\p{N}") {
+    if has("[\r\n]") && has("\\s?\\p{L}+") && has("\\s?\\p{P}+") {
         return Some("deepseek-coder");
     }
     None
@@ -424,9 +425,19 @@ mod tests {
             {"type": "Split", "pattern": {"Regex": "\\s?\\p{L}+"}},
             {"type": "Split", "pattern": {"Regex": "\\s?\\p{P}+"}},
             {"type": "Split", "pattern": {"Regex": "[一-龥ࠀ-一가-퟿]+"}},
-            {"type": "Split", "pattern": {"Regex": "\\p{N}"}},
+            {"type": "Digits", "individual_digits": true},
             {"type": "ByteLevel"}]}});
         assert_eq!(detect_pre(&coder), Some("deepseek-coder"));
+        // DeepSeek-V2 / V2-Lite tokenizer.json (letter class shortened).
+        let llm = serde_json::json!({"pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "[\r\n]"}},
+            {"type": "Split", "pattern": {"Regex": "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓ]+"}},
+            {"type": "Split", "pattern": {"Regex": "\\s?[!-/:-~！-／：-～‘-‟　-。]+"}},
+            {"type": "Split", "pattern": {"Regex": "\\s+$"}},
+            {"type": "Split", "pattern": {"Regex": "[一-龥ࠀ-一가-퟿]+"}},
+            {"type": "Digits", "individual_digits": true},
+            {"type": "ByteLevel"}]}});
+        assert_eq!(detect_pre(&llm), Some("deepseek-llm"));
         let gpt2 = serde_json::json!({"pre_tokenizer": {"type": "ByteLevel", "use_regex": true}});
         assert_eq!(detect_pre(&gpt2), None);
     }
