@@ -48,7 +48,7 @@ use self::names::Target;
 use self::safetensors::{Dtype, SafeTensors, StTensor};
 use self::tokenizer_json::HfTokenizer;
 use crate::error::{Error, Result};
-use crate::gguf::{Array, Value, DEFAULT_ALIGNMENT, GGUF_MAGIC};
+use crate::gguf::{encode_header, TensorHeader, Value, DEFAULT_ALIGNMENT};
 use crate::quant::{self, QuantType};
 
 /// How to convert.
@@ -638,31 +638,16 @@ fn write_gguf(
     let io = |e| Error::io(path, e);
     let align = DEFAULT_ALIGNMENT;
 
-    let mut head = Vec::new();
-    head.extend_from_slice(GGUF_MAGIC);
-    head.extend_from_slice(&3u32.to_le_bytes());
-    head.extend_from_slice(&(outs.len() as u64).to_le_bytes());
-    head.extend_from_slice(&(meta.len() as u64).to_le_bytes());
-    for (k, v) in meta {
-        put_str(&mut head, k);
-        head.extend_from_slice(&v.type_id().to_le_bytes());
-        put_value(&mut head, v);
-    }
-    let mut offset = 0u64;
-    for t in outs {
-        put_str(&mut head, &t.name);
-        head.extend_from_slice(&(t.ne.len() as u32).to_le_bytes());
-        for d in &t.ne {
-            head.extend_from_slice(&d.to_le_bytes());
-        }
-        head.extend_from_slice(&t.ty.id().to_le_bytes());
-        head.extend_from_slice(&offset.to_le_bytes());
-        offset += t.n_bytes().div_ceil(align) * align;
-    }
-    head.resize(
-        (head.len() as u64).div_ceil(align) as usize * align as usize,
-        0,
-    );
+    let headers: Vec<TensorHeader> = outs
+        .iter()
+        .map(|t| TensorHeader {
+            name: &t.name,
+            ne: &t.ne,
+            ty: t.ty,
+            n_bytes: t.n_bytes(),
+        })
+        .collect();
+    let head = encode_header(meta, &headers, align);
     w.write_all(&head).map_err(io)?;
 
     for t in outs {
@@ -753,52 +738,6 @@ fn quantize_rows(ty: QuantType, x: &[f32], row_len: usize, threads: usize) -> Re
         out.extend(p?);
     }
     Ok(out)
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn put_value(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::U8(x) => out.push(*x),
-        Value::I8(x) => out.push(*x as u8),
-        Value::U16(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::I16(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::U32(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::I32(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::F32(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::Bool(x) => out.push(*x as u8),
-        Value::String(s) => put_str(out, s),
-        Value::Array(a) => put_array(out, a),
-        Value::U64(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::I64(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::F64(x) => out.extend_from_slice(&x.to_le_bytes()),
-    }
-}
-
-fn put_array(out: &mut Vec<u8>, a: &Array) {
-    out.extend_from_slice(&a.elem_type_id().to_le_bytes());
-    out.extend_from_slice(&(a.len() as u64).to_le_bytes());
-    fn each<T: Copy>(out: &mut Vec<u8>, v: &[T], f: impl Fn(T) -> Value) {
-        v.iter().for_each(|&x| put_value(out, &f(x)));
-    }
-    match a {
-        Array::U8(v) => out.extend_from_slice(v),
-        Array::I8(v) => each(out, v, Value::I8),
-        Array::U16(v) => each(out, v, Value::U16),
-        Array::I16(v) => each(out, v, Value::I16),
-        Array::U32(v) => each(out, v, Value::U32),
-        Array::I32(v) => each(out, v, Value::I32),
-        Array::F32(v) => each(out, v, Value::F32),
-        Array::Bool(v) => each(out, v, Value::Bool),
-        Array::U64(v) => each(out, v, Value::U64),
-        Array::I64(v) => each(out, v, Value::I64),
-        Array::F64(v) => each(out, v, Value::F64),
-        Array::String(v) => v.iter().for_each(|s| put_str(out, s)),
-        Array::Array(v) => v.iter().for_each(|inner| put_array(out, inner)),
-    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ mod writer;
 pub use reader::{TensorInfo, DEFAULT_ALIGNMENT, GGUF_MAGIC, MAX_DIMS};
 pub use split::{split_part_path, split_prefix};
 pub use value::{type_id, Array, Value};
-pub use writer::GgufWriter;
+pub use writer::{encode_header, GgufWriter, TensorHeader};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

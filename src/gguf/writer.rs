@@ -169,7 +169,22 @@ impl GgufWriter {
     }
 }
 
-fn encode(metadata: &[(String, Value)], tensors: &[&WriterTensor], alignment: u64) -> Vec<u8> {
+/// What the header says of a tensor whose bytes are written elsewhere (streaming writers).
+pub struct TensorHeader<'a> {
+    pub name: &'a str,
+    /// ggml order: `ne[0]` is the row length.
+    pub ne: &'a [u64],
+    pub ty: QuantType,
+    pub n_bytes: u64,
+}
+
+/// The header of a GGUF v3 file, padded to `alignment`: tensor data follows in the given order,
+/// each tensor starting at the next multiple of `alignment` (pad with zeros between them).
+pub fn encode_header(
+    metadata: &[(String, Value)],
+    tensors: &[TensorHeader],
+    alignment: u64,
+) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(GGUF_MAGIC);
     out.extend_from_slice(&3u32.to_le_bytes());
@@ -181,23 +196,40 @@ fn encode(metadata: &[(String, Value)], tensors: &[&WriterTensor], alignment: u6
         put_value(&mut out, v);
     }
     let mut offset = 0u64;
-    let mut offsets = Vec::with_capacity(tensors.len());
     for t in tensors {
-        put_str(&mut out, &t.name);
+        put_str(&mut out, t.name);
         out.extend_from_slice(&(t.ne.len() as u32).to_le_bytes());
-        for d in &t.ne {
+        for d in t.ne {
             out.extend_from_slice(&d.to_le_bytes());
         }
         out.extend_from_slice(&t.ty.id().to_le_bytes());
         out.extend_from_slice(&offset.to_le_bytes());
-        offsets.push(offset);
-        offset = (offset + t.data.len() as u64).div_ceil(alignment) * alignment;
+        offset = (offset + t.n_bytes).div_ceil(alignment) * alignment;
     }
-    let data_start = (out.len() as u64).div_ceil(alignment) * alignment;
-    out.resize(data_start as usize, 0);
-    for (t, off) in tensors.iter().zip(offsets) {
-        out.resize((data_start + off) as usize, 0);
+    out.resize(
+        ((out.len() as u64).div_ceil(alignment) * alignment) as usize,
+        0,
+    );
+    out
+}
+
+fn encode(metadata: &[(String, Value)], tensors: &[&WriterTensor], alignment: u64) -> Vec<u8> {
+    let headers: Vec<TensorHeader> = tensors
+        .iter()
+        .map(|t| TensorHeader {
+            name: &t.name,
+            ne: &t.ne,
+            ty: t.ty,
+            n_bytes: t.data.len() as u64,
+        })
+        .collect();
+    let mut out = encode_header(metadata, &headers, alignment);
+    for t in tensors {
         out.extend_from_slice(&t.data);
+        out.resize(
+            ((out.len() as u64).div_ceil(alignment) * alignment) as usize,
+            0,
+        );
     }
     out
 }
