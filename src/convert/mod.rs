@@ -32,10 +32,13 @@
 //! to OUT at the end. Memory use stays near one chunk (plus one `kv_b_proj`), whatever the model
 //! size.
 
+mod general;
 pub mod hf_config;
 pub mod names;
 pub mod safetensors;
 pub mod tokenizer_json;
+mod types;
+mod write;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -50,6 +53,10 @@ use self::tokenizer_json::HfTokenizer;
 use crate::error::{Error, Result};
 use crate::gguf::{encode_header, TensorHeader, Value, DEFAULT_ALIGNMENT};
 use crate::quant::{self, QuantType};
+
+pub use self::general::{id_to_title, size_label};
+pub use self::types::{choose_type, file_type, OUT_TYPES};
+use self::write::write_gguf;
 
 /// How to convert.
 #[derive(Clone, Debug)]
@@ -90,162 +97,6 @@ pub struct Report {
     pub fallbacks: Vec<(String, QuantType, QuantType)>,
     /// HF tensors that were deliberately dropped, with the reason.
     pub skipped: Vec<(String, &'static str)>,
-}
-
-/// The `--type` values.
-pub const OUT_TYPES: &[QuantType] = {
-    use QuantType::*;
-    &[
-        F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2K, Q3K, Q4K, Q5K, Q6K,
-    ]
-};
-
-/// `general.file_type` (llama_ftype) of an output type.
-pub fn file_type(t: QuantType) -> u32 {
-    use QuantType::*;
-    match t {
-        F32 => 0,
-        F16 => 1,
-        Q4_0 => 2,
-        Q4_1 => 3,
-        Q8_0 => 7,
-        Q5_0 => 8,
-        Q5_1 => 9,
-        Q2K => 10,
-        Q3K => 11,
-        Q4K => 14,
-        Q5K => 16,
-        Q6K => 18,
-        BF16 => 32,
-        _ => 1,
-    }
-}
-
-/// llama.cpp `tensor_type_fallback`'s substitute for a 256-block type.
-fn fallback_for(t: QuantType) -> Option<QuantType> {
-    use QuantType::*;
-    match t {
-        Q2K | Q3K => Some(Q4_0),
-        Q4K => Some(Q5_0),
-        Q5K => Some(Q5_1),
-        Q6K => Some(Q8_0),
-        _ => None,
-    }
-}
-
-/// The type a GGUF tensor is written in, and whether that is a row-length fallback.
-pub fn choose_type(name: &str, ne: &[u64], tied: bool, opts: &Options) -> (QuantType, bool) {
-    use QuantType::*;
-    let keep_f32 = ne.len() <= 1
-        || name.ends_with("_norm.weight")
-        || name.ends_with("ffn_gate_inp.weight")
-        || !name.ends_with(".weight");
-    if keep_f32 {
-        return (F32, false);
-    }
-    let mut t = opts.out_type;
-    if matches!(t, F32 | F16 | BF16) {
-        return (t, false);
-    }
-    let nx = ne[0];
-    let blk = |t: QuantType| t.info().blck_size as u64;
-    let is_output = name == "output.weight" || (tied && name == "token_embd.weight");
-    if is_output && !opts.pure {
-        if !nx.is_multiple_of(blk(t)) {
-            t = Q8_0;
-        } else if t != Q8_0 {
-            t = Q6K;
-        }
-    }
-    if nx.is_multiple_of(blk(t)) {
-        return (t, false);
-    }
-    let f = fallback_for(t)
-        .filter(|&f| nx.is_multiple_of(blk(f)))
-        .unwrap_or(F16);
-    (f, true)
-}
-
-/// gguf-py `Metadata.id_to_title`: words split on '-' and spaces, all-lowercase words
-/// title-cased unless they are version numbers (`v3`, `2.5`).
-pub fn id_to_title(id: &str) -> String {
-    fn is_version(w: &str) -> bool {
-        if w.starts_with(|c: char| c.is_ascii_digit()) {
-            return true;
-        }
-        let Some(rest) = w.strip_prefix('v') else {
-            return false;
-        };
-        !rest.is_empty()
-            && rest
-                .split('.')
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-    }
-    fn python_title(w: &str) -> String {
-        let mut out = String::new();
-        let mut prev_cased = false;
-        for c in w.chars() {
-            if prev_cased {
-                out.extend(c.to_lowercase());
-            } else {
-                out.extend(c.to_uppercase());
-            }
-            prev_cased = c.is_alphabetic();
-        }
-        out
-    }
-    id.trim()
-        .replace('-', " ")
-        .split_whitespace()
-        .map(|w| {
-            let lower = w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_uppercase);
-            if lower && !is_version(w) {
-                python_title(w)
-            } else {
-                w.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// gguf-py `size_label`: `<experts>x<params per expert + shared>` for MoE models, from the GGUF
-/// shapes (ne order).
-pub fn size_label(tensors: &[(String, Vec<u64>)]) -> String {
-    let (mut total, mut shared, mut expert, mut e_sum, mut n_e) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for (name, ne) in tensors {
-        let size: u64 = ne.iter().product();
-        if name.contains("_exps.") && ne.len() >= 3 {
-            expert += size / ne[2];
-            e_sum += ne[2];
-            n_e += 1;
-        } else {
-            shared += size;
-        }
-        total += size;
-    }
-    let rounded = |c: u64| {
-        let c = c as f64;
-        let (s, suffix) = if c > 1e12 {
-            (c * 1e-12, "T")
-        } else if c > 1e9 {
-            (c * 1e-9, "B")
-        } else if c > 1e6 {
-            (c * 1e-6, "M")
-        } else {
-            (c * 1e-3, "K")
-        };
-        // Python round() is to nearest even; only the digit count matters here.
-        let digits = format!("{}", s.round_ties_even() as u64)
-            .trim_start_matches('0')
-            .len();
-        let fix = 2usize.saturating_sub(digits);
-        format!("{s:.fix$}{suffix}")
-    };
-    match e_sum.checked_div(n_e) {
-        Some(n) => format!("{n}x{}", rounded(shared + expert)),
-        None => rounded(total),
-    }
 }
 
 /// Where the data of an HF tensor is.
@@ -621,123 +472,6 @@ pub fn convert(dir: &Path, out: &Path, opts: &Options) -> Result<Report> {
         fallbacks,
         skipped,
     })
-}
-
-/// Elements per read/quantize chunk.
-const CHUNK_ELEMS: u64 = 1 << 22;
-
-fn write_gguf(
-    path: &Path,
-    meta: &[(String, Value)],
-    outs: &[OutTensor],
-    ck: &Checkpoint,
-    threads: usize,
-) -> Result<()> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 22, file);
-    let io = |e| Error::io(path, e);
-    let align = DEFAULT_ALIGNMENT;
-
-    let headers: Vec<TensorHeader> = outs
-        .iter()
-        .map(|t| TensorHeader {
-            name: &t.name,
-            ne: &t.ne,
-            ty: t.ty,
-            n_bytes: t.n_bytes(),
-        })
-        .collect();
-    let head = encode_header(meta, &headers, align);
-    w.write_all(&head).map_err(io)?;
-
-    for t in outs {
-        let mut written = 0u64;
-        let mut emit = |rows: &[f32]| -> Result<()> {
-            let q = quantize_rows(t.ty, rows, t.ne[0] as usize, threads)?;
-            written += q.len() as u64;
-            w.write_all(&q).map_err(io)
-        };
-        produce(ck, t, &mut emit)?;
-        let n = t.n_bytes();
-        assert_eq!(written, n, "{}: bytes written", t.name);
-        let pad = n.div_ceil(align) * align - n;
-        w.write_all(&vec![0u8; pad as usize]).map_err(io)?;
-        log::info!("{:<36} {:?} {}", t.name, t.ne, t.ty);
-    }
-    w.flush().map_err(io)?;
-    Ok(())
-}
-
-/// Calls `emit` with the tensor's f32 values, whole GGUF rows at a time, in file order.
-fn produce(
-    ck: &Checkpoint,
-    t: &OutTensor,
-    emit: &mut dyn FnMut(&[f32]) -> Result<()>,
-) -> Result<()> {
-    let plain = |s: &Src, emit: &mut dyn FnMut(&[f32]) -> Result<()>| -> Result<()> {
-        let st = ck.tensor(s);
-        let rl = st.row_len().max(1);
-        let rows = st.n_elements() / rl;
-        let per = (CHUNK_ELEMS / rl).max(1);
-        let mut r = 0;
-        while r < rows {
-            let n = per.min(rows - r);
-            emit(&ck.read_rows(s, r, n)?)?;
-            r += n;
-        }
-        Ok(())
-    };
-    let c = &ck.cfg;
-    let (h, nope, v, kv) = (c.n_head, c.nope, c.v_head, c.kv_lora_rank);
-    match &t.source {
-        Source::Plain(s) => plain(s, emit),
-        Source::Stack(list) => list.iter().try_for_each(|s| plain(s, emit)),
-        Source::KB(s) => {
-            // kv_b rows: head-major, nope K rows then v V rows per head, each kv_lora long.
-            // attn_k_b row (head, j) = column j of the head's K block.
-            let x = ck.read_all(s)?;
-            let mut out = Vec::with_capacity(h * kv * nope);
-            for hd in 0..h {
-                let base = hd * (nope + v) * kv;
-                for j in 0..kv {
-                    out.extend((0..nope).map(|i| x[base + i * kv + j]));
-                }
-            }
-            emit(&out)
-        }
-        Source::VB(s) => {
-            let x = ck.read_all(s)?;
-            let mut out = Vec::with_capacity(h * v * kv);
-            for hd in 0..h {
-                let base = (hd * (nope + v) + nope) * kv;
-                out.extend_from_slice(&x[base..base + v * kv]);
-            }
-            emit(&out)
-        }
-    }
-}
-
-/// Quantizes whole rows of `row_len`, split over `threads`.
-fn quantize_rows(ty: QuantType, x: &[f32], row_len: usize, threads: usize) -> Result<Vec<u8>> {
-    let rows = x.len() / row_len.max(1);
-    if threads <= 1 || rows < 2 || x.len() < 65536 {
-        return quant::quantize_row(ty, x);
-    }
-    let per = rows.div_ceil(threads) * row_len;
-    let parts: Vec<Result<Vec<u8>>> = std::thread::scope(|sc| {
-        let hs: Vec<_> = x
-            .chunks(per)
-            .map(|c| sc.spawn(move || quant::quantize_row(ty, c)))
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().expect("quantizer thread"))
-            .collect()
-    });
-    let mut out = Vec::new();
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
