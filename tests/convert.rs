@@ -2,9 +2,8 @@
 //! plus weights taken back out of the oracle F16 GGUFs (inverse name mapping, `attn_k_b` /
 //! `attn_v_b` re-joined into `kv_b_proj`, experts un-stacked, split over two safetensors parts)
 //! must convert into the oracle files themselves: every key, tensor name, shape, type and byte
-//! (F16, F32, and through our reference quantizers Q8_0, Q4_0 and Q6_K as llama-quantize wrote
-//! them). The outputs reproduce the oracle's greedy ids; broken checkpoints give errors naming
-//! the file and tensor.
+//! (F16, F32, Q8_0, Q4_0, Q6_K). The outputs reproduce the oracle's greedy ids; broken
+//! checkpoints give errors naming the file and tensor.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
