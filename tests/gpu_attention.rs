@@ -7,63 +7,13 @@
 //! (WGPU_BACKEND=vulkan). Without an adapter the tests fail when CI is set and skip otherwise.
 
 mod common;
+use common::{assert_close, values};
 
 use wgpu_ds::cpu::attention::{attn_absorbed, LatentCache};
 use wgpu_ds::gpu::attention::{attn_chunk, encode_attn_absorbed, encode_attn_absorbed_chunked};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::GpuContext;
-
-/// Deterministic values in [-0.5, 0.5).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
-}
-
-/// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches. Returns
-/// (max abs error, NMSE).
-// Negated on purpose: a NaN counts as a mismatch.
-#[allow(clippy::neg_cmp_op_on_partial_ord)]
-fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) -> (f32, f64) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let bad: Vec<String> = got
-        .iter()
-        .zip(want)
-        .enumerate()
-        .filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs()))
-        .take(5)
-        .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
-        .collect();
-    let num: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| ((g - w) as f64).powi(2))
-        .sum();
-    let den: f64 = want
-        .iter()
-        .map(|w| (*w as f64).powi(2))
-        .sum::<f64>()
-        .max(1e-30);
-    let nmse = num / den;
-    assert!(
-        bad.is_empty() && nmse < 1e-9,
-        "{what}: NMSE {nmse:.2e}, first mismatches: {}",
-        bad.join(", ")
-    );
-    let max = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0.0, f32::max);
-    (max, nmse)
-}
 
 /// One attention step: a cache of n_kv = pos0 + n_tok positions and the queries of n_tok tokens.
 struct Case {
@@ -190,8 +140,7 @@ fn check(ctx: &GpuContext, pipes: &Pipelines, c: &Case, chunk: Option<usize>) {
         c.n_tok,
         n_kv.div_ceil(ch)
     );
-    let (max, nmse) = assert_close(&what, &got, &want, 1e-5, 1e-4);
-    eprintln!("{what}: max |Δ| {max:.2e}, NMSE {nmse:.2e}");
+    assert_close(&what, &got, &want, 1e-5, 1e-4);
 }
 
 #[test]

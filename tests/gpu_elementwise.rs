@@ -7,6 +7,15 @@
 //! validates and translates these shaders with every other variant).
 
 mod common;
+use common::assert_close;
+
+/// Deterministic values in [-scale/2, scale/2).
+fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    common::values(n, seed)
+        .into_iter()
+        .map(|v| v * scale)
+        .collect()
+}
 
 use wgpu_ds::cpu::attention::LatentCache;
 use wgpu_ds::cpu::ops::{rms_norm, silu};
@@ -18,53 +27,6 @@ use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::config::Yarn;
 use wgpu_ds::model::{Config, Model};
-
-/// Deterministic values in [-scale/2, scale/2).
-fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
-        })
-        .collect()
-}
-
-/// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches, and the
-/// largest errors measured either way.
-// Negated on purpose: a NaN from the GPU must count as a mismatch.
-#[allow(clippy::neg_cmp_op_on_partial_ord)]
-fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let bad: Vec<String> = got
-        .iter()
-        .zip(want)
-        .enumerate()
-        .filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs()))
-        .take(5)
-        .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
-        .collect();
-    let (mut max_abs, mut max_rel) = (0f64, 0f64);
-    let (mut num, mut den) = (0f64, 0f64);
-    for (&g, &w) in got.iter().zip(want) {
-        let d = (g as f64 - w as f64).abs();
-        max_abs = max_abs.max(d);
-        if w != 0.0 {
-            max_rel = max_rel.max(d / (w as f64).abs());
-        }
-        num += d * d;
-        den += (w as f64).powi(2);
-    }
-    let nmse = num / den.max(1e-30);
-    eprintln!("{what}: max |err| {max_abs:.2e}, max rel {max_rel:.2e}, NMSE {nmse:.2e}");
-    assert!(
-        bad.is_empty() && nmse < 1e-9,
-        "{what}: NMSE {nmse:.2e}, first mismatches: {}",
-        bad.join(", ")
-    );
-}
 
 /// Bit-for-bit equality (pure copies), first mismatches printed.
 fn assert_same(what: &str, got: &[f32], want: &[f32]) {

@@ -10,6 +10,7 @@
 //! (WGPU_BACKEND=vulkan). Without an adapter the tests fail when CI is set and skip otherwise.
 
 mod common;
+use common::{assert_close, quantized, values};
 
 use wgpu_ds::cpu::attention::{attn_materialized, LatentCache};
 use wgpu_ds::cpu::ops::{softmax, QMatrix};
@@ -18,68 +19,6 @@ use wgpu_ds::gpu::ops::{read_f32, storage_f32, GpuWeight};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::quant::{self, QuantType};
-
-/// Deterministic values in [-0.5, 0.5); with `outliers`, every 97th is ×20 (block scales vary).
-fn values(n: usize, seed: u64, outliers: bool) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let u = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            if outliers && i % 97 == 5 {
-                u * 20.0
-            } else {
-                u
-            }
-        })
-        .collect()
-}
-
-/// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches. Returns
-/// (max abs error, max relative error where |ref| > 0.1, NMSE).
-// Negated on purpose: a NaN counts as a mismatch.
-#[allow(clippy::neg_cmp_op_on_partial_ord)]
-fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) -> (f32, f32, f64) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let bad: Vec<String> = got
-        .iter()
-        .zip(want)
-        .enumerate()
-        .filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs()))
-        .take(5)
-        .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
-        .collect();
-    let num: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| ((g - w) as f64).powi(2))
-        .sum();
-    let den: f64 = want
-        .iter()
-        .map(|w| (*w as f64).powi(2))
-        .sum::<f64>()
-        .max(1e-30);
-    let nmse = num / den;
-    assert!(
-        bad.is_empty() && nmse < 1e-9,
-        "{what}: NMSE {nmse:.2e}, first mismatches: {}",
-        bad.join(", ")
-    );
-    let max = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0.0, f32::max);
-    let rel = got
-        .iter()
-        .zip(want)
-        .filter(|(_, w)| w.abs() > 0.1)
-        .map(|(g, w)| (g - w).abs() / w.abs())
-        .fold(0.0, f32::max);
-    (max, rel, nmse)
-}
 
 /// Shape of one step.
 #[derive(Clone, Copy, Debug)]
@@ -108,13 +47,6 @@ struct Case {
     scale: f32,
 }
 
-fn quantized(ty: QuantType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
-    values(rows * cols, seed, true)
-        .chunks(cols)
-        .flat_map(|r| quant::quantize_row(ty, r).unwrap())
-        .collect()
-}
-
 fn planted(s: usize) -> bool {
     s % 13 == 3
 }
@@ -130,12 +62,12 @@ fn case(d: Dims, k_ty: QuantType, v_ty: QuantType) -> Case {
     let scale = 1.0 / ((nope + rope) as f32).sqrt();
     let k_b = quantized(k_ty, h * kv, nope, 21);
     let v_b = quantized(v_ty, h * d.v, kv, 22);
-    let dir: Vec<f32> = values(kv, 23, false)
+    let dir: Vec<f32> = values(kv, 23)
         .iter()
         .map(|x| if *x < 0.0 { -1.0 } else { 1.0 })
         .collect();
     let mut cache = LatentCache::new(1, n_kv, kv, rope);
-    let noise = values(n_kv * w, 24, false);
+    let noise = values(n_kv * w, 24);
     for s in 0..n_kv {
         let beta = if planted(s) {
             0.25 + 0.02 * (s % 5) as f32
@@ -149,7 +81,7 @@ fn case(d: Dims, k_ty: QuantType, v_ty: QuantType) -> Case {
     // u_h[e] = Σ_c W_kb[h][c][e] · dir[c], with the weights dequantized.
     let kb = quant::dequantize(k_ty, &k_b, h * kv * nope).unwrap();
     let kappa = 10.0 / (scale * 0.25);
-    let qn = values(d.n_tok * h * nope, 25, false);
+    let qn = values(d.n_tok * h * nope, 25);
     let mut q_nope = vec![0f32; d.n_tok * h * nope];
     for hh in 0..h {
         let mut u = vec![0f32; nope];
@@ -179,7 +111,7 @@ fn case(d: Dims, k_ty: QuantType, v_ty: QuantType) -> Case {
         v_b,
         cache,
         q_nope,
-        q_pe: values(d.n_tok * h * rope, 26, false),
+        q_pe: values(d.n_tok * h * rope, 26),
         scale,
     }
 }
@@ -293,9 +225,8 @@ fn check(ctx: &GpuContext, c: &Case, group: Option<usize>) -> (f32, f32) {
         k_b.chunks.len(),
         v_b.chunks.len()
     );
-    let (max, rel, nmse) = assert_close(&what, &got, &want, 4e-5, 4e-4);
-    eprintln!("{what}: max |Δ| {max:.2e}, max rel {rel:.2e}, NMSE {nmse:.2e}");
-    (max, rel)
+    let e = assert_close(&what, &got, &want, 4e-5, 4e-4);
+    (e.max_abs, e.max_rel)
 }
 
 const V2_LITE: Dims = Dims {

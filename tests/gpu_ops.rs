@@ -4,6 +4,7 @@
 //! Without an adapter the tests fail when CI is set and skip with a reason otherwise.
 
 mod common;
+use common::{assert_close, quantized, with_outliers};
 
 use wgpu_ds::cpu::ops::{matmul, QMatrix};
 use wgpu_ds::gpu::ops::{
@@ -12,63 +13,6 @@ use wgpu_ds::gpu::ops::{
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::quant::{self, QuantType};
-
-/// Deterministic values with planted outliers (every 97th element ×20), so scales and minimums of
-/// the blocks vary.
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|i| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let u = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            if i % 97 == 5 {
-                u * 20.0
-            } else {
-                u
-            }
-        })
-        .collect()
-}
-
-fn quantized(ty: QuantType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
-    let v = values(rows * cols, seed);
-    v.chunks(cols)
-        .flat_map(|r| quant::quantize_row(ty, r).unwrap())
-        .collect()
-}
-
-/// `atol + rtol·|ref|` per element plus an NMSE bound; prints the first mismatches.
-// Negated on purpose: a NaN from the GPU must count as a mismatch.
-#[allow(clippy::neg_cmp_op_on_partial_ord)]
-fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let bad: Vec<String> = got
-        .iter()
-        .zip(want)
-        .enumerate()
-        .filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs()))
-        .take(5)
-        .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
-        .collect();
-    let num: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| ((g - w) as f64).powi(2))
-        .sum();
-    let den: f64 = want
-        .iter()
-        .map(|w| (*w as f64).powi(2))
-        .sum::<f64>()
-        .max(1e-30);
-    assert!(
-        bad.is_empty() && num / den < 1e-9,
-        "{what}: NMSE {:.2e}, first mismatches: {}",
-        num / den,
-        bad.join(", ")
-    );
-}
 
 fn run_matvec(
     ctx: &GpuContext,
@@ -79,7 +23,7 @@ fn run_matvec(
     n_tok: usize,
 ) -> (Vec<f32>, Vec<f32>) {
     let bytes = quantized(ty, rows, cols, (rows * 31 + cols) as u64);
-    let x = values(n_tok * cols, 7);
+    let x = with_outliers(n_tok * cols, 7);
     let want = matmul(
         QMatrix {
             ty,
@@ -273,7 +217,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
                 "{ty}: the small limit should split the stack"
             );
             // Heads: slot s = t·8 + h uses matrix h and its own x row.
-            let x = values(n_tok * n_mat * cols, 9);
+            let x = with_outliers(n_tok * n_mat * cols, 9);
             let xb = storage_f32(ctx, "x", &x);
             let yb = storage_f32(ctx, "y", &vec![f32::NAN; n_tok * n_mat * rows]);
             let mut enc = ctx.device.create_command_encoder(&Default::default());
@@ -312,7 +256,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
                 mapped_at_creation: false,
             });
             ctx.queue.write_buffer(&idb, 0, bytemuck::cast_slice(&ids));
-            let x = values(n_tok * cols, 10);
+            let x = with_outliers(n_tok * cols, 10);
             let xb = storage_f32(ctx, "x", &x);
             let yb = storage_f32(ctx, "y", &vec![f32::NAN; ids.len() * rows]);
             let mut enc = ctx.device.create_command_encoder(&Default::default());

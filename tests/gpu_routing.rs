@@ -5,6 +5,7 @@
 //! (WGPU_BACKEND=vulkan). Without an adapter the tests fail when CI is set and skip otherwise.
 
 mod common;
+use common::{assert_close, values};
 
 use wgpu_ds::cpu::moe::route;
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
@@ -14,43 +15,6 @@ use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::graph::Routing;
 use wgpu_ds::model::Gating;
 use wgpu_ds::sample::argmax;
-
-/// Deterministic values in [-0.5, 0.5).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
-}
-
-/// `atol + rtol·|ref|` per element; prints the first mismatches. Returns the max abs error.
-// Negated on purpose: a NaN counts as a mismatch.
-#[allow(clippy::neg_cmp_op_on_partial_ord)]
-fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) -> f32 {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let bad: Vec<String> = got
-        .iter()
-        .zip(want)
-        .enumerate()
-        .filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs()))
-        .take(5)
-        .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "{what}: first mismatches: {}",
-        bad.join(", ")
-    );
-    got.iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0.0, f32::max)
-}
 
 struct Routed {
     probs: Vec<f32>,
@@ -139,14 +103,16 @@ fn check(
         &want.probs,
         1e-7,
         1e-5,
-    );
+    )
+    .max_abs;
     let ew = assert_close(
         &format!("{what} weights"),
         &got.weights,
         &want.weights,
         1e-7,
         1e-5,
-    );
+    )
+    .max_abs;
     eprintln!("{what}: ids identical, max |Δprob| {ep:.2e}, max |Δweight| {ew:.2e}");
     want
 }

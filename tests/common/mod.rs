@@ -21,3 +21,77 @@ pub fn gpu_with(opts: GpuOptions) -> Option<GpuContext> {
 pub fn gpu() -> Option<GpuContext> {
     gpu_with(GpuOptions::default())
 }
+
+/// Deterministic values in [-0.5, 0.5) (xorshift64, the same stream for a seed everywhere).
+pub fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+/// [`values`] with planted outliers (every 97th element ×20), so block scales and minimums vary.
+pub fn with_outliers(n: usize, seed: u64) -> Vec<f32> {
+    let mut v = values(n, seed);
+    v.iter_mut().skip(5).step_by(97).for_each(|x| *x *= 20.0);
+    v
+}
+
+/// `rows` GGUF rows of `cols` outlier-planted values quantized to `ty`.
+pub fn quantized(ty: wgpu_ds::quant::QuantType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
+    with_outliers(rows * cols, seed)
+        .chunks(cols)
+        .flat_map(|r| wgpu_ds::quant::quantize_row(ty, r).unwrap())
+        .collect()
+}
+
+/// Errors measured by [`assert_close`].
+pub struct Errors {
+    pub max_abs: f32,
+    /// Largest relative error where |ref| > 0.1.
+    pub max_rel: f32,
+    pub nmse: f64,
+}
+
+/// `atol + rtol·|ref|` per element plus NMSE < 1e-9; prints the first mismatches on failure and
+/// the measured errors always.
+// Negated on purpose: a NaN from the GPU must count as a mismatch.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) -> Errors {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let bad: Vec<String> = got
+        .iter()
+        .zip(want)
+        .enumerate()
+        .filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs()))
+        .take(5)
+        .map(|(i, (g, w))| format!("[{i}] gpu {g} cpu {w}"))
+        .collect();
+    let (mut max_abs, mut max_rel, mut num, mut den) = (0f32, 0f32, 0f64, 0f64);
+    for (&g, &w) in got.iter().zip(want) {
+        let d = (g - w).abs();
+        max_abs = max_abs.max(d);
+        if w.abs() > 0.1 {
+            max_rel = max_rel.max(d / w.abs());
+        }
+        num += (d as f64).powi(2);
+        den += (w as f64).powi(2);
+    }
+    let nmse = num / den.max(1e-30);
+    eprintln!("{what}: max |err| {max_abs:.2e}, max rel {max_rel:.2e}, NMSE {nmse:.2e}");
+    assert!(
+        bad.is_empty() && nmse < 1e-9,
+        "{what}: NMSE {nmse:.2e}, first mismatches: {}",
+        bad.join(", ")
+    );
+    Errors {
+        max_abs,
+        max_rel,
+        nmse,
+    }
+}
