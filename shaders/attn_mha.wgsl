@@ -18,7 +18,6 @@
 
 const WG: u32 = 64u;
 const MAX_CPT: u32 = 8u;
-const NEG: f32 = -3.0e38;
 
 struct Params {
     n_tok: u32,
@@ -41,23 +40,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> OUT: array<f32>;
 @group(0) @binding(6) var<uniform> P: Params;
 
-var<workgroup> tile_p: array<f32, WG>;  // exp(score − m) of the tile's positions
-var<workgroup> max_buf: array<f32, WG>;
-
-fn workgroup_max(v: f32, lid: u32) -> f32 {
-    max_buf[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-        if (lid < s) {
-            max_buf[lid] = max(max_buf[lid], max_buf[lid + s]);
-        }
-        workgroupBarrier();
-    }
-    let m = max_buf[0];
-    workgroupBarrier();
-    return m;
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let g = wg.x;
@@ -68,13 +50,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let width = P.kv + P.rope;
     let n_vis = P.pos0 + t + 1u;
 
-    var m = NEG;
-    var l = 0.0;
+    var sm = softmax_start();
     var acc: array<f32, MAX_CPT>;
     // n_vis is the same for the whole workgroup, so the barriers in the loop stay uniform.
     for (var base = 0u; base < n_vis; base = base + WG) {
         let s = base + lid;
-        var score = NEG;
+        var score = 0.0;
         if (s < n_vis) {
             let k = (s * P.n_group + g) * P.nope;
             var d = 0.0;
@@ -88,17 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             }
             score = (d + dp) * P.scale;
         }
-        let m_new = max(m, workgroup_max(score, lid));
-        var p = 0.0;
-        if (s < n_vis) {
-            p = exp(score - m_new);
-        }
-        tile_p[lid] = p;
-        // workgroup_sum's first barrier also publishes tile_p.
-        let tile_l = workgroup_sum(p, lid);
-        let alpha = exp(m - m_new);
-        l = l * alpha + tile_l;
-        m = m_new;
+        let alpha = softmax_tile(&sm, score, s < n_vis, lid);
         let n_in = min(WG, n_vis - base);
         for (var k = 0u; k < MAX_CPT; k = k + 1u) {
             acc[k] = acc[k] * alpha;
@@ -118,7 +89,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
 
     // Every token sees at least its own position, so l ≥ 1.
-    let inv = 1.0 / l;
+    let inv = 1.0 / sm.l;
     for (var k = 0u; k < MAX_CPT; k = k + 1u) {
         let ch = lid + k * WG;
         if (ch < P.v) {

@@ -52,22 +52,6 @@ var<workgroup> sel: array<f32, MAX_E>;     // selection scores (biased)
 var<workgroup> gscore: array<f32, MAX_G>;  // group scores
 var<workgroup> gkeep: array<u32, MAX_G>;   // 1 for kept groups
 var<workgroup> chosen: array<f32, MAX_K>;  // unbiased scores of the choices, best first
-var<workgroup> max_buf: array<f32, WG>;
-
-fn workgroup_max(v: f32, lid: u32) -> f32 {
-    max_buf[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-        if (lid < s) {
-            max_buf[lid] = max(max_buf[lid], max_buf[lid + s]);
-        }
-        workgroupBarrier();
-    }
-    let m = max_buf[0];
-    workgroupBarrier();
-    return m;
-}
-
 // Whether (va, id a) is ranked before (vb, id b): larger value first, then lower id.
 fn before(va: f32, a: u32, vb: f32, b: u32) -> bool {
     return va > vb || (va == vb && a < b);

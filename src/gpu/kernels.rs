@@ -16,6 +16,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/common/reduce.wgsl"),
     ),
     (
+        "common/online_softmax.wgsl",
+        include_str!("../../shaders/common/online_softmax.wgsl"),
+    ),
+    (
         "quant/f32.wgsl",
         include_str!("../../shaders/quant/f32.wgsl"),
     ),
@@ -128,9 +132,15 @@ const TYPELESS: &[(&str, &[&str])] = &[
     // routing and attention ops
     ("moe_route", &["common/reduce.wgsl"]),
     ("argmax", &[]),
-    ("attn_absorbed", &["common/reduce.wgsl"]),
+    (
+        "attn_absorbed",
+        &["common/reduce.wgsl", "common/online_softmax.wgsl"],
+    ),
     ("attn_combine", &[]),
-    ("attn_mha", &["common/reduce.wgsl"]),
+    (
+        "attn_mha",
+        &["common/reduce.wgsl", "common/online_softmax.wgsl"],
+    ),
 ];
 
 fn source(file: &str) -> &'static str {
