@@ -9,7 +9,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::ops::{dispatch, uniform};
+use super::ops::encode_op;
 use super::pipelines::Pipelines;
 
 /// attn_absorbed.wgsl's workgroup size (positions per tile) and MAX_CPT (latent channels per
@@ -129,16 +129,15 @@ pub fn encode_attn_absorbed_chunked(
         direct: direct as u32,
         scale,
     };
-    let params = uniform(ctx, "attn_absorbed params", &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("attn_absorbed"));
     let groups = (n_chunks as u32, n_head as u32, n_tok as u32);
     if direct {
-        dispatch(
+        encode_op(
             ctx,
+            pipes,
             enc,
-            &pipeline,
-            "attn_absorbed",
-            &[cache, q_abs, q_pe, out, &params],
+            Kernel::Op("attn_absorbed"),
+            &p,
+            &[cache, q_abs, q_pe, out],
             groups,
         );
         return;
@@ -156,12 +155,13 @@ pub fn encode_attn_absorbed_chunked(
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "attn_absorbed",
-        &[cache, q_abs, q_pe, &part, &params],
+        Kernel::Op("attn_absorbed"),
+        &p,
+        &[cache, q_abs, q_pe, &part],
         groups,
     );
     let pc = AttnCombineParams {
@@ -170,14 +170,13 @@ pub fn encode_attn_absorbed_chunked(
         kv: kv as u32,
         n_chunks: n_chunks as u32,
     };
-    let params = uniform(ctx, "attn_combine params", &pc);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("attn_combine"));
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "attn_combine",
-        &[&part, out, &params],
+        Kernel::Op("attn_combine"),
+        &pc,
+        &[&part, out],
         (n_head as u32, n_tok as u32, 1),
     );
 }

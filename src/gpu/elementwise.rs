@@ -11,7 +11,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::ops::{dispatch, grid, uniform};
+use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
 
 /// `const WG` of every shader in this module (tests/gpu_elementwise.rs checks it with naga).
@@ -121,15 +121,14 @@ pub fn encode_rms_norm(
         pad0: 0,
     };
     u32_of("rms_norm elements", n_rows * n);
-    let params = uniform(ctx, "rms_norm params", &p);
     let (gx, gy) = grid(ctx, n_rows);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("rms_norm"));
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "rms_norm",
-        &[x, w, y, &params],
+        Kernel::Op("rms_norm"),
+        &p,
+        &[x, w, y],
         (gx, gy, 1),
     );
 }
@@ -160,14 +159,13 @@ pub fn encode_slice(
         width: width as u32,
     };
     u32_of("slice elements", n_rows * stride_in);
-    let params = uniform(ctx, "slice params", &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("slice"));
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "slice",
-        &[x, y, &params],
+        Kernel::Op("slice"),
+        &p,
+        &[x, y],
         flat_grid(ctx, n_rows * width),
     );
 }
@@ -217,14 +215,13 @@ fn encode_binary(
         n: u32_of(&format!("{name} n"), n),
         ..Default::default()
     };
-    let params = uniform(ctx, name, &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op(name));
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        name,
-        &[a, b, y, &params],
+        Kernel::Op(name),
+        &p,
+        &[a, b, y],
         flat_grid(ctx, n),
     );
 }
@@ -252,14 +249,13 @@ pub fn encode_weighted_sum(
         n: n as u32,
         pad0: 0,
     };
-    let params = uniform(ctx, "weighted_sum params", &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("weighted_sum"));
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "weighted_sum",
-        &[x, w, y, &params],
+        Kernel::Op("weighted_sum"),
+        &p,
+        &[x, w, y],
         flat_grid(ctx, n_tok * n),
     );
 }
@@ -290,14 +286,13 @@ pub fn encode_rope(
         n_dims: n_dims as u32,
         pad0: 0,
     };
-    let params = uniform(ctx, "rope params", &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("rope"));
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "rope",
-        &[x, y, table, &params],
+        Kernel::Op("rope"),
+        &p,
+        &[x, y, table],
         flat_grid(ctx, n_tok * n_head * n_dims / 2),
     );
 }
@@ -327,14 +322,13 @@ pub fn encode_kv_store(
         kv: kv as u32,
         rope: rope as u32,
     };
-    let params = uniform(ctx, "kv_store params", &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("kv_store"));
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "kv_store",
-        &[kv_cmpr, k_pe, cache, &params],
+        Kernel::Op("kv_store"),
+        &p,
+        &[kv_cmpr, k_pe, cache],
         flat_grid(ctx, n_tok * (kv + rope)),
     );
 }

@@ -14,7 +14,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::ops::{dispatch, encode_matvec_slots, uniform, GpuWeight, Slots};
+use super::ops::{encode_matvec_slots, encode_op, GpuWeight, Slots};
 use super::pipelines::Pipelines;
 use crate::error::{Error, Result};
 
@@ -161,7 +161,6 @@ pub fn encode_matvec_t(
         n_slot <= max,
         "matvec_t: {n_slot} slots exceed the grid limit"
     );
-    let pipeline = pipes.get(&ctx.device, Kernel::MatVecT(w.ty));
     let n_tiles = n_x.div_ceil(T_PT);
     for c in &w.chunks {
         if m_base + n_slot <= c.m0 || c.m0 + c.n_mat <= m_base {
@@ -181,14 +180,14 @@ pub fn encode_matvec_t(
                 m_count: c.n_mat as u32,
                 tile_base: tile_base as u32,
             };
-            let params = uniform(ctx, "matvec_t params", &p);
             let gz = (n_tiles - tile_base).min(max) as u32;
-            dispatch(
+            encode_op(
                 ctx,
+                pipes,
                 enc,
-                &pipeline,
-                "matvec_t",
-                &[&c.buf, x, y, &params],
+                Kernel::MatVecT(w.ty),
+                &p,
+                &[&c.buf, x, y],
                 (w.cols.div_ceil(T_WG) as u32, n_slot as u32, gz),
             );
         }
@@ -254,7 +253,6 @@ pub fn encode_attn_materialized(
         scratch.nope,
         scratch.v_dim
     );
-    let mha = pipes.get(&ctx.device, Kernel::Op("attn_mha"));
     for h0 in (0..n_head).step_by(scratch.group) {
         let g = scratch.group.min(n_head - h0);
         // K_nope[s, h0 + i, :] for the group.
@@ -289,13 +287,13 @@ pub fn encode_attn_materialized(
             pos0: pos0 as u32,
             scale,
         };
-        let params = uniform(ctx, "attn_mha params", &p);
-        dispatch(
+        encode_op(
             ctx,
+            pipes,
             enc,
-            &mha,
-            "attn_mha",
-            &[cache, &scratch.k, &scratch.v, q_nope, q_pe, out, &params],
+            Kernel::Op("attn_mha"),
+            &p,
+            &[cache, &scratch.k, &scratch.v, q_nope, q_pe, out],
             (g as u32, n_tok as u32, 1),
         );
     }

@@ -141,13 +141,32 @@ pub struct Slots<'a> {
     pub x_stride: Option<usize>,
 }
 
-pub fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buffer {
+fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buffer {
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: bytemuck::bytes_of(p),
             usage: wgpu::BufferUsages::UNIFORM,
         })
+}
+
+/// One compute pass of `kernel`: `buffers` bound to bindings 0.., the uniform `params` after them,
+/// labelled with the kernel key.
+pub fn encode_op<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut wgpu::CommandEncoder,
+    kernel: Kernel,
+    params: &T,
+    buffers: &[&wgpu::Buffer],
+    groups: (u32, u32, u32),
+) {
+    let key = kernel.key();
+    let params = uniform(ctx, &key, params);
+    let pipeline = pipes.get(&ctx.device, kernel);
+    let mut bound = buffers.to_vec();
+    bound.push(&params);
+    dispatch(ctx, enc, &pipeline, &key, &bound, groups);
 }
 
 /// Workgroup grid for `rows` workgroups in x (and y when rows exceed the per-dimension limit).
@@ -158,7 +177,7 @@ pub fn grid(ctx: &GpuContext, rows: usize) -> (u32, u32) {
 }
 
 /// One compute pass: `buffers` bound in order to bindings 0.. of group 0, then the dispatch.
-pub fn dispatch(
+fn dispatch(
     ctx: &GpuContext,
     enc: &mut wgpu::CommandEncoder,
     pipeline: &wgpu::ComputePipeline,
@@ -227,7 +246,6 @@ pub fn encode_matvec_slots(
     n_tok: usize,
     slots: &Slots,
 ) {
-    let pipeline = pipes.get(&ctx.device, Kernel::MatVec(w.ty));
     let n_slots_total = n_tok * slots.n_slot;
     let no_ids;
     let ids = match slots.ids {
@@ -258,15 +276,16 @@ pub fn encode_matvec_slots(
                 slot_base: slot_base as u32,
                 n_slots_total: n_slots_total as u32,
             };
-            let params = uniform(ctx, "matvec params", &p);
             let (gx, gy) = grid(ctx, c.n_rows);
             let gz = (n_slots_total - slot_base).min(max_z) as u32;
-            dispatch(
+            let kernel = Kernel::MatVec(w.ty);
+            encode_op(
                 ctx,
+                pipes,
                 enc,
-                &pipeline,
-                "matvec",
-                &[&c.buf, x, y, ids, &params],
+                kernel,
+                &p,
+                &[&c.buf, x, y, ids],
                 (gx, gy, gz),
             );
         }
@@ -288,21 +307,21 @@ pub fn encode_get_rows(
             "get_rows over a chunked table is not supported yet".into(),
         ));
     }
-    let pipeline = pipes.get(&ctx.device, Kernel::GetRows(w.ty));
     let p = GetRowsParams {
         cols: w.cols as u32,
         row_bytes: w.row_bytes as u32,
         w_offset: 0,
         n_rows: w.rows as u32,
     };
-    let params = uniform(ctx, "get_rows params", &p);
-    dispatch(
+    let groups = ((w.cols as u32).div_ceil(64), n_tok as u32, 1);
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "get_rows",
-        &[&w.chunks[0].buf, ids, y, &params],
-        ((w.cols as u32).div_ceil(64), n_tok as u32, 1),
+        Kernel::GetRows(w.ty),
+        &p,
+        &[&w.chunks[0].buf, ids, y],
+        groups,
     );
     Ok(())
 }

@@ -6,7 +6,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::ops::{dispatch, grid, uniform};
+use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
 use crate::model::graph::Routing;
 use crate::model::Gating;
@@ -98,17 +98,16 @@ pub fn encode_moe_route(
         norm: routing.norm as u32,
         scale: routing.scale,
     };
-    let params = uniform(ctx, "moe_route params", &p);
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("moe_route"));
     // Without a bias the shader never reads binding 1; the logits (also read-only) stand in.
     let bias = bias.unwrap_or(logits);
     let (gx, gy) = grid(ctx, n_tok);
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "moe_route",
-        &[logits, bias, probs, topk, weights, &params],
+        Kernel::Op("moe_route"),
+        &p,
+        &[logits, bias, probs, topk, weights],
         (gx, gy, 1),
     );
 }
@@ -126,14 +125,13 @@ pub fn encode_argmax(
         logits.size() >= (n * 4) as u64 && out.size() >= 4,
         "argmax: logits shorter than {n}"
     );
-    let params = uniform(ctx, "argmax params", &ArgmaxParams { n: n as u32 });
-    let pipeline = pipes.get(&ctx.device, Kernel::Op("argmax"));
-    dispatch(
+    encode_op(
         ctx,
+        pipes,
         enc,
-        &pipeline,
-        "argmax",
-        &[logits, out, &params],
+        Kernel::Op("argmax"),
+        &ArgmaxParams { n: n as u32 },
+        &[logits, out],
         (1, 1, 1),
     );
 }
