@@ -165,7 +165,7 @@ impl HfConfig {
         let a = "deepseek2";
         let mut m: Vec<(String, Value)> = Vec::new();
         let mut put = |k: String, v: Value| match m.iter_mut().find(|(key, _)| *key == k) {
-            // gguf-py overwrites a key written twice in place (key_length/value_length are).
+            // gguf-py overwrites a key written twice in place: the first write fixes its position.
             Some(slot) => slot.1 = v,
             None => m.push((k, v)),
         };
@@ -368,14 +368,6 @@ impl HfConfig {
         }
         put(
             format!("{a}.attention.kv_lora_rank"),
-            u32v(kv, "kv_lora_rank")?,
-        );
-        put(
-            format!("{a}.attention.key_length"),
-            u32v(kv + self.rope as u64, "key_length")?,
-        );
-        put(
-            format!("{a}.attention.value_length"),
             u32v(kv, "kv_lora_rank")?,
         );
         put(
