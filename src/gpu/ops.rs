@@ -81,41 +81,41 @@ impl GpuWeight {
                     usage: wgpu::BufferUsages::STORAGE,
                 })
         };
+        // A single matrix splits into row ranges, a stack into whole matrices.
+        let (units, unit_bytes, unit) = if n_mat == 1 {
+            (rows, row_bytes, "row")
+        } else {
+            (n_mat, mat_bytes, "matrix")
+        };
+        let per = (limit / unit_bytes.max(1)).min(units.max(1));
+        if per == 0 {
+            return Err(Error::Gpu(format!(
+                "{name}: one {unit} of {unit_bytes} bytes exceeds the storage-binding limit of {limit}"
+            )));
+        }
         let mut chunks = Vec::new();
-        if n_mat == 1 {
-            let per = (limit / row_bytes.max(1)).min(rows.max(1));
-            if per == 0 {
-                return Err(Error::Gpu(format!("{name}: one row of {row_bytes} bytes exceeds the storage-binding limit of {limit}")));
-            }
-            let mut r0 = 0;
-            while r0 < rows {
-                let n = per.min(rows - r0);
-                chunks.push(Chunk {
-                    buf: upload(r0 * row_bytes..(r0 + n) * row_bytes),
+        let mut u0 = 0;
+        while u0 < units {
+            let n = per.min(units - u0);
+            let buf = upload(u0 * unit_bytes..(u0 + n) * unit_bytes);
+            chunks.push(if n_mat == 1 {
+                Chunk {
+                    buf,
                     m0: 0,
                     n_mat: 1,
-                    r0,
+                    r0: u0,
                     n_rows: n,
-                });
-                r0 += n;
-            }
-        } else {
-            let per = (limit / mat_bytes.max(1)).min(n_mat);
-            if per == 0 {
-                return Err(Error::Gpu(format!("{name}: one matrix of {mat_bytes} bytes exceeds the storage-binding limit of {limit}")));
-            }
-            let mut m0 = 0;
-            while m0 < n_mat {
-                let n = per.min(n_mat - m0);
-                chunks.push(Chunk {
-                    buf: upload(m0 * mat_bytes..(m0 + n) * mat_bytes),
-                    m0,
+                }
+            } else {
+                Chunk {
+                    buf,
+                    m0: u0,
                     n_mat: n,
                     r0: 0,
                     n_rows: rows,
-                });
-                m0 += n;
-            }
+                }
+            });
+            u0 += n;
         }
         Ok(GpuWeight {
             ty,
