@@ -37,7 +37,7 @@ pub struct SliceParams {
     pub width: u32,
 }
 
-/// shaders/add.wgsl and shaders/swiglu.wgsl `Params` (the two binary elementwise ops).
+/// shaders/binary.wgsl `Params` (add and swiglu, composed from shaders/binary/<op>.wgsl).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct BinaryParams {

@@ -93,8 +93,15 @@ const SOURCES: &[(&str, &str)] = &[
     // elementwise and normalization ops
     ("rms_norm.wgsl", include_str!("../../shaders/rms_norm.wgsl")),
     ("slice.wgsl", include_str!("../../shaders/slice.wgsl")),
-    ("add.wgsl", include_str!("../../shaders/add.wgsl")),
-    ("swiglu.wgsl", include_str!("../../shaders/swiglu.wgsl")),
+    ("binary.wgsl", include_str!("../../shaders/binary.wgsl")),
+    (
+        "binary/add.wgsl",
+        include_str!("../../shaders/binary/add.wgsl"),
+    ),
+    (
+        "binary/swiglu.wgsl",
+        include_str!("../../shaders/binary/swiglu.wgsl"),
+    ),
     (
         "weighted_sum.wgsl",
         include_str!("../../shaders/weighted_sum.wgsl"),
@@ -118,28 +125,30 @@ const SOURCES: &[(&str, &str)] = &[
     ("attn_mha.wgsl", include_str!("../../shaders/attn_mha.wgsl")),
 ];
 
-/// Ops whose shader does not depend on a weight type: (name, common files it needs). The op
-/// file is `shaders/<name>.wgsl`; the kernel key is the name.
-const TYPELESS: &[(&str, &[&str])] = &[
+/// Ops whose shader does not depend on a weight type: (name, files composed before the op file,
+/// op file). The kernel key is the name.
+const TYPELESS: &[(&str, &[&str], &str)] = &[
     // elementwise and normalization ops
-    ("rms_norm", &["common/reduce.wgsl"]),
-    ("slice", &[]),
-    ("add", &[]),
-    ("swiglu", &[]),
-    ("weighted_sum", &[]),
-    ("rope", &[]),
-    ("kv_store", &[]),
+    ("rms_norm", &["common/reduce.wgsl"], "rms_norm.wgsl"),
+    ("slice", &[], "slice.wgsl"),
+    ("add", &["binary/add.wgsl"], "binary.wgsl"),
+    ("swiglu", &["binary/swiglu.wgsl"], "binary.wgsl"),
+    ("weighted_sum", &[], "weighted_sum.wgsl"),
+    ("rope", &[], "rope.wgsl"),
+    ("kv_store", &[], "kv_store.wgsl"),
     // routing and attention ops
-    ("moe_route", &["common/reduce.wgsl"]),
-    ("argmax", &[]),
+    ("moe_route", &["common/reduce.wgsl"], "moe_route.wgsl"),
+    ("argmax", &[], "argmax.wgsl"),
     (
         "attn_absorbed",
         &["common/reduce.wgsl", "common/online_softmax.wgsl"],
+        "attn_absorbed.wgsl",
     ),
-    ("attn_combine", &[]),
+    ("attn_combine", &[], "attn_combine.wgsl"),
     (
         "attn_mha",
         &["common/reduce.wgsl", "common/online_softmax.wgsl"],
+        "attn_mha.wgsl",
     ),
 ];
 
@@ -206,7 +215,7 @@ impl Kernel {
             .filter(|t| quant_files(*t).is_some());
         let typed = types.flat_map(|t| [Kernel::MatVec(t), Kernel::MatVecT(t), Kernel::GetRows(t)]);
         typed
-            .chain(TYPELESS.iter().map(|(name, _)| Kernel::Op(name)))
+            .chain(TYPELESS.iter().map(|(name, _, _)| Kernel::Op(name)))
             .collect()
     }
 
@@ -224,16 +233,11 @@ impl Kernel {
     /// The files composed into this variant, in order.
     pub fn files(&self) -> Vec<&'static str> {
         if let Kernel::Op(name) = *self {
-            let (_, common) = TYPELESS
+            let (_, before, op_file) = TYPELESS
                 .iter()
-                .find(|(n, _)| *n == name)
+                .find(|(n, _, _)| *n == name)
                 .unwrap_or_else(|| panic!("unknown op shader {name}"));
-            let op_file = SOURCES
-                .iter()
-                .map(|(f, _)| *f)
-                .find(|f| f.strip_suffix(".wgsl") == Some(name))
-                .expect("op file in SOURCES");
-            return common.iter().copied().chain([op_file]).collect();
+            return before.iter().copied().chain([*op_file]).collect();
         }
         let (op_file, ty, dot): (&str, QuantType, bool) = match *self {
             Kernel::MatVec(t) => ("matvec.wgsl", t, true),

@@ -1,8 +1,7 @@
-// swiglu: Y[i] = silu(G[i]) · U[i], silu(g) = g / (1 + exp(-g)) (the FFN gate). CPU twin: the
-// SwiGlu op in cpu/mod.rs with cpu::ops::silu. For g < -88 exp(-g) overflows to +inf and silu
-// gives -0, as on the CPU.
+// binary: Y[i] = binary_op(A[i], B[i]) over n elements, with binary_op composed in from
+// shaders/binary/<op>.wgsl (add: the residual connections; swiglu: the FFN gate).
 //
-// Bindings: G [n] f32, U [n] f32, Y [n] f32, P params.
+// Bindings: A [n] f32, B [n] f32, Y [n] f32, P params.
 // Mapping: one invocation per element, flat index (workgroup x + y · (x count)) · WG + lid.
 
 const WG: u32 = 256u;
@@ -14,8 +13,8 @@ struct Params {
     pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> G: array<f32>;
-@group(0) @binding(1) var<storage, read> U: array<f32>;
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
 
@@ -26,6 +25,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (i >= P.n) {
         return;
     }
-    let g = G[i];
-    Y[i] = g / (1.0 + exp(-g)) * U[i];
+    Y[i] = binary_op(A[i], B[i]);
 }
