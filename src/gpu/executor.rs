@@ -36,6 +36,8 @@ pub struct GpuExecutor<'m> {
     /// Node buffers of the previous step, reused when the next step's node needs no more bytes
     /// (every decode step has the same list), so a token allocates nothing for activations.
     arena: Vec<wgpu::Buffer>,
+    /// u32 [1]: the argmax of greedy decode steps.
+    argmax_out: wgpu::Buffer,
 }
 
 /// What a step reads back once its command buffer is done.
@@ -97,6 +99,7 @@ impl<'m> GpuExecutor<'m> {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
         ctx.take_error("uploading the weights and allocating the latent cache")?;
+        let argmax_out = storage_f32(&ctx, "argmax", &[0.0]);
         Ok(GpuExecutor {
             model,
             ctx,
@@ -107,6 +110,7 @@ impl<'m> GpuExecutor<'m> {
             n_ctx,
             rope: Rope::new(c),
             arena: Vec::new(),
+            argmax_out,
         })
     }
 
@@ -425,23 +429,30 @@ impl<'m> GpuExecutor<'m> {
         if read == Readback::Argmax {
             let n_vocab = self.model.config.n_vocab;
             let last = g.nodes[g.logits].len() - n_vocab;
-            let row = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("last logits"),
-                size: (n_vocab * 4) as u64,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            enc.copy_buffer_to_buffer(
-                &bufs[g.logits],
-                (last * 4) as u64,
-                &row,
-                0,
-                (n_vocab * 4) as u64,
-            );
-            let id = storage_f32(&self.ctx, "argmax", &[0.0]);
-            routing::encode_argmax(&self.ctx, &self.pipes, &mut enc, &row, &id, n_vocab);
+            // Decode steps have one logits row; only a step with every row needs a copy.
+            let row_copy;
+            let row = if last == 0 {
+                &bufs[g.logits]
+            } else {
+                row_copy = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("last logits"),
+                    size: (n_vocab * 4) as u64,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                enc.copy_buffer_to_buffer(
+                    &bufs[g.logits],
+                    (last * 4) as u64,
+                    &row_copy,
+                    0,
+                    (n_vocab * 4) as u64,
+                );
+                &row_copy
+            };
+            let id = &self.argmax_out;
+            routing::encode_argmax(&self.ctx, &self.pipes, &mut enc, row, id, n_vocab);
             self.ctx.queue.submit([enc.finish()]);
-            let v = super::ops::read_f32(&self.ctx, &id, 1)?;
+            let v = super::ops::read_f32(&self.ctx, id, 1)?;
             self.ctx.take_error("running a step")?;
             let bufs = (0..g.nodes.len()).map(|_| None).collect();
             return Ok(GpuValues {
