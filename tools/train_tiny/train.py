@@ -1,0 +1,217 @@
+"""Train the tiny DeepSeek-V2-Lite-architecture model on the generated tasks of `data.py`.
+
+    python train.py --out OUT_DIR [--steps 2000] [--seed 0]
+
+Writes a Hugging Face checkpoint (config.json, model.safetensors in f32, tokenizer.json,
+tokenizer_config.json) that `wgpu-ds convert` reads, `report.json` (settings, versions, loss curve,
+training and held-out accuracy per task) and `reference/` (the model's own f32 logits for a few
+prompts: the third oracle). Seeded: the same versions on the same kind of machine give the same
+weights; CPU runs take ~1 s a step on 2 cores.
+"""
+
+import argparse
+import itertools
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import transformers
+from transformers import DeepseekV2ForCausalLM
+
+import data
+import model_config
+import tokenizer as tk
+
+SEQ_LEN = 48
+TASK_WEIGHTS = {"add": 6, "max": 1, "rev": 1, "sort": 1}
+
+
+class Encoder:
+    """Token ids of prompts and answers; digits and the task words are fixed tokens."""
+
+    def __init__(self, tok):
+        self.tok = tok
+        self.bos = tok.token_to_id(tk.BOS)
+        self.eos = tok.token_to_id(tk.EOS)
+        self.cache = {}
+
+    def ids(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+
+def packed_batch(enc: Encoder, it, batch: int):
+    """`batch` rows of SEQ_LEN tokens: <bos> then whole examples until the next does not fit,
+    then <eos> padding. Labels are the answer tokens and each example's <eos>; -100 elsewhere."""
+    x = torch.full((batch, SEQ_LEN), enc.eos, dtype=torch.long)
+    y = torch.full((batch, SEQ_LEN), -100, dtype=torch.long)
+    for r in range(batch):
+        row, lab = [enc.bos], [-100]
+        while True:
+            if not hasattr(packed_batch, "pending") or packed_batch.pending is None:
+                _, p, a = next(it)
+                packed_batch.pending = (enc.ids(p), enc.ids(a) + [enc.eos])
+            p_ids, a_ids = packed_batch.pending
+            if len(row) + len(p_ids) + len(a_ids) > SEQ_LEN:
+                break
+            row += p_ids + a_ids
+            lab += [-100] * len(p_ids) + a_ids
+            packed_batch.pending = None
+        x[r, : len(row)] = torch.tensor(row)
+        y[r, : len(lab)] = torch.tensor(lab)
+    return x, y
+
+
+@torch.no_grad()
+def greedy_answers(model, enc: Encoder, prompts: list[str], max_new: int = 10) -> list[str]:
+    """Greedy continuation of `<bos>prompt` up to <eos>, batched over prompts of equal length."""
+    model.eval()
+    out = {}
+    by_len = {}
+    for p in prompts:
+        by_len.setdefault(len(enc.ids(p)), []).append(p)
+    for _, group in by_len.items():
+        for i in range(0, len(group), 256):
+            chunk = group[i : i + 256]
+            x = torch.tensor([[enc.bos] + enc.ids(p) for p in chunk])
+            done = torch.zeros(len(chunk), dtype=torch.bool)
+            gen = [[] for _ in chunk]
+            for _ in range(max_new):
+                nxt = model(input_ids=x).logits[:, -1].argmax(-1)
+                for j, t in enumerate(nxt.tolist()):
+                    if not done[j]:
+                        if t == enc.eos:
+                            done[j] = True
+                        else:
+                            gen[j].append(t)
+                if done.all():
+                    break
+                x = torch.cat([x, nxt[:, None]], 1)
+            for p, g in zip(chunk, gen):
+                out[p] = enc.tok.decode(g)
+    model.train()
+    return [out[p] for p in prompts]
+
+
+def accuracy(model, enc, triples) -> dict:
+    got = greedy_answers(model, enc, [p for _, p, _ in triples])
+    per = {}
+    for (t, _, a), g in zip(triples, got):
+        c, n = per.get(t, (0, 0))
+        per[t] = (c + (g == a), n + 1)
+    return {t: round(c / n, 4) for t, (c, n) in per.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-n", type=int, default=100)
+    ap.add_argument("--final-n", type=int, default=500)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    corpus = [p + a for _, p, a in itertools.islice(data.stream(args.seed + 99), 20000)]
+    tok = tk.build(corpus, vocab_size=512)
+    tk.save(tok, args.out, model_max_length=4096)
+    enc = Encoder(tok)
+
+    cfg = model_config.config(tok.get_vocab_size())
+    model = DeepseekV2ForCausalLM(cfg).float().to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{n_params} parameters, vocab {cfg.vocab_size}, device {device}", flush=True)
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+        betas=(0.9, 0.98),
+    )
+    warmup = max(1, args.steps // 20)
+
+    def lr_at(step):
+        if step < warmup:
+            return args.lr * (step + 1) / warmup
+        t = (step - warmup) / max(1, args.steps - warmup)
+        return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+    tasks = tuple(TASK_WEIGHTS)
+    train_it = data.stream(args.seed, tasks=tasks, weights=[TASK_WEIGHTS[t] for t in tasks])
+    eval_small = data.eval_set(args.eval_n, tasks=tasks)
+    curve = []
+    t0 = time.time()
+    for step in range(args.steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        x, y = packed_batch(enc, train_it, args.batch)
+        loss = model(input_ids=x.to(device), labels=y.to(device)).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 50 == 0 or step == args.steps - 1:
+            curve.append((step, round(loss.item(), 5)))
+            print(f"step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s", flush=True)
+        if args.eval_every and step and step % args.eval_every == 0:
+            print(f"  held-out {accuracy(model, enc, eval_small)}", flush=True)
+    train_time = time.time() - t0
+
+    model.eval()
+    held = data.eval_set(args.final_n, tasks=tasks)
+    # The first examples of the training stream itself (seen early in training).
+    train_seen = list(
+        itertools.islice(
+            data.stream(args.seed, tasks=tasks, weights=[TASK_WEIGHTS[t] for t in tasks]),
+            args.final_n * 20,
+        )
+    )
+    train_per_task = []
+    for t in tasks:
+        train_per_task += [x for x in train_seen if x[0] == t][: args.final_n]
+    report = {
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "python": ".".join(map(str, __import__("sys").version_info[:3])),
+        },
+        "device": device,
+        "seed": args.seed,
+        "steps": args.steps,
+        "batch": args.batch,
+        "seq_len": SEQ_LEN,
+        "lr": args.lr,
+        "task_weights": TASK_WEIGHTS,
+        "parameters": n_params,
+        "train_seconds": round(train_time, 1),
+        "loss_curve": curve,
+        "held_out_accuracy": accuracy(model, enc, held),
+        "train_accuracy": accuracy(model, enc, train_per_task),
+        "held_out_n_per_task": args.final_n,
+    }
+    print(json.dumps({k: report[k] for k in ("held_out_accuracy", "train_accuracy")}), flush=True)
+
+    model.config.architectures = ["DeepseekV2ForCausalLM"]
+    model.save_pretrained(args.out, safe_serialization=True)
+    with open(os.path.join(args.out, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    import reference
+
+    reference.record(model, enc, os.path.join(args.out, "reference"))
+
+
+if __name__ == "__main__":
+    main()
