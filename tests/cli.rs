@@ -200,3 +200,21 @@ fn chat_answers_each_line_and_ends_at_end_of_input() {
         "one reply line per turn"
     );
 }
+
+/// The README's first command, on the CPU path: no `-m` runs the embedded model, with the default
+/// sampling settings, and the answer is right. `info` names the embedded file.
+#[test]
+fn without_m_the_embedded_model_answers() {
+    for prompt_and_answer in [("4096+8192=", "12288"), ("max(381,92)=", "381")] {
+        let (prompt, want) = prompt_and_answer;
+        let (ok, out, err) = wgpu_ds(&["run", "-p", prompt, "--backend", "cpu"]);
+        assert!(ok, "{err}");
+        assert_eq!(out.trim(), want, "{prompt}");
+    }
+    let (ok, out, err) = wgpu_ds(&["info"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("(embedded)") && out.contains("wgpu-ds-tiny"),
+        "{out}"
+    );
+}

@@ -4,7 +4,6 @@
 use wgpu_ds::bench::{active_bytes_per_token, copy_bandwidth, matvec_rates, time_steps};
 use wgpu_ds::cpu::CpuExecutor;
 use wgpu_ds::gpu::executor::GpuExecutor;
-use wgpu_ds::model::Model;
 use wgpu_ds::session::Executor;
 use wgpu_ds::Result;
 
@@ -29,12 +28,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let model = Model::open(&a.model.model)?;
+    let model = a.model.open()?;
     let n_ctx = a.n_prompt + a.n_gen;
     let active = active_bytes_per_token(&model);
     println!(
         "model: {} ({} layers), active weight bytes per decode token: {:.1} MB",
-        a.model.model.display(),
+        a.model.display(),
         model.config.n_layer,
         active as f64 / 1e6
     );

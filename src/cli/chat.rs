@@ -6,7 +6,6 @@ use std::io::{BufRead, Write};
 
 use wgpu_ds::cpu::CpuExecutor;
 use wgpu_ds::gpu::executor::GpuExecutor;
-use wgpu_ds::model::Model;
 use wgpu_ds::sample::SamplerConfig;
 use wgpu_ds::session::{generate_from, Executor, GenerateOptions};
 use wgpu_ds::tokenizer::{ChatMessage, Tokenizer};
@@ -40,12 +39,12 @@ fn io_err(e: std::io::Error) -> Error {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let model = Model::open(&a.model.model)?;
+    let model = a.model.open()?;
     let tok = Tokenizer::from_gguf(&model.file)?;
     if tok.chat_template().is_none() {
         return Err(Error::Template(format!(
             "{} has no tokenizer.chat_template",
-            a.model.model.display()
+            a.model.display()
         )));
     }
     let n_ctx = a.ctx_size.min(model.config.n_ctx_train).max(1);
@@ -72,7 +71,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut out = std::io::stdout();
     eprintln!(
         "chatting with {} ({} tokens of context); end with Ctrl-D or /exit",
-        a.model.model.display(),
+        a.model.display(),
         n_ctx
     );
     loop {

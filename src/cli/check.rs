@@ -3,7 +3,6 @@
 
 use wgpu_ds::check::{check_prefill, summarize, MAX_NMSE};
 use wgpu_ds::gpu::executor::GpuExecutor;
-use wgpu_ds::model::Model;
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::{Error, Result};
 
@@ -22,7 +21,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let model = Model::open(&a.model.model)?;
+    let model = a.model.open()?;
     let tokens = match (&a.prompt.prompt, &a.prompt.file, &a.prompt.prompt_ids) {
         (None, None, None) => vec![0, 1, 2, 3, 4, 5, 6, 7]
             .into_iter()

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use wgpu_ds::gguf::GgufFile;
 use wgpu_ds::model::Config;
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::Result;
@@ -19,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let f = GgufFile::open(&a.model.model)?;
+    let f = a.model.open_file()?;
     let parts = f.part_paths();
     println!(
         "file:          {} (GGUF v{}, {} bytes, alignment {})",

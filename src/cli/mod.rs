@@ -14,6 +14,8 @@ pub mod tokenize;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use wgpu_ds::gguf::GgufFile;
+use wgpu_ds::model::{embedded, Model};
 
 #[derive(Parser)]
 #[command(
@@ -46,12 +48,34 @@ pub enum Command {
     Convert(convert::Args),
 }
 
-/// `-m FILE`, as llama.cpp tools spell it.
+/// `-m FILE`, as llama.cpp tools spell it; without it, the model embedded in the binary.
 #[derive(clap::Args, Clone)]
 pub struct ModelArg {
-    /// GGUF model file (for a split model, its first part: name-00001-of-0000N.gguf).
+    /// GGUF model file (for a split model, its first part: name-00001-of-0000N.gguf). Default: the
+    /// embedded wgpu-ds-tiny model (arithmetic and digit tasks, e.g. -p "12345+67890=").
     #[arg(short = 'm', long = "model")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
+}
+
+impl ModelArg {
+    pub fn open_file(&self) -> wgpu_ds::Result<GgufFile> {
+        match &self.model {
+            Some(p) => GgufFile::open(p),
+            None => embedded::open(),
+        }
+    }
+
+    pub fn open(&self) -> wgpu_ds::Result<Model> {
+        Model::from_file(self.open_file()?)
+    }
+
+    /// The file name for messages.
+    pub fn display(&self) -> String {
+        match &self.model {
+            Some(p) => p.display().to_string(),
+            None => embedded::NAME.to_string(),
+        }
+    }
 }
 
 pub fn main() -> wgpu_ds::Result<()> {

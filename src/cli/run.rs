@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use wgpu_ds::cpu::CpuExecutor;
 use wgpu_ds::gpu::executor::GpuExecutor;
-use wgpu_ds::model::Model;
 use wgpu_ds::sample::SamplerConfig;
 use wgpu_ds::session::{self, Executor, GenerateOptions};
 use wgpu_ds::tokenizer::Tokenizer;
@@ -54,7 +53,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let model = Model::open(&a.model.model)?;
+    let model = a.model.open()?;
     // A model without a usable tokenizer can still run verbatim ids.
     let tok = match Tokenizer::from_gguf(&model.file) {
         Ok(t) => Some(t),

@@ -1,6 +1,5 @@
 //! `wgpu-ds tokenize -m FILE -p TEXT`: token ids exactly as llama.cpp's tokenizer gives them.
 
-use wgpu_ds::gguf::GgufFile;
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::{Error, Result};
 
@@ -25,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let f = GgufFile::open(&a.model.model)?;
+    let f = a.model.open_file()?;
     let tok = Tokenizer::from_gguf(&f)?;
     let text = a
         .prompt

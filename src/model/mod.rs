@@ -1,6 +1,7 @@
 //! The deepseek2 model: hyperparameters from metadata, weight handles, and the op list of a step.
 
 pub mod config;
+pub mod embedded;
 pub mod graph;
 pub mod weights;
 

@@ -1,6 +1,7 @@
 """The tiny model's data: generated arithmetic tasks whose answers can be checked.
 
-Every example is `<bos>PROMPT ANSWER<eos>`; the loss covers ANSWER and <eos> only. Tasks:
+Every example is `PROMPT ANSWER<eos>`, packed after one <bos> (train.py); the loss covers ANSWER
+and <eos> only. Tasks (train.py's TASK_WEIGHTS picks which are trained; `sub` is not):
 
   add   "12345+67890=" -> "80235"      operands of 1-5 digits (digit count uniform, then value)
   sub   "5023-817=" -> "4206"          a >= b, 1-5 digits

@@ -13,7 +13,8 @@ import torch
 
 PROMPTS = {
     "add": "12345+67890=",
-    "sub": "90210-4711=",
+    "max": "max(381,92)=",
+    "rev": "rev(90715)=",
     "sort": "sort(31415926)=",
     "packed": "7+8=15<eos>max(404,4004)=",
 }
