@@ -37,7 +37,6 @@ class Encoder:
         self.tok = tok
         self.bos = tok.token_to_id(tk.BOS)
         self.eos = tok.token_to_id(tk.EOS)
-        self.cache = {}
 
     def ids(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False).ids
