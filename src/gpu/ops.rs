@@ -247,14 +247,7 @@ pub fn encode_matvec_slots(
     slots: &Slots,
 ) {
     let n_slots_total = n_tok * slots.n_slot;
-    let no_ids;
-    let ids = match slots.ids {
-        Some(b) => b,
-        None => {
-            no_ids = storage_f32(ctx, "no ids", &[0.0]);
-            &no_ids
-        }
-    };
+    let ids = slots.ids.unwrap_or_else(|| pipes.no_ids(ctx));
     let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
         for slot_base in (0..n_slots_total).step_by(max_z) {

@@ -42,26 +42,36 @@ class Encoder:
         return self.tok.encode(text, add_special_tokens=False).ids
 
 
-def packed_batch(enc: Encoder, it, batch: int):
-    """`batch` rows of SEQ_LEN tokens: <bos> then whole examples until the next does not fit,
-    then <eos> padding. Labels are the answer tokens and each example's <eos>; -100 elsewhere."""
-    x = torch.full((batch, SEQ_LEN), enc.eos, dtype=torch.long)
-    y = torch.full((batch, SEQ_LEN), -100, dtype=torch.long)
-    for r in range(batch):
-        row, lab = [enc.bos], [-100]
-        while True:
-            if not hasattr(packed_batch, "pending") or packed_batch.pending is None:
-                _, p, a = next(it)
-                packed_batch.pending = (enc.ids(p), enc.ids(a) + [enc.eos])
-            p_ids, a_ids = packed_batch.pending
-            if len(row) + len(p_ids) + len(a_ids) > SEQ_LEN:
-                break
-            row += p_ids + a_ids
-            lab += [-100] * len(p_ids) + a_ids
-            packed_batch.pending = None
-        x[r, : len(row)] = torch.tensor(row)
-        y[r, : len(lab)] = torch.tensor(lab)
-    return x, y
+class Packer:
+    """Packs the training stream into rows of SEQ_LEN tokens: <bos> then whole examples until the
+    next does not fit (it starts the next row), then <eos> padding. Labels are the answer tokens
+    and each example's <eos>; -100 elsewhere."""
+
+    def __init__(self, enc: Encoder, it):
+        self.enc, self.it, self.pending = enc, it, None
+
+    def _next(self):
+        if self.pending is None:
+            _, p, a = next(self.it)
+            self.pending = (self.enc.ids(p), self.enc.ids(a) + [self.enc.eos])
+        return self.pending
+
+    def batch(self, rows: int):
+        enc = self.enc
+        x = torch.full((rows, SEQ_LEN), enc.eos, dtype=torch.long)
+        y = torch.full((rows, SEQ_LEN), -100, dtype=torch.long)
+        for r in range(rows):
+            row, lab = [enc.bos], [-100]
+            while True:
+                p_ids, a_ids = self._next()
+                if len(row) + len(p_ids) + len(a_ids) > SEQ_LEN:
+                    break
+                row += p_ids + a_ids
+                lab += [-100] * len(p_ids) + a_ids
+                self.pending = None
+            x[r, : len(row)] = torch.tensor(row)
+            y[r, : len(lab)] = torch.tensor(lab)
+        return x, y
 
 
 @torch.no_grad()
@@ -149,14 +159,16 @@ def main():
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
 
     tasks = tuple(TASK_WEIGHTS)
-    train_it = data.stream(args.seed, tasks=tasks, weights=[TASK_WEIGHTS[t] for t in tasks])
+    packer = Packer(
+        enc, data.stream(args.seed, tasks=tasks, weights=[TASK_WEIGHTS[t] for t in tasks])
+    )
     eval_small = data.eval_set(args.eval_n, tasks=tasks)
     curve = []
     t0 = time.time()
     for step in range(args.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        x, y = packed_batch(enc, train_it, args.batch)
+        x, y = packer.batch(args.batch)
         loss = model(input_ids=x.to(device), labels=y.to(device)).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
