@@ -1,7 +1,7 @@
 // matvec: Y[s, r] = Σ_c W_m[r, c] · X[x(s), c] for every slot s, W rows stored as GGUF blocks of
-// the type composed in from quant/<type>.wgsl, dotted block by block with the block_dot of
-// quant/dot/<type>.wgsl (or quant/dot/generic.wgsl over block_get). One kernel serves the three matrix
-// ops of the graph (CPU twins in cpu/mod.rs):
+// the type composed in from quant/<type>.wgsl, dotted 16 elements at a time by the part_dot of
+// quant/dot/<type>.wgsl. One kernel serves the three matrix ops of the graph (CPU twins in
+// cpu/mod.rs):
 //   MatMul      n_slot 1:        slot = token, matrix 0, X row = slot
 //   MatMulHeads n_slot = H:      slot = t·H + h, matrix h, X row = slot (x_per_slot)
 //   MatMulId    n_slot = K:      slot = t·K + k, matrix IDS[slot] (use_ids), X row = t or slot
@@ -9,12 +9,19 @@
 //           w_offset + (m - m_first) · mat_bytes, row r at + r · row_bytes),
 //           X f32 (row i at x_offset + i · x_stride), Y f32 (slot s, row r at y_offset +
 //           s · y_stride + r), IDS i32 [slots] (read only when use_ids), P params.
-// Mapping: one workgroup per (row, slot): rows over workgroup x + y · (x count), the slot on z
-// (plus slot_base when the slots exceed one dispatch). The WG invocations stride over the row's
-// blocks; a workgroup sum gives the dot product. Slots whose matrix lies in another chunk of W
-// are skipped (the chunk holding it writes them).
+// Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
+// count), the slot on z (plus slot_base when the slots exceed one dispatch). A row is cut into
+// units of 16 elements (part `(16u % QK) / 16` of block `16u / QK`); invocation i takes units
+// i, i + WG, ..., loads the unit's 16 activations once and dots them with the same unit of all NR
+// rows, so neighbouring invocations read neighbouring weight bytes and X is read once per
+// workgroup. rows_reduce (workgroup tree or subgroupAdd) sums the partials; invocation r writes
+// row r. Float types with cols % 16 != 0 finish the row's last elements with block_get. Slots
+// whose matrix lies in another chunk of W are skipped (the chunk holding it writes them).
+// WG (a power of two ≥ 16) and NR (≤ NR_MAX) are pipeline-overridable, chosen per adapter.
 
-const WG: u32 = 64u;
+override WG: u32 = 64u;
+override NR: u32 = 4u;
+const NR_MAX: u32 = 8u;
 
 struct Params {
     rows: u32,
@@ -42,12 +49,11 @@ struct Params {
 @group(0) @binding(4) var<uniform> P: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let r = wg.x + wg.y * nwg.x;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
+    let r0 = (wg.x + wg.y * nwg.x) * NR;
     let s = P.slot_base + wg.z;
-    // Whole workgroups leave together, so the barriers in workgroup_sum stay uniform.
-    if (r >= P.rows || s >= P.n_slots_total) {
+    // Whole workgroups leave together, so the barriers in rows_reduce stay uniform.
+    if (r0 >= P.rows || s >= P.n_slots_total) {
         return;
     }
     var m = s % P.n_slot;
@@ -58,15 +64,37 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     let t = s / P.n_slot;
-    let w_row = P.w_offset + (m - P.m_first) * P.mat_bytes + r * P.row_bytes;
+    let w_mat = P.w_offset + (m - P.m_first) * P.mat_bytes;
     let x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
-    let n_blocks = P.cols / QK;
-    var acc = 0.0;
-    for (var blk = lid; blk < n_blocks; blk = blk + WG) {
-        acc = acc + block_dot(w_row + blk * BLOCK_BYTES, x_row + blk * QK);
+    let nr = min(NR, P.rows - r0);
+    var acc: array<f32, NR_MAX>;
+    let units = P.cols / 16u;
+    for (var u = lane.lid; u < units; u = u + WG) {
+        let e = 16u * u;
+        let xe = x_row + e;
+        var xs: array<vec4<f32>, 4>;
+        for (var k = 0u; k < 4u; k = k + 1u) {
+            let i = xe + 4u * k;
+            xs[k] = vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]);
+        }
+        let b = w_mat + r0 * P.row_bytes + (e / QK) * BLOCK_BYTES;
+        let part = (e % QK) / 16u;
+        for (var r = 0u; r < NR; r = r + 1u) {
+            if (r < nr) {
+                acc[r] = acc[r] + part_dot(b + r * P.row_bytes, part, &xs);
+            }
+        }
     }
-    let total = workgroup_sum(acc, lid);
-    if (lid == 0u) {
-        Y[P.y_offset + s * P.y_stride + r] = total;
+    // cols % 16 != 0 happens only for float types (QK = 1): element c is block c.
+    let c = 16u * units + lane.lid;
+    if (c < P.cols) {
+        for (var r = 0u; r < nr; r = r + 1u) {
+            let b = w_mat + (r0 + r) * P.row_bytes + c * BLOCK_BYTES;
+            acc[r] = acc[r] + block_get(b, 0u) * X[x_row + c];
+        }
+    }
+    let total = rows_reduce(&acc, lane);
+    if (lane.lid < nr) {
+        Y[P.y_offset + s * P.y_stride + r0 + lane.lid] = total;
     }
 }

@@ -114,7 +114,7 @@ pub fn matvec_rates(
     layer: usize,
     reps: usize,
 ) -> Result<Vec<MatvecRate>> {
-    let pipes = Pipelines::default();
+    let pipes = Pipelines::for_adapter(ctx);
     let prefix = format!("blk.{layer}.");
     let mut out = Vec::new();
     for (id, w) in model.weights.tensors.iter().enumerate() {

@@ -4,38 +4,71 @@
 
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
-use wgpu_ds::gpu::kernels::Kernel;
+use wgpu_ds::gpu::kernels::{Kernel, Reduce};
 
 fn check(kernel: Kernel) -> Result<(), String> {
     let src = kernel.source();
     let key = kernel.key();
     let module = naga::front::wgsl::parse_str(&src)
         .map_err(|e| format!("{key}: parse: {}", e.emit_to_string(&src)))?;
-    // Default capabilities: what every backend (and WebGPU without extensions) accepts.
-    let info = Validator::new(ValidationFlags::all(), Capabilities::default())
+    // Default capabilities: what every backend (and WebGPU without extensions) accepts; subgroup
+    // variants add exactly the subgroup capability (wgpu uses them only where the adapter has it).
+    let caps = if kernel.needs_subgroups() {
+        Capabilities::SUBGROUP
+    } else {
+        Capabilities::default()
+    };
+    let info = Validator::new(ValidationFlags::all(), caps)
         .validate(&module)
         .map_err(|e| format!("{key}: validate: {}", e.emit_to_string(&src)))?;
+    // Pipeline-overridable constants at their defaults, as wgpu resolves them before a backend.
+    let (module, info) = naga::back::pipeline_constants::process_overrides(
+        &module,
+        &info,
+        Some((naga::ShaderStage::Compute, "main")),
+        &Default::default(),
+    )
+    .map_err(|e| format!("{key}: overrides: {e}"))?;
+    let (module, info) = (module.as_ref(), info.as_ref());
+    let sg = kernel.needs_subgroups();
 
-    spv::write_vec(&module, &info, &spv::Options::default(), None)
+    spv::write_vec(module, info, &spv::Options::default(), None)
         .map_err(|e| format!("{key}: SPIR-V: {e}"))?;
 
     let msl_pipeline = msl::PipelineOptions {
         entry_point: Some((naga::ShaderStage::Compute, "main".into())),
         ..Default::default()
     };
-    msl::write_string(&module, &info, &msl::Options::default(), &msl_pipeline)
+    // Subgroup (SIMD-group) reductions need MSL 2.1 and HLSL shader model 6.0.
+    let msl_options = msl::Options {
+        lang_version: if sg { (2, 1) } else { msl::Options::default().lang_version },
+        ..Default::default()
+    };
+    msl::write_string(module, info, &msl_options, &msl_pipeline)
         .map_err(|e| format!("{key}: MSL: {e}"))?;
 
-    let hlsl_options = hlsl::Options::default();
+    let hlsl_options = hlsl::Options {
+        shader_model: if sg { hlsl::ShaderModel::V6_0 } else { hlsl::Options::default().shader_model },
+        ..Default::default()
+    };
     let hlsl_pipeline = hlsl::PipelineOptions {
         entry_point: Some((naga::ShaderStage::Compute, "main".into())),
     };
     let mut out = String::new();
     hlsl::Writer::new(&mut out, &hlsl_options, &hlsl_pipeline)
-        .write(&module, &info, None)
+        .write(module, info, None)
         .map_err(|e| format!("{key}: HLSL: {e}"))?;
 
-    let glsl_options = glsl::Options::default(); // GLSL ES 3.10, the compute minimum
+    // GLSL ES 3.10, the compute minimum; subgroup variants need desktop GLSL 4.50 (wgpu's GL
+    // backend exposes subgroups only there).
+    let glsl_options = if sg {
+        glsl::Options {
+            version: glsl::Version::Desktop(450),
+            ..Default::default()
+        }
+    } else {
+        glsl::Options::default()
+    };
     let glsl_pipeline = glsl::PipelineOptions {
         shader_stage: naga::ShaderStage::Compute,
         entry_point: "main".into(),
@@ -44,8 +77,8 @@ fn check(kernel: Kernel) -> Result<(), String> {
     let mut out = String::new();
     glsl::Writer::new(
         &mut out,
-        &module,
-        &info,
+        module,
+        info,
         &glsl_options,
         &glsl_pipeline,
         naga::proc::BoundsCheckPolicies::default(),
@@ -70,11 +103,13 @@ fn every_shader_variant_validates_and_translates_to_every_backend() {
 
 #[test]
 fn composed_sources_name_their_files() {
-    let src = Kernel::MatVec(wgpu_ds::quant::QuantType::Q4K).source();
+    let src = Kernel::MatVec(wgpu_ds::quant::QuantType::Q4K, Reduce::Workgroup).source();
     for f in [
         "common/bytes.wgsl",
         "quant/k4_scales.wgsl",
         "quant/q4_k.wgsl",
+        "quant/dot/q4_k.wgsl",
+        "common/rows_reduce.wgsl",
         "matvec.wgsl",
     ] {
         assert!(
@@ -114,7 +149,9 @@ fn rust_params_structs_match_their_wgsl_layout() {
     use wgpu_ds::quant::QuantType;
     let mut cases: Vec<(Kernel, usize)> = vec![];
     for ty in [QuantType::F32, QuantType::Q4K] {
-        cases.push((Kernel::MatVec(ty), size_of::<MatVecParams>()));
+        for reduce in [Reduce::Workgroup, Reduce::Subgroup] {
+            cases.push((Kernel::MatVec(ty, reduce), size_of::<MatVecParams>()));
+        }
         cases.push((Kernel::MatVecT(ty), size_of::<MatVecTParams>()));
         cases.push((Kernel::GetRows(ty), size_of::<GetRowsParams>()));
     }

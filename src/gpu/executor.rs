@@ -100,10 +100,11 @@ impl<'m> GpuExecutor<'m> {
             .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
         ctx.take_error("uploading the weights and allocating the latent cache")?;
         let argmax_out = storage_f32(&ctx, "argmax", &[0.0]);
+        let pipes = Pipelines::for_adapter(&ctx);
         Ok(GpuExecutor {
             model,
             ctx,
-            pipes: Pipelines::default(),
+            pipes,
             mats,
             vecs,
             cache,

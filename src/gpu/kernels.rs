@@ -16,6 +16,14 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/common/reduce.wgsl"),
     ),
     (
+        "common/rows_reduce.wgsl",
+        include_str!("../../shaders/common/rows_reduce.wgsl"),
+    ),
+    (
+        "common/rows_reduce_subgroup.wgsl",
+        include_str!("../../shaders/common/rows_reduce_subgroup.wgsl"),
+    ),
+    (
         "common/online_softmax.wgsl",
         include_str!("../../shaders/common/online_softmax.wgsl"),
     ),
@@ -76,16 +84,56 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/quant/q6_k.wgsl"),
     ),
     (
-        "quant/dot/generic.wgsl",
-        include_str!("../../shaders/quant/dot/generic.wgsl"),
+        "quant/dot/f32.wgsl",
+        include_str!("../../shaders/quant/dot/f32.wgsl"),
+    ),
+    (
+        "quant/dot/f16.wgsl",
+        include_str!("../../shaders/quant/dot/f16.wgsl"),
+    ),
+    (
+        "quant/dot/bf16.wgsl",
+        include_str!("../../shaders/quant/dot/bf16.wgsl"),
+    ),
+    (
+        "quant/dot/q4_0.wgsl",
+        include_str!("../../shaders/quant/dot/q4_0.wgsl"),
+    ),
+    (
+        "quant/dot/q4_1.wgsl",
+        include_str!("../../shaders/quant/dot/q4_1.wgsl"),
+    ),
+    (
+        "quant/dot/q5_0.wgsl",
+        include_str!("../../shaders/quant/dot/q5_0.wgsl"),
+    ),
+    (
+        "quant/dot/q5_1.wgsl",
+        include_str!("../../shaders/quant/dot/q5_1.wgsl"),
     ),
     (
         "quant/dot/q8_0.wgsl",
         include_str!("../../shaders/quant/dot/q8_0.wgsl"),
     ),
     (
-        "quant/dot/q4_0.wgsl",
-        include_str!("../../shaders/quant/dot/q4_0.wgsl"),
+        "quant/dot/q2_k.wgsl",
+        include_str!("../../shaders/quant/dot/q2_k.wgsl"),
+    ),
+    (
+        "quant/dot/q3_k.wgsl",
+        include_str!("../../shaders/quant/dot/q3_k.wgsl"),
+    ),
+    (
+        "quant/dot/q4_k.wgsl",
+        include_str!("../../shaders/quant/dot/q4_k.wgsl"),
+    ),
+    (
+        "quant/dot/q5_k.wgsl",
+        include_str!("../../shaders/quant/dot/q5_k.wgsl"),
+    ),
+    (
+        "quant/dot/q6_k.wgsl",
+        include_str!("../../shaders/quant/dot/q6_k.wgsl"),
     ),
     ("matvec.wgsl", include_str!("../../shaders/matvec.wgsl")),
     ("matvec_t.wgsl", include_str!("../../shaders/matvec_t.wgsl")),
@@ -182,21 +230,52 @@ pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
     })
 }
 
-/// The block_dot of a type (used by matvec, which declares `X`): a whole-block decoder where one
-/// exists, the generic loop over block_get otherwise.
-fn dot_file(ty: QuantType) -> &'static str {
-    match ty {
-        QuantType::Q8_0 => "quant/dot/q8_0.wgsl",
-        QuantType::Q4_0 => "quant/dot/q4_0.wgsl",
-        _ => "quant/dot/generic.wgsl",
+/// The part_dot of a type (used by matvec, which declares `X`): Σ of 16 weights of a block times
+/// 16 activations, decoding the block's scales once for the 16.
+fn dot_file(ty: QuantType) -> Option<&'static str> {
+    use QuantType::*;
+    Some(match ty {
+        F32 => "quant/dot/f32.wgsl",
+        F16 => "quant/dot/f16.wgsl",
+        BF16 => "quant/dot/bf16.wgsl",
+        Q4_0 => "quant/dot/q4_0.wgsl",
+        Q4_1 => "quant/dot/q4_1.wgsl",
+        Q5_0 => "quant/dot/q5_0.wgsl",
+        Q5_1 => "quant/dot/q5_1.wgsl",
+        Q8_0 => "quant/dot/q8_0.wgsl",
+        Q2K => "quant/dot/q2_k.wgsl",
+        Q3K => "quant/dot/q3_k.wgsl",
+        Q4K => "quant/dot/q4_k.wgsl",
+        Q5K => "quant/dot/q5_k.wgsl",
+        Q6K => "quant/dot/q6_k.wgsl",
+        _ => return None,
+    })
+}
+
+/// How a multi-row kernel sums its partials over the workgroup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reduce {
+    /// A tree in workgroup memory (every adapter).
+    Workgroup,
+    /// subgroupAdd, then one pass over the subgroup totals (adapters with subgroups).
+    Subgroup,
+}
+
+impl Reduce {
+    pub fn file(self) -> &'static str {
+        match self {
+            Reduce::Workgroup => "common/rows_reduce.wgsl",
+            Reduce::Subgroup => "common/rows_reduce_subgroup.wgsl",
+        }
     }
 }
 
 /// One shader variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// Quantized matrix × activations (`matvec.wgsl`), for weights of the given type.
-    MatVec(QuantType),
+    /// Quantized matrix × activations (`matvec.wgsl`), for weights of the given type, with the
+    /// given reduction.
+    MatVec(QuantType, Reduce),
     /// The transposed product over stored rows (`matvec_t.wgsl`): y[d] = Σ_c W[c, d] x[c], for
     /// materializing MLA keys from attn_k_b.
     MatVecT(QuantType),
@@ -213,7 +292,14 @@ impl Kernel {
             .iter()
             .copied()
             .filter(|t| quant_files(*t).is_some());
-        let typed = types.flat_map(|t| [Kernel::MatVec(t), Kernel::MatVecT(t), Kernel::GetRows(t)]);
+        let typed = types.flat_map(|t| {
+            [
+                Kernel::MatVec(t, Reduce::Workgroup),
+                Kernel::MatVec(t, Reduce::Subgroup),
+                Kernel::MatVecT(t),
+                Kernel::GetRows(t),
+            ]
+        });
         typed
             .chain(TYPELESS.iter().map(|(name, _, _)| Kernel::Op(name)))
             .collect()
@@ -222,7 +308,10 @@ impl Kernel {
     /// Readable key, also the wgpu label: `matvec.q4_k`.
     pub fn key(&self) -> String {
         let (op, ty) = match self {
-            Kernel::MatVec(t) => ("matvec", t),
+            Kernel::MatVec(t, Reduce::Workgroup) => ("matvec", t),
+            Kernel::MatVec(t, Reduce::Subgroup) => {
+                return format!("matvec.{}.sg", t.name().to_ascii_lowercase())
+            }
             Kernel::MatVecT(t) => ("matvec_t", t),
             Kernel::GetRows(t) => ("get_rows", t),
             Kernel::Op(name) => return name.to_string(),
@@ -239,24 +328,27 @@ impl Kernel {
                 .unwrap_or_else(|| panic!("unknown op shader {name}"));
             return before.iter().copied().chain([*op_file]).collect();
         }
-        let (op_file, ty, dot): (&str, QuantType, bool) = match *self {
-            Kernel::MatVec(t) => ("matvec.wgsl", t, true),
-            Kernel::MatVecT(t) => ("matvec_t.wgsl", t, false),
-            Kernel::GetRows(t) => ("get_rows.wgsl", t, false),
+        let (op_file, ty, reduce) = match *self {
+            Kernel::MatVec(t, r) => ("matvec.wgsl", t, Some(r)),
+            Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
+            Kernel::GetRows(t) => ("get_rows.wgsl", t, None),
             Kernel::Op(_) => unreachable!("handled above"),
         };
         let mut files = vec!["common/bytes.wgsl"];
-        if dot {
-            files.push("common/reduce.wgsl");
-        }
         files.extend_from_slice(
             quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")),
         );
-        if dot {
-            files.push(dot_file(ty));
+        if let Some(r) = reduce {
+            files.push(dot_file(ty).unwrap_or_else(|| panic!("no part_dot for {ty}")));
+            files.push(r.file());
         }
         files.push(op_file);
         files
+    }
+
+    /// Whether the variant needs the adapter's subgroup feature.
+    pub fn needs_subgroups(&self) -> bool {
+        matches!(self, Kernel::MatVec(_, Reduce::Subgroup))
     }
 
     /// The composed WGSL source.

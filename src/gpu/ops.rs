@@ -269,9 +269,9 @@ pub fn encode_matvec_slots(
                 slot_base: slot_base as u32,
                 n_slots_total: n_slots_total as u32,
             };
-            let (gx, gy) = grid(ctx, c.n_rows);
+            let (gx, gy) = grid(ctx, c.n_rows.div_ceil(pipes.matvec.nr as usize));
             let gz = (n_slots_total - slot_base).min(max_z) as u32;
-            let kernel = Kernel::MatVec(w.ty);
+            let kernel = Kernel::MatVec(w.ty, pipes.matvec.reduce);
             encode_op(
                 ctx,
                 pipes,
