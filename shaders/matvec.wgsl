@@ -5,9 +5,9 @@
 //   MatMul      n_slot 1:        slot = token, matrix 0, X row = slot
 //   MatMulHeads n_slot = H:      slot = t·H + h, matrix h, X row = slot (x_per_slot)
 //   MatMulId    n_slot = K:      slot = t·K + k, matrix IDS[slot] (use_ids), X row = t or slot
-// Bindings: W array<u32> GGUF bytes of matrices m_first .. m_first + m_count (matrix m at byte
+// Bindings: W array<vec4<u32>> GGUF bytes of matrices m_first .. m_first + m_count (matrix m at byte
 //           w_offset + (m - m_first) · mat_bytes, row r at + r · row_bytes),
-//           X f32 (row i at x_offset + i · x_stride), Y f32 (slot s, row r at y_offset +
+//           X f32 read 4 at a time (row i at x_offset + i · x_stride), Y f32 (slot s, row r at y_offset +
 //           s · y_stride + r), IDS i32 [slots] (read only when use_ids), P params.
 // Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
 // count), the slot on z (plus slot_base when the slots exceed one dispatch). A row is cut into
@@ -42,11 +42,38 @@ struct Params {
     n_slots_total: u32,
 }
 
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(0) var<storage, read> W: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<storage, read> IDS: array<i32>;
 @group(0) @binding(4) var<uniform> P: Params;
+
+// Accessors for common/bytes.wgsl: W is read 16 bytes per load.
+fn w_word(i: u32) -> u32 {
+    return W[i >> 2u][i & 3u];
+}
+
+fn w_quad(i: u32) -> vec4<u32> {
+    return W[i];
+}
+
+fn x_at(i: u32) -> f32 {
+    return X[i >> 2u][i & 3u];
+}
+
+// The 16 activations from element `i`: four 16-byte loads when `i` is a multiple of 4.
+fn load_x16(i: u32) -> array<vec4<f32>, 4> {
+    if ((i & 3u) == 0u) {
+        let q = i >> 2u;
+        return array<vec4<f32>, 4>(X[q], X[q + 1u], X[q + 2u], X[q + 3u]);
+    }
+    var xs: array<vec4<f32>, 4>;
+    for (var k = 0u; k < 4u; k = k + 1u) {
+        let j = i + 4u * k;
+        xs[k] = vec4<f32>(x_at(j), x_at(j + 1u), x_at(j + 2u), x_at(j + 3u));
+    }
+    return xs;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
@@ -71,12 +98,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let units = P.cols / 16u;
     for (var u = lane.lid; u < units; u = u + WG) {
         let e = 16u * u;
-        let xe = x_row + e;
-        var xs: array<vec4<f32>, 4>;
-        for (var k = 0u; k < 4u; k = k + 1u) {
-            let i = xe + 4u * k;
-            xs[k] = vec4<f32>(X[i], X[i + 1u], X[i + 2u], X[i + 3u]);
-        }
+        var xs = load_x16(x_row + e);
         let b = w_mat + r0 * P.row_bytes + (e / QK) * BLOCK_BYTES;
         let part = (e % QK) / 16u;
         for (var r = 0u; r < NR; r = r + 1u) {
@@ -90,7 +112,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (c < P.cols) {
         for (var r = 0u; r < nr; r = r + 1u) {
             let b = w_mat + (r0 + r) * P.row_bytes + c * BLOCK_BYTES;
-            acc[r] = acc[r] + block_get(b, 0u) * X[x_row + c];
+            acc[r] = acc[r] + block_get(b, 0u) * x_at(x_row + c);
         }
     }
     let total = rows_reduce(&acc, lane);

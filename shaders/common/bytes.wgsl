@@ -1,9 +1,12 @@
-// Byte loaders over the weight array `W: array<u32>`, which holds GGUF tensor bytes exactly as
-// stored (little-endian). Blocks of 18, 34, 110 or 210 bytes are not 4-byte aligned, so every
-// quant file reads its fields through these functions. The op file declares `W`.
+// Byte loaders over the weight binding `W`, which holds GGUF tensor bytes exactly as stored
+// (little-endian, padded to whole 16-byte units). Blocks of 18, 34, 110 or 210 bytes are not
+// 4-byte aligned, so every quant file reads its fields through these functions. The op file
+// declares `W` (as array<u32> or array<vec4<u32>>) and its two accessors:
+//   w_word(i) -> u32        bytes 4i .. 4i + 4
+//   w_quad(i) -> vec4<u32>  bytes 16i .. 16i + 16 (one 128-bit load where W is array<vec4<u32>>)
 
 fn load_u8(b: u32) -> u32 {
-    return (W[b >> 2u] >> ((b & 3u) << 3u)) & 0xffu;
+    return (w_word(b >> 2u) >> ((b & 3u) << 3u)) & 0xffu;
 }
 
 fn load_i8(b: u32) -> i32 {
@@ -13,14 +16,14 @@ fn load_i8(b: u32) -> i32 {
 // Two bytes, little-endian; `b` may be odd.
 fn load_u16(b: u32) -> u32 {
     if ((b & 3u) != 3u) {
-        return (W[b >> 2u] >> ((b & 3u) << 3u)) & 0xffffu;
+        return (w_word(b >> 2u) >> ((b & 3u) << 3u)) & 0xffffu;
     }
     return load_u8(b) | (load_u8(b + 1u) << 8u);
 }
 
 fn load_u32(b: u32) -> u32 {
     if ((b & 3u) == 0u) {
-        return W[b >> 2u];
+        return w_word(b >> 2u);
     }
     return load_u16(b) | (load_u16(b + 2u) << 16u);
 }
@@ -46,23 +49,31 @@ fn load_f16(b: u32) -> f32 {
     return f16_bits_to_f32(load_u16(b));
 }
 
-// 16 bytes from byte `b` (any alignment) as four little-endian words: five word loads and funnel
-// shifts, no branch (the fifth load is unused when `b` is aligned).
+// 16 bytes from byte `b` (any alignment): one 16-byte load when `b` is 16-aligned, else two and
+// a funnel shift across them.
 fn load_16(b: u32) -> vec4<u32> {
-    let i = b >> 2u;
-    let sh = (b & 3u) << 3u;
-    let w = vec4<u32>(W[i], W[i + 1u], W[i + 2u], W[i + 3u]);
-    let next = vec4<u32>(w.yzw, W[i + 4u]);
-    // For sh = 0 the shift by 32 - sh would be out of range: select the aligned words instead.
-    let r = select(32u - sh, 0u, sh == 0u);
-    let shifted = (w >> vec4<u32>(sh)) | (next << vec4<u32>(r));
-    return select(shifted, w, sh == 0u);
+    let lo = w_quad(b >> 4u);
+    let o = b & 15u;
+    if (o == 0u) {
+        return lo;
+    }
+    let hi = w_quad((b >> 4u) + 1u);
+    // Words k .. k + 4 of lo ‖ hi (k = o / 4), then the bit shift s = 8 (o % 4).
+    let k = o >> 2u;
+    let a1 = vec4<u32>(lo.yzw, hi.x);
+    let a2 = vec4<u32>(lo.zw, hi.xy);
+    let a3 = vec4<u32>(lo.w, hi.xyz);
+    let w0 = select(select(select(lo, a1, k == 1u), a2, k == 2u), a3, k == 3u);
+    let w1 = select(select(select(a1, a2, k == 1u), a3, k == 2u), hi, k == 3u);
+    let s = (o & 3u) << 3u;
+    // For s = 0 the shift by 32 - s would be out of range: the words are already in place.
+    let r = select(32u - s, 0u, s == 0u);
+    return select((w0 >> vec4<u32>(s)) | (w1 << vec4<u32>(r)), w0, s == 0u);
 }
 
-// 16 bytes from a 4-byte-aligned byte `b`: four word loads.
+// 16 bytes from a 16-byte-aligned byte `b`: one load.
 fn load_16_aligned(b: u32) -> vec4<u32> {
-    let i = b >> 2u;
-    return vec4<u32>(W[i], W[i + 1u], W[i + 2u], W[i + 3u]);
+    return w_quad(b >> 4u);
 }
 
 // The four bytes of `q` as floats, lowest byte first.

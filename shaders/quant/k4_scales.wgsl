@@ -8,3 +8,15 @@ fn scale_min_k4(s: u32, j: u32) -> vec2<u32> {
     let m = (load_u8(s + j + 4u) >> 4u) | ((load_u8(s + j) >> 6u) << 4u);
     return vec2<u32>(d, m);
 }
+
+// The same pair from the 16-byte Q4_K/Q5_K header already loaded as words: hdr.y, hdr.z, hdr.w
+// hold scales[0..4], scales[4..8], scales[8..12].
+fn scale_min_k4_hdr(hdr: vec4<u32>, j: u32) -> vec2<u32> {
+    let lo = (select(hdr.y, hdr.w, j >= 4u) >> (8u * (j & 3u))) & 0xffu;
+    let mid = (hdr.z >> (8u * (j & 3u))) & 0xffu;
+    if (j < 4u) {
+        return vec2<u32>(lo & 63u, mid & 63u);
+    }
+    let hi6 = (hdr.y >> (8u * (j & 3u) + 6u)) & 3u;
+    return vec2<u32>((lo & 0xfu) | (hi6 << 4u), (lo >> 4u) | ((mid >> 6u) << 4u));
+}

@@ -1,11 +1,16 @@
-//! `wgpu-ds bench -m FILE`: prefill and decode tokens/s, GB/s of weight bytes per matvec, and the
-//! bandwidth roofline (measured copy bandwidth / active weight bytes per decode token).
+//! `wgpu-ds bench [-m FILE | --shape v2-lite|v3]`: prefill and decode tokens/s, dispatches and CPU
+//! recording time per decode step, GB/s of weight bytes per matvec, and the bandwidth roofline
+//! (measured copy bandwidth / active weight bytes per decode token). `--cpu` also times the CPU
+//! reference on the same model in the same run.
 
+use wgpu_ds::bench::synthetic::{self, Shape, SyntheticSpec};
 use wgpu_ds::bench::{active_bytes_per_token, copy_bandwidth, matvec_rates, time_steps};
 use wgpu_ds::cpu::CpuExecutor;
 use wgpu_ds::gpu::executor::GpuExecutor;
+use wgpu_ds::model::Model;
+use wgpu_ds::quant::QuantType;
 use wgpu_ds::session::Executor;
-use wgpu_ds::Result;
+use wgpu_ds::{Error, Result};
 
 use super::backend::{Backend, BackendArgs};
 use super::ModelArg;
@@ -14,6 +19,19 @@ use super::ModelArg;
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArg,
+    /// Instead of a file: a random-weight model at the real widths of this architecture, built in
+    /// memory (no download).
+    #[arg(long, value_enum, conflicts_with = "model")]
+    pub shape: Option<Shape>,
+    /// With --shape: layers (default: the model's own, 27 for V2-Lite, 61 for V3).
+    #[arg(long, requires = "shape")]
+    pub layers: Option<usize>,
+    /// With --shape: routed experts per MoE layer (default: the model's own, 64 or 256).
+    #[arg(long, requires = "shape")]
+    pub experts: Option<usize>,
+    /// With --shape: weight type as for `wgpu-ds convert --type` (output.weight gets Q6_K).
+    #[arg(short = 't', long = "type", default_value = "q4_k", requires = "shape")]
+    pub ty: String,
     #[command(flatten)]
     pub backend: BackendArgs,
     /// Prompt tokens for the prefill measurement.
@@ -25,74 +43,119 @@ pub struct Args {
     /// Repetitions per matvec measurement.
     #[arg(long, default_value_t = 20)]
     pub reps: usize,
+    /// Also time the CPU reference on the same model (after the GPU).
+    #[arg(long)]
+    pub cpu: bool,
+}
+
+fn open(a: &Args) -> Result<(Model, String)> {
+    let Some(shape) = a.shape else {
+        return Ok((a.model.open()?, a.model.display()));
+    };
+    let ty = QuantType::from_name(&a.ty)
+        .ok_or_else(|| Error::Usage(format!("--type {}: not a supported type", a.ty)))?;
+    let spec = SyntheticSpec {
+        shape,
+        layers: a.layers,
+        experts: a.experts,
+        ty,
+    };
+    let t = std::time::Instant::now();
+    let model = synthetic::build(&spec)?;
+    let name = format!(
+        "synthetic {shape:?} {ty}, {} experts (built in {:.1} s)",
+        model.config.n_expert,
+        t.elapsed().as_secs_f64()
+    );
+    Ok((model, name))
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let model = a.model.open()?;
-    let n_ctx = a.n_prompt + a.n_gen;
+    if a.n_prompt == 0 || a.n_gen == 0 {
+        return Err(Error::Usage("-p and -n must be at least 1".into()));
+    }
+    let (model, name) = open(&a)?;
+    let n_ctx = a.n_prompt + a.n_gen + 1;
     let active = active_bytes_per_token(&model);
     println!(
-        "model: {} ({} layers), active weight bytes per decode token: {:.1} MB",
-        a.model.display(),
+        "model: {name} ({} layers, {:.2} GB), active weight bytes per decode token: {:.1} MB",
         model.config.n_layer,
+        model.file.file_bytes() as f64 / 1e9,
         active as f64 / 1e6
     );
     if a.backend.backend == Backend::Cpu {
         let mut exec = CpuExecutor::new(&model, n_ctx);
-        return report_steps(&mut exec, &a, active, None);
+        return report_steps("cpu", &mut exec, &a, active, None).map(|_| ());
     }
     let ctx = a.backend.open_gpu()?;
     let bw = copy_bandwidth(&ctx, (64 << 20).min(ctx.limits.max_buffer_size / 2), 10)?;
     println!("measured copy bandwidth: {:.1} GB/s", bw / 1e9);
+    let layer = model
+        .config
+        .n_layer_dense_lead
+        .min(model.config.n_layer - 1);
+    println!("\nmatvec (one token), layer {layer} and the output head:");
     println!(
-        "\nmatvec (one token), layer {}:",
-        model
-            .config
-            .n_layer_dense_lead
-            .min(model.config.n_layer - 1)
+        "  {:<36} {:<6} {:>12} {:>10} {:>8} {:>7}",
+        "tensor", "type", "bytes", "µs", "GB/s", "% copy"
     );
-    println!(
-        "  {:<36} {:<6} {:>12} {:>10} {:>8}",
-        "tensor", "type", "bytes", "µs", "GB/s"
-    );
-    for r in matvec_rates(
-        &model,
-        &ctx,
-        model
-            .config
-            .n_layer_dense_lead
-            .min(model.config.n_layer - 1),
-        a.reps,
-    )? {
+    for r in matvec_rates(&model, &ctx, layer, a.reps)? {
+        let gbs = r.bytes as f64 / r.seconds;
         println!(
-            "  {:<36} {:<6} {:>12} {:>10.1} {:>8.2}",
+            "  {:<36} {:<6} {:>12} {:>10.1} {:>8.2} {:>6.1}%",
             r.name,
             r.ty,
             r.bytes,
             r.seconds * 1e6,
-            r.bytes as f64 / r.seconds / 1e9
+            gbs / 1e9,
+            100.0 * gbs / bw
         );
     }
     let mut exec = GpuExecutor::new(&model, ctx, n_ctx)?;
-    report_steps(&mut exec, &a, active, Some(bw))
+    let gpu = report_steps("gpu", &mut exec, &a, active, Some(bw))?;
+    // One more decode step, to read what recording it cost.
+    exec.step_argmax(&[1], a.n_prompt + a.n_gen)?;
+    let s = exec.last_step;
+    println!(
+        "gpu decode step: {} dispatches, {:.2} ms of CPU to record and submit",
+        s.dispatches,
+        s.record_s * 1e3
+    );
+    drop(exec);
+    if a.cpu {
+        let mut cpu = CpuExecutor::new(&model, n_ctx);
+        let c = report_steps("cpu", &mut cpu, &a, active, None)?;
+        println!("gpu/cpu decode: {:.2}×", gpu / c);
+    }
+    Ok(())
 }
 
-fn report_steps(exec: &mut dyn Executor, a: &Args, active: u64, bw: Option<f64>) -> Result<()> {
+/// Prints prefill and decode rates; returns decode tok/s.
+fn report_steps(
+    label: &str,
+    exec: &mut dyn Executor,
+    a: &Args,
+    active: u64,
+    bw: Option<f64>,
+) -> Result<f64> {
     let t = time_steps(exec, a.n_prompt, a.n_gen)?;
     println!(
-        "\nprefill: {} tokens in {:.3} s = {:.1} tok/s",
+        "\n{label} prefill: {} tokens in {:.3} s = {:.2} tok/s",
         t.prefill_tokens,
         t.prefill_s,
         t.prefill_tokens as f64 / t.prefill_s
     );
     let decode = t.decode_tokens as f64 / t.decode_s;
     println!(
-        "decode:  {} tokens in {:.3} s = {:.1} tok/s",
+        "{label} decode:  {} tokens in {:.3} s = {:.2} tok/s",
         t.decode_tokens, t.decode_s, decode
     );
     if let Some(bw) = bw {
         let roof = bw / active as f64;
-        println!("roofline (copy bandwidth / active bytes): {roof:.1} tok/s; decode reaches {:.1}% of it", 100.0 * decode / roof);
+        println!(
+            "roofline (copy bandwidth / active bytes): {roof:.1} tok/s; decode reaches {:.1}% of it",
+            100.0 * decode / roof
+        );
     }
-    Ok(())
+    Ok(decode)
 }

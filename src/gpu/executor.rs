@@ -38,6 +38,17 @@ pub struct GpuExecutor<'m> {
     arena: Vec<wgpu::Buffer>,
     /// u32 [1]: the argmax of greedy decode steps.
     argmax_out: wgpu::Buffer,
+    /// What the last step cost to record.
+    pub last_step: StepStats,
+}
+
+/// The CPU side of one step.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepStats {
+    /// Compute dispatches in the step's command buffer.
+    pub dispatches: u64,
+    /// Seconds from the start of `run` to the submit: building buffers, encoding, submitting.
+    pub record_s: f64,
 }
 
 /// What a step reads back once its command buffer is done.
@@ -112,6 +123,7 @@ impl<'m> GpuExecutor<'m> {
             rope: Rope::new(c),
             arena: Vec::new(),
             argmax_out,
+            last_step: StepStats::default(),
         })
     }
 
@@ -175,6 +187,8 @@ impl<'m> GpuExecutor<'m> {
                 "token id {bad} is outside the vocabulary of {n_vocab}"
             )));
         }
+        let t_start = std::time::Instant::now();
+        let dispatches0 = self.pipes.dispatches();
         let bufs = self.node_buffers(g);
         self.ctx
             .queue
@@ -453,7 +467,10 @@ impl<'m> GpuExecutor<'m> {
             let id = &self.argmax_out;
             routing::encode_argmax(&self.ctx, &self.pipes, &mut enc, row, id, n_vocab);
             self.ctx.queue.submit([enc.finish()]);
-            let v = super::ops::read_f32(&self.ctx, id, 1)?;
+            let stats = self.stats_since(t_start, dispatches0);
+            let v = super::ops::read_f32(&self.ctx, id, 1);
+            self.last_step = stats;
+            let v = v?;
             self.ctx.take_error("running a step")?;
             let bufs = (0..g.nodes.len()).map(|_| None).collect();
             return Ok(GpuValues {
@@ -462,6 +479,7 @@ impl<'m> GpuExecutor<'m> {
             });
         }
         self.ctx.queue.submit([enc.finish()]);
+        self.last_step = self.stats_since(t_start, dispatches0);
         let wanted: Vec<NodeId> = match read {
             Readback::Everything => (0..g.nodes.len()).collect(),
             _ => vec![g.logits],
@@ -478,6 +496,13 @@ impl<'m> GpuExecutor<'m> {
             bufs: out,
             argmax: None,
         })
+    }
+
+    fn stats_since(&self, t_start: std::time::Instant, dispatches0: u64) -> StepStats {
+        StepStats {
+            dispatches: self.pipes.dispatches() - dispatches0,
+            record_s: t_start.elapsed().as_secs_f64(),
+        }
     }
 
     fn graph_for(&self, tokens: &[u32], pos0: usize, all_logits: bool) -> Graph {

@@ -70,10 +70,13 @@ impl GpuWeight {
                 bytes.len()
             )));
         }
-        let limit = ctx.max_binding() as usize;
+        // Room for the padding of `upload` (at most 31 bytes).
+        let limit = (ctx.max_binding() as usize).saturating_sub(32);
         let upload = |range: std::ops::Range<usize>| {
             let mut data = bytes[range].to_vec();
-            data.resize(data.len().div_ceil(4).max(1) * 4, 0); // array<u32> needs whole words
+            // Whole 16-byte units (matvec reads W as array<vec4<u32>>), plus one for the second
+            // load of an unaligned 16-byte read at the very end.
+            data.resize(data.len().div_ceil(16) * 16 + 16, 0);
             ctx.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some(name),
@@ -164,6 +167,7 @@ pub fn encode_op<T: bytemuck::Pod>(
     let key = kernel.key();
     let params = uniform(ctx, &key, params);
     let pipeline = pipes.get(&ctx.device, kernel);
+    pipes.count_dispatch();
     let mut bound = buffers.to_vec();
     bound.push(&params);
     dispatch(ctx, enc, &pipeline, &key, &bound, groups);

@@ -4,6 +4,7 @@
 //! values of the kernels' pipeline-overridable constants.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::kernels::{Kernel, Reduce};
@@ -61,6 +62,8 @@ pub struct Pipelines {
     /// [1] f32, bound as `ids` by matvecs without expert ids (made once, not per dispatch).
     no_ids: OnceLock<wgpu::Buffer>,
     pub matvec: MatVecShape,
+    /// Dispatches encoded through these pipelines so far (the bench reports them per step).
+    dispatches: AtomicU64,
 }
 
 impl Default for Pipelines {
@@ -75,6 +78,7 @@ impl Pipelines {
             cache: Mutex::new(HashMap::new()),
             no_ids: OnceLock::new(),
             matvec,
+            dispatches: AtomicU64::new(0),
         }
     }
 
@@ -118,6 +122,16 @@ impl Pipelines {
                 })
             })
             .clone()
+    }
+
+    /// Counts one dispatch (called by `ops::encode_op`).
+    pub fn count_dispatch(&self) {
+        self.dispatches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Dispatches encoded so far.
+    pub fn dispatches(&self) -> u64 {
+        self.dispatches.load(Ordering::Relaxed)
     }
 
     /// The placeholder for an absent optional input binding.

@@ -5,7 +5,7 @@ fn part_dot(b: u32, part: u32, xs: ptr<function, array<vec4<f32>, 4>>) -> f32 {
     let n = part >> 3u;
     let j = (part >> 1u) & 3u;
     let s = part & 1u;
-    let q = (load_16_aligned(b + 16u + 32u * n + 16u * s) >> vec4<u32>(2u * j)) & vec4<u32>(0x03030303u);
+    let q = (load_16(b + 16u + 32u * n + 16u * s) >> vec4<u32>(2u * j)) & vec4<u32>(0x03030303u);
     var acc = 0.0;
     var sx = 0.0;
     for (var w = 0u; w < 4u; w = w + 1u) {

@@ -1,5 +1,6 @@
 // part_dot for Q4_K: part p = 4c + 2h + half holds elements 16p .. 16p + 16: nibble h of
-// qs[32c + 16·half + l], (sc, m) = scale_min_k4(2c + h); d·sc Σ q·x - dmin·m Σ x.
+// qs[32c + 16·half + l], (sc, m) = scale_min_k4(2c + h); d·sc Σ q·x - dmin·m Σ x. Blocks of
+// 144 bytes keep every block 16-byte aligned.
 fn part_dot(b: u32, part: u32, xs: ptr<function, array<vec4<f32>, 4>>) -> f32 {
     let c = part >> 2u;
     let h = (part >> 1u) & 1u;
@@ -12,6 +13,10 @@ fn part_dot(b: u32, part: u32, xs: ptr<function, array<vec4<f32>, 4>>) -> f32 {
         acc = acc + dot(bytes_f32(q[w]), x);
         sx = sx + dot(x, vec4<f32>(1.0));
     }
-    let sm = scale_min_k4(b + 4u, 2u * c + h);
-    return load_f16(b) * f32(sm.x) * acc - load_f16(b + 2u) * f32(sm.y) * sx;
+    // d, dmin and the 12 scale bytes are the block's first 16 bytes: one load.
+    let hdr = load_16_aligned(b);
+    let sm = scale_min_k4_hdr(hdr, 2u * c + h);
+    let d = f16_bits_to_f32(hdr.x & 0xffffu);
+    let dmin = f16_bits_to_f32(hdr.x >> 16u);
+    return d * f32(sm.x) * acc - dmin * f32(sm.y) * sx;
 }

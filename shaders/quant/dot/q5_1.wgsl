@@ -1,6 +1,6 @@
 // part_dot for Q5_1: 5-bit q as Q5_0, value d · q + m: d Σ q·x + m Σ x.
 fn part_dot(b: u32, part: u32, xs: ptr<function, array<vec4<f32>, 4>>) -> f32 {
-    let lo = (load_16_aligned(b + 8u) >> vec4<u32>(4u * part)) & vec4<u32>(0x0f0f0f0fu);
+    let lo = (load_16(b + 8u) >> vec4<u32>(4u * part)) & vec4<u32>(0x0f0f0f0fu);
     let qh = load_u32(b + 4u) >> (16u * part);
     var acc = 0.0;
     var sx = 0.0;

@@ -14,6 +14,10 @@ fn part_dot(b: u32, part: u32, xs: ptr<function, array<vec4<f32>, 4>>) -> f32 {
         acc = acc + dot(bytes_f32(q[w]), x);
         sx = sx + dot(x, vec4<f32>(1.0));
     }
-    let sm = scale_min_k4(b + 4u, 2u * c + h);
-    return load_f16(b) * f32(sm.x) * acc - load_f16(b + 2u) * f32(sm.y) * sx;
+    // d, dmin and the 12 scale bytes are the block's first 16 bytes: one load.
+    let hdr = load_16_aligned(b);
+    let sm = scale_min_k4_hdr(hdr, 2u * c + h);
+    let d = f16_bits_to_f32(hdr.x & 0xffffu);
+    let dmin = f16_bits_to_f32(hdr.x >> 16u);
+    return d * f32(sm.x) * acc - dmin * f32(sm.y) * sx;
 }

@@ -2,6 +2,8 @@
 //! through the real executor, GB/s of weight bytes per matvec, and the bandwidth roofline (the
 //! device's measured copy bandwidth over the bytes a decode token must read).
 
+pub mod synthetic;
+
 use std::time::Instant;
 
 use crate::error::{Error, Result};
@@ -35,8 +37,9 @@ pub fn time_steps(exec: &mut dyn Executor, n_prompt: usize, n_decode: usize) -> 
     exec.step(&prompt, 0, false)?;
     let prefill_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
+    // Greedy decoding: on the GPU only the argmax comes back, as in `wgpu-ds run --temp 0`.
     for i in 0..n_decode {
-        exec.step(&[(i as u32 * 13 + 5) % n_vocab], n_prompt + i, false)?;
+        exec.step_argmax(&[(i as u32 * 13 + 5) % n_vocab], n_prompt + i)?;
     }
     Ok(StepTimes {
         prefill_tokens: n_prompt,
