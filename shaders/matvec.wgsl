@@ -61,18 +61,21 @@ fn x_at(i: u32) -> f32 {
     return X[i >> 2u][i & 3u];
 }
 
-// The 16 activations from element `i`: four 16-byte loads when `i` is a multiple of 4.
-fn load_x16(i: u32) -> array<vec4<f32>, 4> {
+// The 16 activations from element `i` and their sum: four 16-byte loads when `i` is a multiple
+// of 4.
+fn load_x16(i: u32) -> X16 {
+    var x: X16;
     if ((i & 3u) == 0u) {
         let q = i >> 2u;
-        return array<vec4<f32>, 4>(X[q], X[q + 1u], X[q + 2u], X[q + 3u]);
+        x = X16(X[q], X[q + 1u], X[q + 2u], X[q + 3u], 0.0);
+    } else {
+        x.v0 = vec4<f32>(x_at(i), x_at(i + 1u), x_at(i + 2u), x_at(i + 3u));
+        x.v1 = vec4<f32>(x_at(i + 4u), x_at(i + 5u), x_at(i + 6u), x_at(i + 7u));
+        x.v2 = vec4<f32>(x_at(i + 8u), x_at(i + 9u), x_at(i + 10u), x_at(i + 11u));
+        x.v3 = vec4<f32>(x_at(i + 12u), x_at(i + 13u), x_at(i + 14u), x_at(i + 15u));
     }
-    var xs: array<vec4<f32>, 4>;
-    for (var k = 0u; k < 4u; k = k + 1u) {
-        let j = i + 4u * k;
-        xs[k] = vec4<f32>(x_at(j), x_at(j + 1u), x_at(j + 2u), x_at(j + 3u));
-    }
-    return xs;
+    x.sum = dot(x.v0 + x.v1 + x.v2 + x.v3, vec4<f32>(1.0));
+    return x;
 }
 
 @compute @workgroup_size(WG)
@@ -98,12 +101,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let units = P.cols / 16u;
     for (var u = lane.lid; u < units; u = u + WG) {
         let e = 16u * u;
-        var xs = load_x16(x_row + e);
+        let x = load_x16(x_row + e);
         let b = w_mat + r0 * P.row_bytes + (e / QK) * BLOCK_BYTES;
         let part = (e % QK) / 16u;
         for (var r = 0u; r < NR; r = r + 1u) {
             if (r < nr) {
-                acc[r] = acc[r] + part_dot(b + r * P.row_bytes, part, &xs);
+                acc[r] = acc[r] + part_dot(b + r * P.row_bytes, part, x);
             }
         }
     }

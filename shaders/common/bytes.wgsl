@@ -90,3 +90,25 @@ fn bytes_i8_f32(q: u32) -> vec4<f32> {
 fn spread_bits4(h: u32) -> u32 {
     return ((h & 1u) << 4u) | ((h & 2u) << 11u) | ((h & 4u) << 18u) | ((h & 8u) << 25u);
 }
+
+// 16 activations (elements 4k .. 4k + 4 in v[k]) and their sum, loaded once per 16-element unit
+// and shared by every row a workgroup dots with them.
+struct X16 {
+    v0: vec4<f32>,
+    v1: vec4<f32>,
+    v2: vec4<f32>,
+    v3: vec4<f32>,
+    sum: f32,
+}
+
+// Σ_i byte i of q · x_i for 16 unsigned bytes (byte j of q[k] is element 4k + j).
+fn dot16_u8(q: vec4<u32>, x: X16) -> f32 {
+    return dot(bytes_f32(q.x), x.v0) + dot(bytes_f32(q.y), x.v1)
+         + dot(bytes_f32(q.z), x.v2) + dot(bytes_f32(q.w), x.v3);
+}
+
+// The same for 16 signed bytes.
+fn dot16_i8(q: vec4<u32>, x: X16) -> f32 {
+    return dot(bytes_i8_f32(q.x), x.v0) + dot(bytes_i8_f32(q.y), x.v1)
+         + dot(bytes_i8_f32(q.z), x.v2) + dot(bytes_i8_f32(q.w), x.v3);
+}

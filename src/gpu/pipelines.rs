@@ -31,16 +31,21 @@ impl Default for MatVecShape {
 }
 
 impl MatVecShape {
-    /// The shape for an adapter: subgroup reductions where it has them. `WGPU_DS_MATVEC=WG,NR`
-    /// overrides the workgroup shape (for measuring other shapes with `wgpu-ds bench`).
+    /// The shape for an adapter: subgroup reductions where it has them; 64 invocations × 4 rows
+    /// on GPUs, 16 × 8 on CPU adapters (lavapipe runs a workgroup on one core, so fewer, fuller
+    /// workgroups measure faster there: decode 2.0–2.4 tok/s against 1.4–1.5 with 64 × 4 on the
+    /// 2-layer V2-Lite bench). `WGPU_DS_MATVEC=WG,NR` overrides the workgroup shape (for
+    /// measuring other shapes with `wgpu-ds bench`).
     pub fn for_adapter(ctx: &super::GpuContext) -> MatVecShape {
+        let cpu = ctx.info.device_type == wgpu::DeviceType::Cpu;
         let mut shape = MatVecShape {
+            wg: if cpu { 16 } else { 64 },
+            nr: if cpu { 8 } else { 4 },
             reduce: if ctx.optional.subgroups {
                 Reduce::Subgroup
             } else {
                 Reduce::Workgroup
             },
-            ..Default::default()
         };
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();

@@ -1,12 +1,12 @@
 // part_dot for BF16: the 16 values at byte b (2-byte aligned), two per word, low half first; a
 // bf16 is the top half of an f32.
-fn part_dot(b: u32, part: u32, xs: ptr<function, array<vec4<f32>, 4>>) -> f32 {
-    var acc = 0.0;
-    for (var i = 0u; i < 2u; i = i + 1u) {
-        let q = load_16(b + 16u * i);
-        let lo = bitcast<vec4<f32>>(vec4<u32>(q.x << 16u, q.x & 0xffff0000u, q.y << 16u, q.y & 0xffff0000u));
-        let hi = bitcast<vec4<f32>>(vec4<u32>(q.z << 16u, q.z & 0xffff0000u, q.w << 16u, q.w & 0xffff0000u));
-        acc = acc + dot(lo, (*xs)[2u * i]) + dot(hi, (*xs)[2u * i + 1u]);
-    }
-    return acc;
+fn bf16s_f32(a: u32, b: u32) -> vec4<f32> {
+    return bitcast<vec4<f32>>(vec4<u32>(a << 16u, a & 0xffff0000u, b << 16u, b & 0xffff0000u));
+}
+
+fn part_dot(b: u32, part: u32, x: X16) -> f32 {
+    let p = load_16(b);
+    let q = load_16(b + 16u);
+    return dot(bf16s_f32(p.x, p.y), x.v0) + dot(bf16s_f32(p.z, p.w), x.v1)
+         + dot(bf16s_f32(q.x, q.y), x.v2) + dot(bf16s_f32(q.z, q.w), x.v3);
 }

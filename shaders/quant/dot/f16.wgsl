@@ -1,13 +1,12 @@
 // part_dot for F16: the 16 halves at byte b (2-byte aligned), two per word, low half first.
-fn part_dot(b: u32, part: u32, xs: ptr<function, array<vec4<f32>, 4>>) -> f32 {
-    var acc = 0.0;
-    for (var i = 0u; i < 2u; i = i + 1u) {
-        let q = load_16(b + 16u * i);
-        let lo = vec4<f32>(f16_bits_to_f32(q.x & 0xffffu), f16_bits_to_f32(q.x >> 16u),
-                           f16_bits_to_f32(q.y & 0xffffu), f16_bits_to_f32(q.y >> 16u));
-        let hi = vec4<f32>(f16_bits_to_f32(q.z & 0xffffu), f16_bits_to_f32(q.z >> 16u),
-                           f16_bits_to_f32(q.w & 0xffffu), f16_bits_to_f32(q.w >> 16u));
-        acc = acc + dot(lo, (*xs)[2u * i]) + dot(hi, (*xs)[2u * i + 1u]);
-    }
-    return acc;
+fn halves_f32(a: u32, b: u32) -> vec4<f32> {
+    return vec4<f32>(f16_bits_to_f32(a & 0xffffu), f16_bits_to_f32(a >> 16u),
+                     f16_bits_to_f32(b & 0xffffu), f16_bits_to_f32(b >> 16u));
+}
+
+fn part_dot(b: u32, part: u32, x: X16) -> f32 {
+    let p = load_16(b);
+    let q = load_16(b + 16u);
+    return dot(halves_f32(p.x, p.y), x.v0) + dot(halves_f32(p.z, p.w), x.v1)
+         + dot(halves_f32(q.x, q.y), x.v2) + dot(halves_f32(q.z, q.w), x.v3);
 }

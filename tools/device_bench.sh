@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the decode benchmarks on a machine with a real GPU through Vulkan and writes the numbers,
+# with the adapter name, to docs/PERFORMANCE.md (a section per run, appended).
+#
+#   tools/device_bench.sh [LAYERS]      # default 27: the V2-Lite-decode-work file of issue 9
+#
+# Needs cargo and a Vulkan loader and driver (libvulkan1). Builds in release, runs the GPU kernel
+# tests first (a benchmark of wrong kernels is worthless), then:
+#   wgpu-ds bench --shape v2-lite --layers LAYERS --experts 8 --type q4_k   (per-matvec table,
+#                                                                          decode, roofline)
+#   wgpu-ds bench --shape v3 --layers 4 --experts 8 --type q4_k            (V3 widths)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+layers="${1:-27}"
+export WGPU_BACKEND=vulkan
+out=docs/PERFORMANCE.md
+log=$(mktemp)
+
+cargo build --release 2>&1 | tail -1
+cargo test --release --test gpu_matvec --test gpu_ops 2>&1 | grep -E "test result|panicked" || true
+
+bin=target/release/wgpu-ds
+adapter=$("$bin" devices 2>&1 | head -1)
+{
+    echo
+    echo "## $(date -u +%Y-%m-%d) — ${adapter}"
+    echo
+    echo '```'
+    echo "\$ wgpu-ds bench --shape v2-lite --layers $layers --experts 8 --type q4_k -p 16 -n 32"
+    "$bin" bench --shape v2-lite --layers "$layers" --experts 8 --type q4_k -p 16 -n 32 2>&1
+    echo
+    echo "\$ wgpu-ds bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16"
+    "$bin" bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16 2>&1
+    echo '```'
+} | tee "$log"
+cat "$log" >>"$out"
+echo "appended to $out"
