@@ -1,5 +1,5 @@
 // matvec: Y[s, r] = Σ_c W_m[r, c] · X[x(s), c] for every slot s, W rows stored as GGUF blocks of
-// the type composed in from quant/<type>.wgsl, dotted 16 elements at a time by the part_dot of
+// the type composed in from quant/<type>.wgsl, dotted 32 elements at a time by the unit_dot of
 // quant/dot/<type>.wgsl. One kernel serves the three matrix ops of the graph (CPU twins in
 // cpu/mod.rs):
 //   MatMul      n_slot 1:        slot = token, matrix 0, X row = slot
@@ -11,13 +11,16 @@
 //           s · y_stride + r), IDS i32 [slots] (read only when use_ids), P params.
 // Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
 // count), the slot on z (plus slot_base when the slots exceed one dispatch). A row is cut into
-// units of 16 elements (part `(16u % QK) / 16` of block `16u / QK`); invocation i takes units
-// i, i + WG, ..., loads the unit's 16 activations once and dots them with the same unit of all NR
-// rows, so neighbouring invocations read neighbouring weight bytes and X is read once per
-// workgroup. rows_reduce (workgroup tree or subgroupAdd) sums the partials; invocation r writes
-// row r. Float types with cols % 16 != 0 finish the row's last elements with block_get. Slots
-// whose matrix lies in another chunk of W are skipped (the chunk holding it writes them).
-// WG (a power of two ≥ 16) and NR (≤ NR_MAX) are pipeline-overridable, chosen per adapter.
+// units of 32 elements: unit `ub = (32u % QK) / 32` of block `32u / QK`, two runs of 16 at
+// `unit_first(ub)` and `+ UNIT_RUN2` within the block, chosen by quant/dot/<type>.wgsl so that
+// one unit's quants share their bytes (both nibbles of 16 Q4_K bytes, say). Invocation i takes
+// units i, i + WG, ..., loads the unit's 32 activations once (X16 ×2, with their sums) and dots
+// them with the same unit of all NR rows (`unit_dot`), so neighbouring invocations read
+// neighbouring weight bytes and X is read once per workgroup. rows_reduce (workgroup tree or
+// subgroupAdd) sums the partials; invocation r writes row r. Float types with cols % 32 != 0
+// finish the row's last elements with block_get. Slots whose matrix lies in another chunk of W
+// are skipped (the chunk holding it writes them).
+// WG (a power of two) and NR (≤ NR_MAX) are pipeline-overridable, chosen per adapter.
 
 override WG: u32 = 64u;
 override NR: u32 = 4u;
@@ -98,21 +101,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
     let nr = min(NR, P.rows - r0);
     var acc: array<f32, NR_MAX>;
-    let units = P.cols / 16u;
+    let units = P.cols / 32u;
     for (var u = lane.lid; u < units; u = u + WG) {
-        let e = 16u * u;
-        let x = load_x16(x_row + e);
+        let e = 32u * u;
+        let ub = (e % QK) / 32u;
+        let first = x_row + (e / QK) * QK + unit_first(ub);
+        let x0 = load_x16(first);
+        let x1 = load_x16(first + UNIT_RUN2);
         let b = w_mat + r0 * P.row_bytes + (e / QK) * BLOCK_BYTES;
-        let part = (e % QK) / 16u;
         for (var r = 0u; r < NR; r = r + 1u) {
             if (r < nr) {
-                acc[r] = acc[r] + part_dot(b + r * P.row_bytes, part, x);
+                acc[r] = acc[r] + unit_dot(b + r * P.row_bytes, ub, x0, x1);
             }
         }
     }
-    // cols % 16 != 0 happens only for float types (QK = 1): element c is block c.
-    let c = 16u * units + lane.lid;
-    if (c < P.cols) {
+    // cols % 32 != 0 happens only for float types (QK = 1): element c is block c.
+    for (var c = 32u * units + lane.lid; c < P.cols; c = c + WG) {
         for (var r = 0u; r < nr; r = r + 1u) {
             let b = w_mat + (r0 + r) * P.row_bytes + c * BLOCK_BYTES;
             acc[r] = acc[r] + block_get(b, 0u) * x_at(x_row + c);

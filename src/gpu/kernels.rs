@@ -230,8 +230,8 @@ pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
     })
 }
 
-/// The part_dot of a type (used by matvec, which declares `X`): Σ of 16 weights of a block times
-/// 16 activations, decoding the block's scales once for the 16.
+/// The unit_dot of a type (used by matvec): Σ of 32 weights of a block (two runs of 16 that share
+/// their quant bytes) times their activations, decoding the block's scales once for the 32.
 fn dot_file(ty: QuantType) -> Option<&'static str> {
     use QuantType::*;
     Some(match ty {

@@ -1,11 +1,24 @@
-// part_dot for Q2_K: part p = 8n + 2j + s holds elements 16p .. 16p + 16: 2-bit q from bits 2j of
-// qs[32n + 16s + l], scale byte scales[p] (low nibble scale, high nibble min);
+// unit_dot for Q2_K: element 128n + 32j + 16s + l is bits 2j of qs[32n + 16s + l] with scale
+// byte scales[8n + 2j + s] (low nibble scale, high nibble min). Unit ub = 4n + 2j' + s (j' < 2)
+// takes j = j' (x0) and j' + 2 (x1) from the same 16 qs bytes;
 // Σ (d·sc·q - dmin·m) · x = d·sc Σ q·x - dmin·m Σ x.
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    let n = part >> 3u;
-    let j = (part >> 1u) & 3u;
-    let s = part & 1u;
-    let q = (load_16(b + 16u + 32u * n + 16u * s) >> vec4<u32>(2u * j)) & vec4<u32>(0x03030303u);
-    let sc = load_u8(b + part);
-    return load_f16(b + 80u) * f32(sc & 0xfu) * dot16_u8(q, x) - load_f16(b + 82u) * f32(sc >> 4u) * x.sum;
+const UNIT_RUN2: u32 = 64u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 128u * (ub >> 2u) + 32u * ((ub >> 1u) & 1u) + 16u * (ub & 1u);
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    let n = ub >> 2u;
+    let j = (ub >> 1u) & 1u;
+    let s = ub & 1u;
+    let q = load_16(b + 16u + 32u * n + 16u * s) >> vec4<u32>(2u * j);
+    let m = vec4<u32>(0x03030303u);
+    let p = 8u * n + 2u * j + s;
+    let sc0 = load_u8(b + p);
+    let sc1 = load_u8(b + p + 4u);
+    let d = load_f16(b + 80u);
+    let dmin = load_f16(b + 82u);
+    let qx = f32(sc0 & 0xfu) * dot16_u8(q & m, x0) + f32(sc1 & 0xfu) * dot16_u8((q >> vec4<u32>(4u)) & m, x1);
+    return d * qx - dmin * (f32(sc0 >> 4u) * x0.sum + f32(sc1 >> 4u) * x1.sum);
 }

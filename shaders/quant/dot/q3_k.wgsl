@@ -1,12 +1,25 @@
-// part_dot for Q3_K: part p = 8n + 2j + s holds elements 16p .. 16p + 16: low 2 bits from bits 2j
-// of qs[32n + 16s + l], the high bit from bit 4n + j of hmask[16s + l] (set: +0, clear: -4), the
-// 6-bit scale `p`; Σ (q | h << 2) · x - 4 Σ x, scaled once by d · (scale - 32).
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    let n = part >> 3u;
-    let j = (part >> 1u) & 3u;
-    let s = part & 1u;
-    let lo = (load_16(b + 32u + 32u * n + 16u * s) >> vec4<u32>(2u * j)) & vec4<u32>(0x03030303u);
-    let hi = (load_16(b + 16u * s) >> vec4<u32>(4u * n + j)) & vec4<u32>(0x01010101u);
-    let q = lo | (hi << vec4<u32>(2u));
-    return load_f16(b + 108u) * f32(q3_k_scale(b, part)) * (dot16_u8(q, x) - 4.0 * x.sum);
+// unit_dot for Q3_K: element 128n + 32j + 16s + l has its low 2 bits from bits 2j of
+// qs[32n + 16s + l], its high bit from bit 4n + j of hmask[16s + l] (set: +0, clear: -4), the
+// 6-bit scale 8n + 2j + s. Unit ub = 4n + 2j' + s (j' < 2) takes j = j' (x0) and j' + 2 (x1);
+// Σ (q | h << 2) · x - 4 Σ x, scaled by d · (scale - 32).
+const UNIT_RUN2: u32 = 64u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 128u * (ub >> 2u) + 32u * ((ub >> 1u) & 1u) + 16u * (ub & 1u);
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    let n = ub >> 2u;
+    let j = (ub >> 1u) & 1u;
+    let s = ub & 1u;
+    let q = load_16(b + 32u + 32u * n + 16u * s) >> vec4<u32>(2u * j);
+    let h = load_16(b + 16u * s) >> vec4<u32>(4u * n + j);
+    let m2 = vec4<u32>(0x03030303u);
+    let m1 = vec4<u32>(0x01010101u);
+    let q0 = (q & m2) | ((h & m1) << vec4<u32>(2u));
+    let q1 = ((q >> vec4<u32>(4u)) & m2) | (((h >> vec4<u32>(2u)) & m1) << vec4<u32>(2u));
+    let p = 8u * n + 2u * j + s;
+    let s0 = f32(q3_k_scale(b, p)) * (dot16_u8(q0, x0) - 4.0 * x0.sum);
+    let s1 = f32(q3_k_scale(b, p + 4u)) * (dot16_u8(q1, x1) - 4.0 * x1.sum);
+    return load_f16(b + 108u) * (s0 + s1);
 }

@@ -1,6 +1,14 @@
-// part_dot for Q4_0: part 0 is the low nibbles of qs[0..16] (elements 0..16), part 1 the high
-// nibbles (elements 16..32); Σ (q - 8) · x = Σ q · x - 8 Σ x, scaled once by d.
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    let q = (load_16(b + 2u) >> vec4<u32>(4u * part)) & vec4<u32>(0x0f0f0f0fu);
-    return load_f16(b) * (dot16_u8(q, x) - 8.0 * x.sum);
+// unit_dot for Q4_0 (one unit per block): the low nibbles of qs[0..16] are elements 0..16 (x0),
+// the high nibbles elements 16..32 (x1); Σ (q - 8) · x = Σ q · x - 8 Σ x, scaled once by d.
+const UNIT_RUN2: u32 = 16u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 0u;
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    let q = load_16(b + 2u);
+    let m = vec4<u32>(0x0f0f0f0fu);
+    let s = dot16_u8(q & m, x0) + dot16_u8((q >> vec4<u32>(4u)) & m, x1);
+    return load_f16(b) * (s - 8.0 * (x0.sum + x1.sum));
 }

@@ -1,5 +1,13 @@
-// part_dot for Q4_1: nibbles as Q4_0 (part 0 low, part 1 high); Σ (d·q + m) · x = d Σ q·x + m Σ x.
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    let q = (load_16(b + 4u) >> vec4<u32>(4u * part)) & vec4<u32>(0x0f0f0f0fu);
-    return load_f16(b) * dot16_u8(q, x) + load_f16(b + 2u) * x.sum;
+// unit_dot for Q4_1 (one unit per block): nibbles as Q4_0; Σ (d·q + m) · x = d Σ q·x + m Σ x.
+const UNIT_RUN2: u32 = 16u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 0u;
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    let q = load_16(b + 4u);
+    let m = vec4<u32>(0x0f0f0f0fu);
+    let s = dot16_u8(q & m, x0) + dot16_u8((q >> vec4<u32>(4u)) & m, x1);
+    return load_f16(b) * s + load_f16(b + 2u) * (x0.sum + x1.sum);
 }

@@ -1,8 +1,21 @@
-// part_dot for Q5_0: low nibbles as Q4_0 (part 0 low, part 1 high), bit 4 of element 16·part + j
-// is bit 16·part + j of qh; Σ (q - 16) · x = Σ q · x - 16 Σ x, scaled once by d.
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    let lo = (load_16(b + 6u) >> vec4<u32>(4u * part)) & vec4<u32>(0x0f0f0f0fu);
-    let qh = load_u32(b + 2u) >> (16u * part);
-    let hi = vec4<u32>(spread_bits4(qh), spread_bits4(qh >> 4u), spread_bits4(qh >> 8u), spread_bits4(qh >> 12u));
-    return load_f16(b) * (dot16_u8(lo | hi, x) - 16.0 * x.sum);
+// unit_dot for Q5_0 (one unit per block): low nibbles as Q4_0, bit 4 of element j is bit j of
+// qh; Σ (q - 16) · x = Σ q · x - 16 Σ x, scaled once by d.
+const UNIT_RUN2: u32 = 16u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 0u;
+}
+
+// Bit 4 of 16 packed elements from 16 bits of qh.
+fn spread_bits16(h: u32) -> vec4<u32> {
+    return vec4<u32>(spread_bits4(h), spread_bits4(h >> 4u), spread_bits4(h >> 8u), spread_bits4(h >> 12u));
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    let q = load_16(b + 6u);
+    let qh = load_u32(b + 2u);
+    let m = vec4<u32>(0x0f0f0f0fu);
+    let s = dot16_u8((q & m) | spread_bits16(qh), x0)
+          + dot16_u8(((q >> vec4<u32>(4u)) & m) | spread_bits16(qh >> 16u), x1);
+    return load_f16(b) * (s - 16.0 * (x0.sum + x1.sum));
 }

@@ -1,7 +1,20 @@
-// part_dot for Q5_1: 5-bit q as Q5_0, value d · q + m: d Σ q·x + m Σ x.
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    let lo = (load_16(b + 8u) >> vec4<u32>(4u * part)) & vec4<u32>(0x0f0f0f0fu);
-    let qh = load_u32(b + 4u) >> (16u * part);
-    let hi = vec4<u32>(spread_bits4(qh), spread_bits4(qh >> 4u), spread_bits4(qh >> 8u), spread_bits4(qh >> 12u));
-    return load_f16(b) * dot16_u8(lo | hi, x) + load_f16(b + 2u) * x.sum;
+// unit_dot for Q5_1 (one unit per block): 5-bit q as Q5_0 (needs its spread_bits16), value
+// d · q + m: d Σ q·x + m Σ x.
+const UNIT_RUN2: u32 = 16u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 0u;
+}
+
+fn spread_bits16(h: u32) -> vec4<u32> {
+    return vec4<u32>(spread_bits4(h), spread_bits4(h >> 4u), spread_bits4(h >> 8u), spread_bits4(h >> 12u));
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    let q = load_16(b + 8u);
+    let qh = load_u32(b + 4u);
+    let m = vec4<u32>(0x0f0f0f0fu);
+    let s = dot16_u8((q & m) | spread_bits16(qh), x0)
+          + dot16_u8(((q >> vec4<u32>(4u)) & m) | spread_bits16(qh >> 16u), x1);
+    return load_f16(b) * s + load_f16(b + 2u) * (x0.sum + x1.sum);
 }

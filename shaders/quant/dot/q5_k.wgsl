@@ -1,16 +1,24 @@
-// part_dot for Q5_K: as Q4_K (part p = 4c + 2h + half), nibbles from qs at byte 48, and bit 4 of q
-// from bit 2c + h of qh[16·half + l]; d·sc Σ q·x - dmin·m Σ x. Blocks of 176 bytes keep every
-// block 16-byte aligned.
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    let c = part >> 2u;
-    let h = (part >> 1u) & 1u;
-    let half = part & 1u;
-    let lo = (load_16_aligned(b + 48u + 32u * c + 16u * half) >> vec4<u32>(4u * h)) & vec4<u32>(0x0f0f0f0fu);
-    let hi = (load_16_aligned(b + 16u + 16u * half) >> vec4<u32>(2u * c + h)) & vec4<u32>(0x01010101u);
-    let q = lo | (hi << vec4<u32>(4u));
+// unit_dot for Q5_K: as Q4_K (unit ub = 2c + half, nibbles of qs at byte 48), and bit 4 of q from
+// bit 2c + h of qh[16·half + l]; d·sc Σ q·x - dmin·m Σ x. Blocks of 176 bytes keep every block
+// 16-byte aligned.
+const UNIT_RUN2: u32 = 32u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 64u * (ub >> 1u) + 16u * (ub & 1u);
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    let c = ub >> 1u;
+    let q = load_16_aligned(b + 48u + 16u * ub);
+    let qh = load_16_aligned(b + 16u + 16u * (ub & 1u)) >> vec4<u32>(2u * c);
+    let m = vec4<u32>(0x0f0f0f0fu);
+    let m1 = vec4<u32>(0x01010101u);
+    let q0 = (q & m) | ((qh & m1) << vec4<u32>(4u));
+    let q1 = ((q >> vec4<u32>(4u)) & m) | (((qh >> vec4<u32>(1u)) & m1) << vec4<u32>(4u));
     let hdr = load_16_aligned(b);
-    let sm = scale_min_k4_hdr(hdr, 2u * c + h);
-    let d = f16_bits_to_f32(hdr.x & 0xffffu);
-    let dmin = f16_bits_to_f32(hdr.x >> 16u);
-    return d * f32(sm.x) * dot16_u8(q, x) - dmin * f32(sm.y) * x.sum;
+    let sm0 = scale_min_k4_hdr(hdr, 2u * c);
+    let sm1 = scale_min_k4_hdr(hdr, 2u * c + 1u);
+    let qx = f32(sm0.x) * dot16_u8(q0, x0) + f32(sm1.x) * dot16_u8(q1, x1);
+    let mx = f32(sm0.y) * x0.sum + f32(sm1.y) * x1.sum;
+    return f16_bits_to_f32(hdr.x & 0xffffu) * qx - f16_bits_to_f32(hdr.x >> 16u) * mx;
 }

@@ -1,12 +1,26 @@
-// part_dot for Q6_K: part p = 8n + 2k + half holds elements 16p .. 16p + 16: the low nibble k / 2
-// of ql[64n + 32(k % 2) + 16·half + l], the high 2 bits from bits 2k of qh[32n + 16·half + l], the
-// scale scales[p]; Σ (q - 32) · x = Σ q · x - 32 Σ x, scaled once by d · scale.
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    let n = part >> 3u;
-    let k = (part >> 1u) & 3u;
-    let half = part & 1u;
-    let lo = (load_16(b + 64u * n + 32u * (k & 1u) + 16u * half) >> vec4<u32>(4u * (k >> 1u))) & vec4<u32>(0x0f0f0f0fu);
-    let hi = (load_16(b + 128u + 32u * n + 16u * half) >> vec4<u32>(2u * k)) & vec4<u32>(0x03030303u);
-    let q = lo | (hi << vec4<u32>(4u));
-    return load_f16(b + 208u) * f32(load_i8(b + 192u + part)) * (dot16_u8(q, x) - 32.0 * x.sum);
+// unit_dot for Q6_K: element 128n + 32k + l has its low 4 bits from nibble k / 2 of
+// ql[64n + 32(k % 2) + l], its high 2 bits from bits 2k of qh[32n + l], the scale
+// scales[8n + 2k + l / 16]. Unit ub = 4n + 2k' + half (k' < 2) takes l = 16·half .. + 16 for
+// k = k' (x0, low nibbles) and k' + 2 (x1, high nibbles); Σ (q - 32) · x = Σ q · x - 32 Σ x,
+// scaled by d · scale.
+const UNIT_RUN2: u32 = 64u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 128u * (ub >> 2u) + 32u * ((ub >> 1u) & 1u) + 16u * (ub & 1u);
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    let n = ub >> 2u;
+    let k = (ub >> 1u) & 1u;
+    let half = ub & 1u;
+    let lo = load_16(b + 64u * n + 32u * k + 16u * half);
+    let hi = load_16(b + 128u + 32u * n + 16u * half) >> vec4<u32>(2u * k);
+    let m4 = vec4<u32>(0x0f0f0f0fu);
+    let m2 = vec4<u32>(0x03030303u);
+    let q0 = (lo & m4) | ((hi & m2) << vec4<u32>(4u));
+    let q1 = ((lo >> vec4<u32>(4u)) & m4) | (((hi >> vec4<u32>(4u)) & m2) << vec4<u32>(4u));
+    let p = 8u * n + 2u * k + half;
+    let s0 = f32(load_i8(b + 192u + p)) * (dot16_u8(q0, x0) - 32.0 * x0.sum);
+    let s1 = f32(load_i8(b + 196u + p)) * (dot16_u8(q1, x1) - 32.0 * x1.sum);
+    return load_f16(b + 208u) * (s0 + s1);
 }

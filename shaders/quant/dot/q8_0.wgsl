@@ -1,4 +1,10 @@
-// part_dot for Q8_0: part p is the 16 signed bytes qs[16p .. 16p + 16], Σ q · x scaled once by d.
-fn part_dot(b: u32, part: u32, x: X16) -> f32 {
-    return load_f16(b) * dot16_i8(load_16(b + 2u + 16u * part), x);
+// unit_dot for Q8_0 (one unit per block): the 32 signed bytes qs, Σ q · x scaled once by d.
+const UNIT_RUN2: u32 = 16u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 0u;
+}
+
+fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
+    return load_f16(b) * (dot16_i8(load_16(b + 2u), x0) + dot16_i8(load_16(b + 18u), x1));
 }
