@@ -13,6 +13,7 @@ use wgpu_ds::cpu::attention::{attn_absorbed, LatentCache};
 use wgpu_ds::gpu::attention::{attn_chunk, encode_attn_absorbed, encode_attn_absorbed_chunked};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
+use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::GpuContext;
 
 /// One attention step: a cache of n_kv = pos0 + n_tok positions and the queries of n_tok tokens.
@@ -116,7 +117,7 @@ fn check(ctx: &GpuContext, pipes: &Pipelines, c: &Case, chunk: Option<usize>) {
     let qa = storage_f32(ctx, "q_abs", &c.q_abs);
     let qp = storage_f32(ctx, "q_pe", &c.q_pe);
     let ob = storage_f32(ctx, "out", &vec![f32::NAN; want.len()]);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    let mut enc = Recorder::new();
     let args = (c.pos0, c.n_tok, c.n_head, c.kv, c.rope, SCALE);
     match chunk {
         None => encode_attn_absorbed(
@@ -128,7 +129,7 @@ fn check(ctx: &GpuContext, pipes: &Pipelines, c: &Case, chunk: Option<usize>) {
             args.5, ch,
         ),
     }
-    ctx.queue.submit([enc.finish()]);
+    enc.submit(ctx, pipes);
     let got = read_f32(ctx, &ob, want.len()).unwrap();
     let ch = chunk.unwrap_or_else(|| attn_chunk(n_kv, c.n_tok, c.n_head));
     let what = format!(

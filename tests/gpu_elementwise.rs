@@ -24,6 +24,7 @@ use wgpu_ds::gpu::elementwise::*;
 use wgpu_ds::gpu::kernels::Kernel;
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
+use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::config::Yarn;
 use wgpu_ds::model::{Config, Model};
@@ -51,10 +52,10 @@ fn out(ctx: &GpuContext, n: usize) -> wgpu::Buffer {
     storage_f32(ctx, "out", &vec![f32::NAN; n])
 }
 
-fn run(ctx: &GpuContext, f: impl FnOnce(&mut wgpu::CommandEncoder)) {
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
+fn run(ctx: &GpuContext, pipes: &Pipelines, f: impl FnOnce(&mut Recorder)) {
+    let mut enc = Recorder::new();
     f(&mut enc);
-    ctx.queue.submit([enc.finish()]);
+    enc.submit(ctx, pipes);
 }
 
 #[test]
@@ -89,7 +90,7 @@ fn rms_norm_matches_cpu_with_outliers_at_v2_lite_and_v3_sizes() {
             storage_f32(&ctx, "w", &w),
             out(&ctx, x.len()),
         );
-        run(&ctx, |enc| {
+        run(&ctx, &pipes, |enc| {
             encode_rms_norm(&ctx, &pipes, enc, &xb, &wb, &yb, n_rows, n, eps)
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
@@ -111,7 +112,7 @@ fn rms_norm_of_a_zero_row_is_zero_not_nan() {
         storage_f32(&ctx, "w", &w),
         out(&ctx, x.len()),
     );
-    run(&ctx, |enc| {
+    run(&ctx, &pipes, |enc| {
         encode_rms_norm(&ctx, &pipes, enc, &xb, &wb, &yb, n_rows, n, 1e-6)
     });
     assert_same(
@@ -146,7 +147,7 @@ fn slice_splits_heads_exactly_including_unaligned_windows() {
         let x = values(n_rows * stride, (stride + offset) as u64, 4.0);
         let want = slice_cpu(&x, n_rows, stride, offset, width);
         let (xb, yb) = (storage_f32(&ctx, "x", &x), out(&ctx, want.len()));
-        run(&ctx, |enc| {
+        run(&ctx, &pipes, |enc| {
             encode_slice(&ctx, &pipes, enc, &xb, &yb, n_rows, stride, offset, width)
         });
         let got = read_f32(&ctx, &yb, want.len()).unwrap();
@@ -173,7 +174,7 @@ fn add_is_exact_up_to_more_elements_than_one_grid_dimension_holds() {
             storage_f32(&ctx, "b", &b),
             out(&ctx, n),
         );
-        run(&ctx, |enc| encode_add(&ctx, &pipes, enc, &ab, &bb, &yb, n));
+        run(&ctx, &pipes, |enc| encode_add(&ctx, &pipes, enc, &ab, &bb, &yb, n));
         assert_same(
             &format!("add n={n}"),
             &read_f32(&ctx, &yb, n).unwrap(),
@@ -203,7 +204,7 @@ fn swiglu_matches_cpu_silu_including_saturated_gates() {
             storage_f32(&ctx, "up", &u),
             out(&ctx, n),
         );
-        run(&ctx, |enc| {
+        run(&ctx, &pipes, |enc| {
             encode_swiglu(&ctx, &pipes, enc, &gb, &ub, &yb, n)
         });
         let got = read_f32(&ctx, &yb, n).unwrap();
@@ -238,7 +239,7 @@ fn weighted_sum_matches_cpu_for_v2_lite_and_v3_expert_counts() {
             storage_f32(&ctx, "w", &w),
             out(&ctx, want.len()),
         );
-        run(&ctx, |enc| {
+        run(&ctx, &pipes, |enc| {
             encode_weighted_sum(&ctx, &pipes, enc, &xb, &wb, &yb, n_tok, k, n)
         });
         let got = read_f32(&ctx, &yb, want.len()).unwrap();
@@ -301,7 +302,7 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
             storage_f32(&ctx, "table", &table),
             out(&ctx, x.len()),
         );
-        run(&ctx, |enc| {
+        run(&ctx, &pipes, |enc| {
             encode_rope(&ctx, &pipes, enc, &xb, &yb, &tb, n_tok, n_head, n_dims)
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
@@ -337,7 +338,7 @@ fn kv_store_writes_latent_rows_like_the_cpu_cache() {
             storage_f32(&ctx, "kv_cmpr", &c),
             storage_f32(&ctx, "k_pe", &p),
         );
-        run(&ctx, |enc| {
+        run(&ctx, &pipes, |enc| {
             encode_kv_store(&ctx, &pipes, enc, &cb, &pb, &cache, pos0, n_tok, kv, rope)
         });
         let got = read_f32(&ctx, &cache, n_ctx * (kv + rope)).unwrap();

@@ -10,6 +10,7 @@ use wgpu_ds::cpu::ops::{matmul, QMatrix};
 use wgpu_ds::gpu::kernels::Reduce;
 use wgpu_ds::gpu::ops::{encode_matvec, read_f32, storage_f32, GpuWeight};
 use wgpu_ds::gpu::pipelines::{MatVecShape, Pipelines};
+use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::quant::{self, QuantType};
 
@@ -51,9 +52,9 @@ fn run(
     let xb = storage_f32(ctx, "x", x);
     // Starts as NaN, so a row the kernel does not write cannot pass.
     let yb = storage_f32(ctx, "y", &vec![f32::NAN; n_tok * rows]);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    let mut enc = Recorder::new();
     encode_matvec(ctx, pipes, &mut enc, &w, &xb, &yb, n_tok);
-    ctx.queue.submit([enc.finish()]);
+    enc.submit(ctx, pipes);
     (read_f32(ctx, &yb, n_tok * rows).unwrap(), want)
 }
 

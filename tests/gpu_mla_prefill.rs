@@ -17,6 +17,7 @@ use wgpu_ds::cpu::ops::{softmax, QMatrix};
 use wgpu_ds::gpu::mla_prefill::{encode_attn_materialized, MlaScratch};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32, GpuWeight};
 use wgpu_ds::gpu::pipelines::Pipelines;
+use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::quant::{self, QuantType};
 
@@ -201,13 +202,13 @@ fn check(ctx: &GpuContext, c: &Case, group: Option<usize>) -> (f32, f32) {
     let qn = storage_f32(ctx, "q_nope", &c.q_nope);
     let qp = storage_f32(ctx, "q_pe", &c.q_pe);
     let ob = storage_f32(ctx, "out", &vec![f32::NAN; want.len()]);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    let mut enc = Recorder::new();
     encode_attn_materialized(
         ctx, &pipes, &mut enc, &scratch, &cb, &qn, &qp, &k_b, &v_b, &ob, d.pos0, d.n_tok, d.rope,
         c.scale,
     )
     .unwrap();
-    ctx.queue.submit([enc.finish()]);
+    enc.submit(ctx, &pipes);
     let got = read_f32(ctx, &ob, want.len()).unwrap();
     ctx.take_error("materialized attention").unwrap();
     let what = format!(

@@ -11,6 +11,7 @@ use wgpu_ds::gpu::ops::{
     encode_get_rows, encode_matvec, encode_matvec_slots, read_f32, storage_f32, GpuWeight, Slots,
 };
 use wgpu_ds::gpu::pipelines::Pipelines;
+use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::quant::{self, QuantType};
 
@@ -38,9 +39,9 @@ fn run_matvec(
     let w = GpuWeight::upload(ctx, "w", ty, rows, cols, &bytes).unwrap();
     let xb = storage_f32(ctx, "x", &x);
     let yb = storage_f32(ctx, "y", &vec![0.0; n_tok * rows]);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    let mut enc = Recorder::new();
     encode_matvec(ctx, pipes, &mut enc, &w, &xb, &yb, n_tok);
-    ctx.queue.submit([enc.finish()]);
+    enc.submit(ctx, pipes);
     (read_f32(ctx, &yb, n_tok * rows).unwrap(), want)
 }
 
@@ -153,9 +154,9 @@ fn get_rows_matches_cpu_dequantization_for_every_type() {
         ctx.queue.write_buffer(&idb, 0, bytemuck::cast_slice(&ids));
         // Starts as NaN, so a kernel that writes nothing cannot pass.
         let yb2 = storage_f32(&ctx, "y2", &vec![f32::NAN; want.len()]);
-        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        let mut enc = Recorder::new();
         encode_get_rows(&ctx, &pipes, &mut enc, &w, &idb, &yb2, ids.len()).unwrap();
-        ctx.queue.submit([enc.finish()]);
+        enc.submit(&ctx, &pipes);
         let got = read_f32(&ctx, &yb2, want.len()).unwrap();
         // Dequantization is exact arithmetic on both sides.
         assert_close(&format!("get_rows {ty}"), &got, &want, 0.0, 1e-6);
@@ -220,7 +221,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
             let x = with_outliers(n_tok * n_mat * cols, 9);
             let xb = storage_f32(ctx, "x", &x);
             let yb = storage_f32(ctx, "y", &vec![f32::NAN; n_tok * n_mat * rows]);
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            let mut enc = Recorder::new();
             let slots = Slots {
                 n_slot: n_mat,
                 ids: None,
@@ -228,7 +229,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
                 x_stride: None,
             };
             encode_matvec_slots(ctx, &pipes, &mut enc, &w, &xb, &yb, n_tok, &slots);
-            ctx.queue.submit([enc.finish()]);
+            enc.submit(ctx, &pipes);
             let mats: Vec<usize> = (0..n_tok * n_mat).map(|s| s % n_mat).collect();
             let want = cpu_slots(
                 ty,
@@ -259,7 +260,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
             let x = with_outliers(n_tok * cols, 10);
             let xb = storage_f32(ctx, "x", &x);
             let yb = storage_f32(ctx, "y", &vec![f32::NAN; ids.len() * rows]);
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            let mut enc = Recorder::new();
             encode_matvec_slots(
                 ctx,
                 &pipes,
@@ -275,7 +276,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
                     x_stride: None,
                 },
             );
-            ctx.queue.submit([enc.finish()]);
+            enc.submit(ctx, &pipes);
             let mats: Vec<usize> = ids.iter().map(|&e| e as usize).collect();
             let want = cpu_slots(
                 ty,

@@ -10,6 +10,7 @@ use common::{assert_close, values};
 use wgpu_ds::cpu::moe::route;
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
+use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::routing::{encode_argmax, encode_moe_route};
 use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::graph::Routing;
@@ -58,7 +59,7 @@ fn gpu_route(
     let pb = storage_f32(ctx, "probs", &vec![0.0; n_tok * n_expert]);
     let tb = storage_f32(ctx, "topk", &vec![-1.0; n_tok * k]);
     let wb = storage_f32(ctx, "weights", &vec![0.0; n_tok * k]);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    let mut enc = Recorder::new();
     encode_moe_route(
         ctx,
         pipes,
@@ -72,7 +73,7 @@ fn gpu_route(
         n_expert,
         r,
     );
-    ctx.queue.submit([enc.finish()]);
+    enc.submit(ctx, pipes);
     let topk = read_f32(ctx, &tb, n_tok * k).unwrap();
     Routed {
         probs: read_f32(ctx, &pb, n_tok * n_expert).unwrap(),
@@ -284,9 +285,9 @@ fn moe_route_matches_cpu_when_top_k_exceeds_kept_experts() {
 fn gpu_argmax(ctx: &GpuContext, pipes: &Pipelines, x: &[f32]) -> usize {
     let xb = storage_f32(ctx, "logits", x);
     let ob = storage_f32(ctx, "argmax", &[f32::from_bits(12345)]);
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    let mut enc = Recorder::new();
     encode_argmax(ctx, pipes, &mut enc, &xb, &ob, x.len());
-    ctx.queue.submit([enc.finish()]);
+    enc.submit(ctx, pipes);
     read_f32(ctx, &ob, 1).unwrap()[0].to_bits() as usize
 }
 

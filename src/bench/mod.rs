@@ -9,6 +9,7 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::gpu::ops::{encode_matvec, storage_f32, GpuWeight};
 use crate::gpu::pipelines::Pipelines;
+use crate::gpu::recorder::Recorder;
 use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::session::Executor;
@@ -130,11 +131,11 @@ pub fn matvec_rates(
         let y = storage_f32(ctx, "y", &vec![0.0; w.ne[1]]);
         let run = |n: usize| -> Result<f64> {
             let t = Instant::now();
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            let mut enc = Recorder::new();
             for _ in 0..n {
                 encode_matvec(ctx, &pipes, &mut enc, &gw, &x, &y, 1);
             }
-            ctx.queue.submit([enc.finish()]);
+            enc.submit(ctx, &pipes);
             wait(ctx)?;
             Ok(t.elapsed().as_secs_f64())
         };

@@ -9,6 +9,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
+use super::recorder::Recorder;
 use super::ops::encode_op;
 use super::pipelines::Pipelines;
 
@@ -62,7 +63,7 @@ pub fn attn_chunk(n_kv: usize, n_tok: usize, n_head: usize) -> usize {
 pub fn encode_attn_absorbed(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     cache: &Buffer,
     q_abs: &Buffer,
     q_pe: &Buffer,
@@ -85,7 +86,7 @@ pub fn encode_attn_absorbed(
 pub fn encode_attn_absorbed_chunked(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     cache: &Buffer,
     q_abs: &Buffer,
     q_pe: &Buffer,
@@ -142,19 +143,14 @@ pub fn encode_attn_absorbed_chunked(
         );
         return;
     }
-    // Partials [T, H, n_chunks, kv + 2]: (m, l, acc). wgpu keeps the buffer alive until the
-    // command buffer has run.
+    // Partials [T, H, n_chunks, kv + 2]: (m, l, acc).
     let part_bytes = f(n_tok * n_head * n_chunks * (kv + 2));
     assert!(
         part_bytes <= ctx.max_binding(),
         "attn_absorbed: {n_chunks} chunks of partials exceed the binding limit"
     );
-    let part = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("attn_absorbed partials"),
-        size: part_bytes,
-        usage: wgpu::BufferUsages::STORAGE,
-        mapped_at_creation: false,
-    });
+    // One scratch for every layer: each layer's combine runs before the next layer writes it.
+    let part = pipes.scratch(ctx, "attn_absorbed partials", part_bytes);
     encode_op(
         ctx,
         pipes,

@@ -11,6 +11,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
+use super::recorder::Recorder;
 use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
 
@@ -103,7 +104,7 @@ fn holds(buf: &Buffer, n: usize, what: &str) {
 pub fn encode_rms_norm(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     x: &Buffer,
     w: &Buffer,
     y: &Buffer,
@@ -138,7 +139,7 @@ pub fn encode_rms_norm(
 pub fn encode_slice(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     x: &Buffer,
     y: &Buffer,
     n_rows: usize,
@@ -174,7 +175,7 @@ pub fn encode_slice(
 pub fn encode_add(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     a: &Buffer,
     b: &Buffer,
     y: &Buffer,
@@ -187,7 +188,7 @@ pub fn encode_add(
 pub fn encode_swiglu(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     gate: &Buffer,
     up: &Buffer,
     y: &Buffer,
@@ -201,7 +202,7 @@ pub fn encode_swiglu(
 fn encode_binary(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     name: &'static str,
     a: &Buffer,
     b: &Buffer,
@@ -231,7 +232,7 @@ fn encode_binary(
 pub fn encode_weighted_sum(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     x: &Buffer,
     w: &Buffer,
     y: &Buffer,
@@ -267,7 +268,7 @@ pub fn encode_weighted_sum(
 pub fn encode_rope(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     x: &Buffer,
     y: &Buffer,
     table: &Buffer,
@@ -303,7 +304,7 @@ pub fn encode_rope(
 pub fn encode_kv_store(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     kv_cmpr: &Buffer,
     k_pe: &Buffer,
     cache: &Buffer,

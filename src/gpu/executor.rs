@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
 use super::mla_prefill::{self, MlaScratch};
@@ -14,6 +13,7 @@ use super::ops::{
     encode_get_rows, encode_matvec, encode_matvec_slots, storage_f32, GpuWeight, Slots,
 };
 use super::pipelines::Pipelines;
+use super::recorder::Recorder;
 use super::{attention, elementwise, routing};
 use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
@@ -194,20 +194,15 @@ impl<'m> GpuExecutor<'m> {
             .queue
             .write_buffer(&bufs[g.tokens], 0, bytemuck::cast_slice(tokens));
         let t = spec.n_tokens;
+        // cos/sin of this step's positions, in a scratch kept across steps.
+        let rope = self.rope.table(spec.pos0, t);
         let table = self
-            .ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("rope table"),
-                contents: bytemuck::cast_slice(&self.rope.table(spec.pos0, t)),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("step"),
-            });
+            .pipes
+            .scratch(&self.ctx, "rope table", (rope.len() * 4) as u64);
+        self.ctx
+            .queue
+            .write_buffer(&table, 0, bytemuck::cast_slice(&rope));
+        let mut enc = Recorder::new();
         let (ctx, pipes) = (&self.ctx, &self.pipes);
         let len = |n: NodeId| g.nodes[n].len();
         // K_nope and V of the materialized attention: one scratch per step, shared by the layers.
@@ -281,7 +276,7 @@ impl<'m> GpuExecutor<'m> {
                 }
                 Op::Rows { x, start, out } => {
                     let cols = g.nodes[x].shape[1];
-                    enc.copy_buffer_to_buffer(
+                    enc.copy(
                         &bufs[x],
                         (start * cols * 4) as u64,
                         &bufs[out],
@@ -449,13 +444,10 @@ impl<'m> GpuExecutor<'m> {
             let row = if last == 0 {
                 &bufs[g.logits]
             } else {
-                row_copy = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("last logits"),
-                    size: (n_vocab * 4) as u64,
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                enc.copy_buffer_to_buffer(
+                row_copy = self
+                    .pipes
+                    .scratch(&self.ctx, "last logits", (n_vocab * 4) as u64);
+                enc.copy(
                     &bufs[g.logits],
                     (last * 4) as u64,
                     &row_copy,
@@ -466,7 +458,7 @@ impl<'m> GpuExecutor<'m> {
             };
             let id = &self.argmax_out;
             routing::encode_argmax(&self.ctx, &self.pipes, &mut enc, row, id, n_vocab);
-            self.ctx.queue.submit([enc.finish()]);
+            enc.submit(&self.ctx, &self.pipes);
             let stats = self.stats_since(t_start, dispatches0);
             let v = super::ops::read_f32(&self.ctx, id, 1);
             self.last_step = stats;
@@ -478,7 +470,7 @@ impl<'m> GpuExecutor<'m> {
                 argmax: Some(v[0].to_bits()),
             });
         }
-        self.ctx.queue.submit([enc.finish()]);
+        enc.submit(&self.ctx, &self.pipes);
         self.last_step = self.stats_since(t_start, dispatches0);
         let wanted: Vec<NodeId> = match read {
             Readback::Everything => (0..g.nodes.len()).collect(),

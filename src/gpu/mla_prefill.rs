@@ -14,6 +14,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
+use super::recorder::Recorder;
 use super::ops::{encode_matvec_slots, encode_op, GpuWeight, Slots};
 use super::pipelines::Pipelines;
 use crate::error::{Error, Result};
@@ -127,7 +128,7 @@ impl MlaScratch {
 pub fn encode_matvec_t(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     w: &GpuWeight,
     x: &Buffer,
     y: &Buffer,
@@ -205,7 +206,7 @@ pub fn encode_matvec_t(
 pub fn encode_attn_materialized(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     scratch: &MlaScratch,
     cache: &Buffer,
     q_nope: &Buffer,

@@ -8,6 +8,7 @@ use super::context::GpuContext;
 use super::kernels::Kernel;
 use super::params::{GetRowsParams, MatVecParams};
 use super::pipelines::Pipelines;
+use super::recorder::Recorder;
 use crate::error::{Error, Result};
 use crate::quant::QuantType;
 
@@ -144,33 +145,19 @@ pub struct Slots<'a> {
     pub x_stride: Option<usize>,
 }
 
-fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, p: &T) -> wgpu::Buffer {
-    ctx.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::bytes_of(p),
-            usage: wgpu::BufferUsages::UNIFORM,
-        })
-}
-
-/// One compute pass of `kernel`: `buffers` bound to bindings 0.., the uniform `params` after them,
-/// labelled with the kernel key.
+/// One dispatch of `kernel`: `buffers` bound to bindings 0.., the uniform `params` after them
+/// (a slot of the recorder's parameter arena).
 pub fn encode_op<T: bytemuck::Pod>(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     kernel: Kernel,
     params: &T,
     buffers: &[&wgpu::Buffer],
     groups: (u32, u32, u32),
 ) {
-    let key = kernel.key();
-    let params = uniform(ctx, &key, params);
-    let pipeline = pipes.get(&ctx.device, kernel);
     pipes.count_dispatch();
-    let mut bound = buffers.to_vec();
-    bound.push(&params);
-    dispatch(ctx, enc, &pipeline, &key, &bound, groups);
+    enc.dispatch(ctx, kernel, params, buffers, groups);
 }
 
 /// Workgroup grid for `rows` workgroups in x (and y when rows exceed the per-dimension limit).
@@ -180,42 +167,11 @@ pub fn grid(ctx: &GpuContext, rows: usize) -> (u32, u32) {
     (x as u32, rows.div_ceil(x) as u32)
 }
 
-/// One compute pass: `buffers` bound in order to bindings 0.. of group 0, then the dispatch.
-fn dispatch(
-    ctx: &GpuContext,
-    enc: &mut wgpu::CommandEncoder,
-    pipeline: &wgpu::ComputePipeline,
-    label: &str,
-    buffers: &[&wgpu::Buffer],
-    groups: (u32, u32, u32),
-) {
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(label),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
-    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(label),
-        timestamp_writes: None,
-    });
-    pass.set_pipeline(pipeline);
-    pass.set_bind_group(0, &bind, &[]);
-    pass.dispatch_workgroups(groups.0, groups.1, groups.2);
-}
-
 /// Encodes y[t, r] = Σ_c W[r, c] x[t, c]: x [n_tok, cols] and y [n_tok, rows] are f32 buffers.
 pub fn encode_matvec(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     w: &GpuWeight,
     x: &wgpu::Buffer,
     y: &wgpu::Buffer,
@@ -243,7 +199,7 @@ pub fn encode_matvec(
 pub fn encode_matvec_slots(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     w: &GpuWeight,
     x: &wgpu::Buffer,
     y: &wgpu::Buffer,
@@ -293,7 +249,7 @@ pub fn encode_matvec_slots(
 pub fn encode_get_rows(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     w: &GpuWeight,
     ids: &wgpu::Buffer,
     y: &wgpu::Buffer,

@@ -1,11 +1,13 @@
 //! Compute pipelines, built on first use and cached by kernel; the kernel key is the label of the
-//! shader module and the pipeline, so validation errors and captures name the variant. Also the
-//! one placeholder buffer bound where a kernel's optional input is absent, and the per-adapter
-//! values of the kernels' pipeline-overridable constants.
+//! shader module and the pipeline, so validation errors and captures name the variant. Also what
+//! outlives one step: the uniform parameter arena and the bind groups made over it (see
+//! `gpu::recorder`), scratch buffers reused from step to step, the one placeholder buffer bound
+//! where a kernel's optional input is absent, and the per-adapter values of the kernels'
+//! pipeline-overridable constants.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use super::kernels::{Kernel, Reduce};
 
@@ -62,8 +64,26 @@ impl MatVecShape {
     }
 }
 
+/// A bind group's identity: the kernel, its buffers in binding order, and its parameter slot.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BindKey {
+    pub kernel: Kernel,
+    pub buffers: Vec<wgpu::Buffer>,
+    pub params: wgpu::Buffer,
+    pub offset: u64,
+}
+
+/// Bind groups kept at most; past it the cache starts over (shapes that change every step, such
+/// as growing prefill chunks, would otherwise grow it without bound).
+const MAX_BIND_GROUPS: usize = 1 << 14;
+
 pub struct Pipelines {
     cache: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+    /// UNIFORM: every dispatch's parameters of a submit (grown, never shrunk).
+    arena: Mutex<Option<wgpu::Buffer>>,
+    binds: Mutex<HashMap<BindKey, wgpu::BindGroup>>,
+    /// STORAGE scratch by label (attention partials, ...), grown to the largest request.
+    scratch: Mutex<HashMap<&'static str, wgpu::Buffer>>,
     /// [1] f32, bound as `ids` by matvecs without expert ids (made once, not per dispatch).
     no_ids: OnceLock<wgpu::Buffer>,
     pub matvec: MatVecShape,
@@ -81,6 +101,9 @@ impl Pipelines {
     pub fn new(matvec: MatVecShape) -> Pipelines {
         Pipelines {
             cache: Mutex::new(HashMap::new()),
+            arena: Mutex::new(None),
+            binds: Mutex::new(HashMap::new()),
+            scratch: Mutex::new(HashMap::new()),
             no_ids: OnceLock::new(),
             matvec,
             dispatches: AtomicU64::new(0),
@@ -127,6 +150,53 @@ impl Pipelines {
                 })
             })
             .clone()
+    }
+
+    /// The parameter arena, at least `size` bytes. A larger one replaces it (and the bind groups
+    /// made over the old one are dropped).
+    pub fn params_arena(&self, ctx: &super::GpuContext, size: u64) -> wgpu::Buffer {
+        let mut arena = self.arena.lock().expect("arena poisoned");
+        if let Some(a) = arena.as_ref().filter(|a| a.size() >= size) {
+            return a.clone();
+        }
+        self.binds.lock().expect("bind cache poisoned").clear();
+        let a = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params arena"),
+            size: size.next_power_of_two(),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        *arena = Some(a.clone());
+        a
+    }
+
+    /// The bind-group cache, emptied first when it has grown past its bound.
+    pub fn bind_groups(&self) -> MutexGuard<'_, HashMap<BindKey, wgpu::BindGroup>> {
+        let mut b = self.binds.lock().expect("bind cache poisoned");
+        if b.len() > MAX_BIND_GROUPS {
+            b.clear();
+        }
+        b
+    }
+
+    /// A STORAGE scratch buffer of at least `size` bytes kept under `label` from step to step, so
+    /// the bind groups over it stay valid. Callers within one command buffer may share a label
+    /// only where their uses do not overlap (dispatches in a pass are ordered by barriers).
+    pub fn scratch(&self, ctx: &super::GpuContext, label: &'static str, size: u64) -> wgpu::Buffer {
+        let mut s = self.scratch.lock().expect("scratch poisoned");
+        if let Some(b) = s.get(label).filter(|b| b.size() >= size) {
+            return b.clone();
+        }
+        let b = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(4),
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        s.insert(label, b.clone());
+        b
     }
 
     /// Counts one dispatch (called by `ops::encode_op`).

@@ -6,6 +6,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
+use super::recorder::Recorder;
 use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
 use crate::model::graph::Routing;
@@ -48,7 +49,7 @@ pub struct ArgmaxParams {
 pub fn encode_moe_route(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     logits: &Buffer,
     bias: Option<&Buffer>,
     probs: &Buffer,
@@ -116,7 +117,7 @@ pub fn encode_moe_route(
 pub fn encode_argmax(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    enc: &mut wgpu::CommandEncoder,
+    enc: &mut Recorder,
     logits: &Buffer,
     out: &Buffer,
     n: usize,
