@@ -2,7 +2,8 @@
 // CPU twin: cpu::ops::rms_norm (the RmsNorm op); it sums in f64, this kernel in f32 (a tree of WG
 // partial sums, each over n / WG elements, so the rounding error stays ~1e-7 relative).
 //
-// Bindings: X [n_rows, n] f32, W [n] f32, Y [n_rows, n] f32, P params.
+// Bindings: X f32 (row r at r · x_stride: a prefix of longer rows, or the rows themselves),
+//           W [n] f32, Y [n_rows, n] f32, P params.
 // Mapping: one workgroup per row, rows over workgroup x + y · (x count) so any row count fits the
 // per-dimension limit. The WG invocations stride over the row twice: sum of squares, then scale.
 
@@ -12,7 +13,7 @@ struct Params {
     n_rows: u32,
     n: u32,
     eps: f32,
-    pad0: u32,
+    x_stride: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -29,14 +30,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     let row = r * P.n;
+    let x_row = r * P.x_stride;
     var acc = 0.0;
     for (var c = lid; c < P.n; c = c + WG) {
-        let v = X[row + c];
+        let v = X[x_row + c];
         acc = acc + v * v;
     }
     let sum_sq = workgroup_sum(acc, lid);
     let scale = 1.0 / sqrt(sum_sq / f32(P.n) + P.eps);
     for (var c = lid; c < P.n; c = c + WG) {
-        Y[row + c] = (X[row + c] * scale) * W[c];
+        Y[row + c] = (X[x_row + c] * scale) * W[c];
     }
 }

@@ -4,7 +4,8 @@
 // CPU (cpu::rope::Rope::table, computed in f64): WGSL sin/cos are only good to ~2^-11 and the
 // angles reach ~100 rad. CPU twin: cpu::rope::Rope::apply (the Rope op).
 //
-// Bindings: X [n_tok, n_head, n_dims] f32, Y same shape, TABLE [n_tok, n_dims / 2, 2] f32, P params.
+// Bindings: X f32 (head th's dims at th · x_stride + x_offset: the rope part of a wider row, or
+//           [n_tok, n_head, n_dims] itself), Y [n_tok, n_head, n_dims] f32, TABLE [n_tok, n_dims / 2, 2] f32, P params.
 // Mapping: one invocation per pair, flat index (workgroup x + y · (x count)) · WG + lid.
 
 const WG: u32 = 256u;
@@ -13,7 +14,11 @@ struct Params {
     n_tok: u32,
     n_head: u32,
     n_dims: u32,
+    x_stride: u32,
+    x_offset: u32,
     pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -35,8 +40,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let c = TABLE[(t * half + i) * 2u];
     let s = TABLE[(t * half + i) * 2u + 1u];
     let e = th * P.n_dims + 2u * i;
-    let x0 = X[e];
-    let x1 = X[e + 1u];
+    let ex = th * P.x_stride + P.x_offset + 2u * i;
+    let x0 = X[ex];
+    let x1 = X[ex + 1u];
     Y[e] = x0 * c - x1 * s;
     Y[e + 1u] = x0 * s + x1 * c;
 }

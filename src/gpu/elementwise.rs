@@ -25,7 +25,7 @@ pub struct RmsNormParams {
     pub n_rows: u32,
     pub n: u32,
     pub eps: f32,
-    pub pad0: u32,
+    pub x_stride: u32,
 }
 
 /// shaders/slice.wgsl `Params`.
@@ -55,7 +55,7 @@ pub struct WeightedSumParams {
     pub n_tok: u32,
     pub k: u32,
     pub n: u32,
-    pub pad0: u32,
+    pub n_add: u32,
 }
 
 /// shaders/rope.wgsl `Params`.
@@ -65,7 +65,11 @@ pub struct RopeParams {
     pub n_tok: u32,
     pub n_head: u32,
     pub n_dims: u32,
+    pub x_stride: u32,
+    pub x_offset: u32,
     pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
 }
 
 /// shaders/kv_store.wgsl `Params`.
@@ -84,6 +88,14 @@ fn flat_grid(ctx: &GpuContext, items: usize) -> (u32, u32, u32) {
     (x, y, 1)
 }
 
+/// Where an op's input rows lie in a wider buffer: row i at `i · stride + offset` (a Slice the
+/// executor folded into its consumer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowView {
+    pub stride: usize,
+    pub offset: usize,
+}
+
 /// A size as the u32 the shaders index with; past u32 a kernel would wrap, so that is a bug.
 fn u32_of(what: &str, v: usize) -> u32 {
     u32::try_from(v)
@@ -99,7 +111,8 @@ fn holds(buf: &Buffer, n: usize, what: &str) {
     );
 }
 
-/// y[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) · w. x, y: [n_rows, n]; w: [n].
+/// y[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) · w. x: [n_rows, n], or the first n of rows of
+/// `x_stride` elements; y: [n_rows, n]; w: [n].
 #[allow(clippy::too_many_arguments)]
 pub fn encode_rms_norm(
     ctx: &GpuContext,
@@ -111,17 +124,20 @@ pub fn encode_rms_norm(
     n_rows: usize,
     n: usize,
     eps: f32,
+    x_stride: Option<usize>,
 ) {
-    holds(x, n_rows * n, "rms_norm x");
+    let x_stride = x_stride.unwrap_or(n);
+    assert!(x_stride >= n, "rms_norm: rows of {x_stride} hold no {n} elements");
+    holds(x, (n_rows.max(1) - 1) * x_stride + n, "rms_norm x");
     holds(w, n, "rms_norm w");
     holds(y, n_rows * n, "rms_norm y");
     let p = RmsNormParams {
         n_rows: u32_of("rms_norm rows", n_rows),
         n: u32_of("rms_norm n", n),
         eps,
-        pad0: 0,
+        x_stride: u32_of("rms_norm x stride", x_stride),
     };
-    u32_of("rms_norm elements", n_rows * n);
+    u32_of("rms_norm elements", n_rows * x_stride);
     let (gx, gy) = grid(ctx, n_rows);
     encode_op(
         ctx,
@@ -227,7 +243,8 @@ fn encode_binary(
     );
 }
 
-/// y[t, :] = Σ_k w[t, k] · x[t, k, :]. x: [n_tok, k, n]; w: [n_tok, k]; y: [n_tok, n]
+/// y[t, :] = Σ_k w[t, k] · x[t, k, :] (+ addends[0] + addends[1], in that order: the Adds the
+/// executor folds in). x: [n_tok, k, n]; w: [n_tok, k]; y and each addend: [n_tok, n]
 #[allow(clippy::too_many_arguments)]
 pub fn encode_weighted_sum(
     ctx: &GpuContext,
@@ -239,30 +256,39 @@ pub fn encode_weighted_sum(
     n_tok: usize,
     k: usize,
     n: usize,
+    addends: &[&Buffer],
 ) {
     holds(x, n_tok * k * n, "weighted_sum x");
     holds(w, n_tok * k, "weighted_sum w");
     holds(y, n_tok * n, "weighted_sum y");
+    assert!(addends.len() <= 2, "weighted_sum: {} addends", addends.len());
+    for a in addends {
+        holds(a, n_tok * n, "weighted_sum addend");
+    }
     u32_of("weighted_sum x elements", n_tok * k * n);
     let p = WeightedSumParams {
         n_tok: n_tok as u32,
         k: k as u32,
         n: n as u32,
-        pad0: 0,
+        n_add: addends.len() as u32,
     };
+    // Absent addends are bound to the placeholder, which the kernel then never reads.
+    let a0 = addends.first().copied().unwrap_or_else(|| pipes.placeholder(ctx));
+    let a1 = addends.get(1).copied().unwrap_or_else(|| pipes.placeholder(ctx));
     encode_op(
         ctx,
         pipes,
         enc,
         Kernel::Op("weighted_sum"),
         &p,
-        &[x, w, y],
+        &[x, w, y, a0, a1],
         flat_grid(ctx, n_tok * n),
     );
 }
 
 /// RoPE, NORM mode: pairs (2i, 2i+1) of every head of token t rotate by table[t, i] = (cos, sin):
-/// (x0·c − x1·s, x0·s + x1·c). x, y: [n_tok, n_head, n_dims]; table: [n_tok, n_dims / 2, 2] from
+/// (x0·c − x1·s, x0·s + x1·c). x: [n_tok, n_head, n_dims], or those dims within wider head rows
+/// (`x_view`); y: [n_tok, n_head, n_dims]; table: [n_tok, n_dims / 2, 2] from
 /// `cpu::rope::Rope::table(pos0, n_tok)` (f64 on the CPU; no sin/cos on the GPU).
 #[allow(clippy::too_many_arguments)]
 pub fn encode_rope(
@@ -275,17 +301,25 @@ pub fn encode_rope(
     n_tok: usize,
     n_head: usize,
     n_dims: usize,
+    x_view: Option<RowView>,
 ) {
     assert!(n_dims.is_multiple_of(2), "rope over an odd {n_dims} dims");
-    holds(x, n_tok * n_head * n_dims, "rope x");
+    let v = x_view.unwrap_or(RowView {
+        stride: n_dims,
+        offset: 0,
+    });
+    assert!(v.offset + n_dims <= v.stride, "rope: {n_dims} dims at {v:?}");
+    holds(x, (n_tok * n_head).max(1) * v.stride, "rope x");
     holds(y, n_tok * n_head * n_dims, "rope y");
     holds(table, n_tok * n_dims, "rope table");
-    u32_of("rope elements", n_tok * n_head * n_dims);
+    u32_of("rope elements", n_tok * n_head * v.stride);
     let p = RopeParams {
         n_tok: n_tok as u32,
         n_head: n_head as u32,
         n_dims: n_dims as u32,
-        pad0: 0,
+        x_stride: v.stride as u32,
+        x_offset: v.offset as u32,
+        ..Default::default()
     };
     encode_op(
         ctx,

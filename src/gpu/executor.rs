@@ -13,12 +13,13 @@ use super::ops::{
     encode_get_rows, encode_matvec, encode_matvec_slots, storage_f32, GpuWeight, Slots,
 };
 use super::pipelines::Pipelines;
+use super::lower::{lower, Lowered, Lowering};
 use super::recorder::Recorder;
 use super::{attention, elementwise, routing};
 use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
 use crate::error::{Error, Result};
-use crate::model::graph::{DType, Graph, NodeId, Op};
+use crate::model::graph::{self, DType, Graph, NodeId, Op};
 use crate::model::{Model, WeightId};
 
 pub struct GpuExecutor<'m> {
@@ -203,27 +204,123 @@ impl<'m> GpuExecutor<'m> {
             .queue
             .write_buffer(&table, 0, bytemuck::cast_slice(&rope));
         let mut enc = Recorder::new();
+        // check reads every node: run the op list unfused so each one exists on the GPU too.
+        let low = if read == Readback::Everything {
+            Lowering::none(g)
+        } else {
+            lower(g)
+        };
+        self.encode_ops(g, &low, &bufs, &table, &mut enc)?;
+        let enc = &mut enc;
+        let len = |n: NodeId| g.nodes[n].len();
+        if read == Readback::Argmax {
+            let n_vocab = self.model.config.n_vocab;
+            let last = g.nodes[g.logits].len() - n_vocab;
+            // Decode steps have one logits row; only a step with every row needs a copy.
+            let row_copy;
+            let row = if last == 0 {
+                &bufs[g.logits]
+            } else {
+                row_copy = self
+                    .pipes
+                    .scratch(&self.ctx, "last logits", (n_vocab * 4) as u64);
+                enc.copy(
+                    &bufs[g.logits],
+                    (last * 4) as u64,
+                    &row_copy,
+                    0,
+                    (n_vocab * 4) as u64,
+                );
+                &row_copy
+            };
+            let id = &self.argmax_out;
+            routing::encode_argmax(&self.ctx, &self.pipes, enc, row, id, n_vocab);
+            std::mem::take(enc).submit(&self.ctx, &self.pipes);
+            let stats = self.stats_since(t_start, dispatches0);
+            let v = super::ops::read_f32(&self.ctx, id, 1);
+            self.last_step = stats;
+            let v = v?;
+            self.ctx.take_error("running a step")?;
+            let bufs = (0..g.nodes.len()).map(|_| None).collect();
+            return Ok(GpuValues {
+                bufs,
+                argmax: Some(v[0].to_bits()),
+            });
+        }
+        std::mem::take(enc).submit(&self.ctx, &self.pipes);
+        self.last_step = self.stats_since(t_start, dispatches0);
+        let wanted: Vec<NodeId> = match read {
+            Readback::Everything => (0..g.nodes.len()).filter(|&n| !low.elided[n]).collect(),
+            _ => vec![g.logits],
+        };
+        let mut out: Vec<Option<Buf>> = (0..g.nodes.len()).map(|_| None).collect();
+        for n in wanted {
+            let v = super::ops::read_f32(&self.ctx, &bufs[n], len(n))?;
+            out[n] = Some(match g.nodes[n].dtype {
+                DType::F32 => Buf::F32(v),
+                DType::I32 => Buf::I32(v.iter().map(|x| x.to_bits() as i32).collect()),
+            });
+        }
+        self.ctx.take_error("running a step")?;
+        Ok(GpuValues {
+            bufs: out,
+            argmax: None,
+        })
+    }
+
+    /// Encodes the ops of `g` as `low` lowers them.
+    fn encode_ops(
+        &self,
+        g: &Graph,
+        low: &Lowering,
+        bufs: &[wgpu::Buffer],
+        table: &wgpu::Buffer,
+        enc: &mut Recorder,
+    ) -> Result<()> {
+        let spec = g.spec;
+        let t = spec.n_tokens;
         let (ctx, pipes) = (&self.ctx, &self.pipes);
         let len = |n: NodeId| g.nodes[n].len();
         // K_nope and V of the materialized attention: one scratch per step, shared by the layers.
         let mut mla_scratch: Option<MlaScratch> = None;
-        for op in &g.ops {
+        for (i, op) in g.ops.iter().enumerate() {
+            let view = match &low.plan[i] {
+                Lowered::Folded => continue,
+                Lowered::MoeOut { ws, addends } => {
+                    let Op::WeightedSum { x, weights, .. } = g.ops[*ws] else {
+                        unreachable!("MoeOut folds a WeightedSum")
+                    };
+                    let out = graph::outputs(op)[0];
+                    let adds: Vec<&wgpu::Buffer> = addends.iter().map(|&a| &bufs[a]).collect();
+                    self.encode_weighted_sum(enc, bufs, g, (x, weights, out), &adds, t);
+                    continue;
+                }
+                Lowered::ReadView { src, view } => Some((*src, *view)),
+                Lowered::Run => None,
+            };
+            // The input an op with a folded Slice reads: the Slice's source through a view.
+            let read = |x: NodeId| match view {
+                Some((src, v)) => (&bufs[src], Some(v)),
+                None => (&bufs[x], None),
+            };
             match *op {
                 Op::GetRows { w, ids, out } => {
-                    encode_get_rows(ctx, pipes, &mut enc, self.mat(w), &bufs[ids], &bufs[out], t)?
+                    encode_get_rows(ctx, pipes, enc, self.mat(w), &bufs[ids], &bufs[out], t)?
                 }
                 Op::RmsNorm { x, w, eps, out } => {
                     let n = self.model.weights.tensors[w].ne[0];
+                    let (xb, view) = read(x);
                     elementwise::encode_rms_norm(
                         ctx,
                         pipes,
-                        &mut enc,
-                        &bufs[x],
+                        enc,
+                        xb,
                         &self.vecs[&w],
                         &bufs[out],
-                        len(x) / n,
+                        len(out) / n,
                         n,
                         eps,
+                        view.map(|v| v.stride),
                     );
                 }
                 Op::MatMul { w, x, out } => {
@@ -231,7 +328,7 @@ impl<'m> GpuExecutor<'m> {
                     encode_matvec(
                         ctx,
                         pipes,
-                        &mut enc,
+                        enc,
                         m,
                         &bufs[x],
                         &bufs[out],
@@ -240,13 +337,14 @@ impl<'m> GpuExecutor<'m> {
                 }
                 Op::MatMulHeads { w, x, out } => {
                     let m = self.mat(w);
+                    let (xb, view) = read(x);
                     let slots = Slots {
                         n_slot: m.n_mat,
                         ids: None,
                         x_per_slot: true,
-                        x_stride: None,
+                        x_stride: view.map(|v| v.stride),
                     };
-                    encode_matvec_slots(ctx, pipes, &mut enc, m, &bufs[x], &bufs[out], t, &slots);
+                    encode_matvec_slots(ctx, pipes, enc, m, xb, &bufs[out], t, &slots);
                 }
                 Op::MatMulId { w, x, ids, out } => {
                     let m = self.mat(w);
@@ -257,7 +355,7 @@ impl<'m> GpuExecutor<'m> {
                         x_per_slot: len(x) == t * k * m.cols,
                         x_stride: None,
                     };
-                    encode_matvec_slots(ctx, pipes, &mut enc, m, &bufs[x], &bufs[out], t, &slots);
+                    encode_matvec_slots(ctx, pipes, enc, m, &bufs[x], &bufs[out], t, &slots);
                 }
                 Op::Slice { x, offset, out } => {
                     let shape = &g.nodes[out].shape;
@@ -265,7 +363,7 @@ impl<'m> GpuExecutor<'m> {
                     elementwise::encode_slice(
                         ctx,
                         pipes,
-                        &mut enc,
+                        enc,
                         &bufs[x],
                         &bufs[out],
                         rows,
@@ -286,16 +384,18 @@ impl<'m> GpuExecutor<'m> {
                 }
                 Op::Rope { x, out } => {
                     let n_dims = self.rope.n_dims();
+                    let (xb, view) = read(x);
                     elementwise::encode_rope(
                         ctx,
                         pipes,
-                        &mut enc,
-                        &bufs[x],
+                        enc,
+                        xb,
                         &bufs[out],
-                        &table,
+                        table,
                         t,
-                        len(x) / (t * n_dims),
+                        len(out) / (t * n_dims),
                         n_dims,
+                        view,
                     );
                 }
                 Op::KvStore {
@@ -308,7 +408,7 @@ impl<'m> GpuExecutor<'m> {
                     elementwise::encode_kv_store(
                         ctx,
                         pipes,
-                        &mut enc,
+                        enc,
                         &bufs[kv_cmpr],
                         &bufs[k_pe],
                         &self.cache[layer],
@@ -330,7 +430,7 @@ impl<'m> GpuExecutor<'m> {
                     attention::encode_attn_absorbed(
                         ctx,
                         pipes,
-                        &mut enc,
+                        enc,
                         &self.cache[layer],
                         &bufs[q_abs],
                         &bufs[q_pe],
@@ -364,7 +464,7 @@ impl<'m> GpuExecutor<'m> {
                     mla_prefill::encode_attn_materialized(
                         ctx,
                         pipes,
-                        &mut enc,
+                        enc,
                         scratch,
                         &self.cache[layer],
                         &bufs[q_nope],
@@ -391,7 +491,7 @@ impl<'m> GpuExecutor<'m> {
                     routing::encode_moe_route(
                         ctx,
                         pipes,
-                        &mut enc,
+                        enc,
                         &bufs[logits],
                         bias,
                         &bufs[probs],
@@ -405,30 +505,19 @@ impl<'m> GpuExecutor<'m> {
                 Op::SwiGlu { gate, up, out } => elementwise::encode_swiglu(
                     ctx,
                     pipes,
-                    &mut enc,
+                    enc,
                     &bufs[gate],
                     &bufs[up],
                     &bufs[out],
                     len(out),
                 ),
                 Op::WeightedSum { x, weights, out } => {
-                    let k = len(weights) / t;
-                    elementwise::encode_weighted_sum(
-                        ctx,
-                        pipes,
-                        &mut enc,
-                        &bufs[x],
-                        &bufs[weights],
-                        &bufs[out],
-                        t,
-                        k,
-                        len(out) / t,
-                    );
+                    self.encode_weighted_sum(enc, bufs, g, (x, weights, out), &[], t)
                 }
                 Op::Add { a, b, out } => elementwise::encode_add(
                     ctx,
                     pipes,
-                    &mut enc,
+                    enc,
                     &bufs[a],
                     &bufs[b],
                     &bufs[out],
@@ -436,58 +525,32 @@ impl<'m> GpuExecutor<'m> {
                 ),
             }
         }
-        if read == Readback::Argmax {
-            let n_vocab = self.model.config.n_vocab;
-            let last = g.nodes[g.logits].len() - n_vocab;
-            // Decode steps have one logits row; only a step with every row needs a copy.
-            let row_copy;
-            let row = if last == 0 {
-                &bufs[g.logits]
-            } else {
-                row_copy = self
-                    .pipes
-                    .scratch(&self.ctx, "last logits", (n_vocab * 4) as u64);
-                enc.copy(
-                    &bufs[g.logits],
-                    (last * 4) as u64,
-                    &row_copy,
-                    0,
-                    (n_vocab * 4) as u64,
-                );
-                &row_copy
-            };
-            let id = &self.argmax_out;
-            routing::encode_argmax(&self.ctx, &self.pipes, &mut enc, row, id, n_vocab);
-            enc.submit(&self.ctx, &self.pipes);
-            let stats = self.stats_since(t_start, dispatches0);
-            let v = super::ops::read_f32(&self.ctx, id, 1);
-            self.last_step = stats;
-            let v = v?;
-            self.ctx.take_error("running a step")?;
-            let bufs = (0..g.nodes.len()).map(|_| None).collect();
-            return Ok(GpuValues {
-                bufs,
-                argmax: Some(v[0].to_bits()),
-            });
-        }
-        enc.submit(&self.ctx, &self.pipes);
-        self.last_step = self.stats_since(t_start, dispatches0);
-        let wanted: Vec<NodeId> = match read {
-            Readback::Everything => (0..g.nodes.len()).collect(),
-            _ => vec![g.logits],
-        };
-        let mut out: Vec<Option<Buf>> = (0..g.nodes.len()).map(|_| None).collect();
-        for n in wanted {
-            let v = super::ops::read_f32(&self.ctx, &bufs[n], len(n))?;
-            out[n] = Some(match g.nodes[n].dtype {
-                DType::F32 => Buf::F32(v),
-                DType::I32 => Buf::I32(v.iter().map(|x| x.to_bits() as i32).collect()),
-            });
-        }
-        Ok(GpuValues {
-            bufs: out,
-            argmax: None,
-        })
+        Ok(())
+    }
+
+    /// The routed experts' mix, with the Adds folded into it (`addends`).
+    fn encode_weighted_sum(
+        &self,
+        enc: &mut Recorder,
+        bufs: &[wgpu::Buffer],
+        g: &Graph,
+        (x, weights, out): (NodeId, NodeId, NodeId),
+        addends: &[&wgpu::Buffer],
+        t: usize,
+    ) {
+        let k = g.nodes[weights].len() / t;
+        elementwise::encode_weighted_sum(
+            &self.ctx,
+            &self.pipes,
+            enc,
+            &bufs[x],
+            &bufs[weights],
+            &bufs[out],
+            t,
+            k,
+            g.nodes[out].len() / t,
+            addends,
+        );
     }
 
     fn stats_since(&self, t_start: std::time::Instant, dispatches0: u64) -> StepStats {

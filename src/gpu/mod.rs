@@ -8,6 +8,7 @@ pub mod kernels;
 pub mod ops;
 pub mod params;
 pub mod pipelines;
+pub mod lower;
 pub mod recorder;
 // elementwise and normalization ops
 pub mod elementwise;

@@ -207,7 +207,7 @@ pub fn encode_matvec_slots(
     slots: &Slots,
 ) {
     let n_slots_total = n_tok * slots.n_slot;
-    let ids = slots.ids.unwrap_or_else(|| pipes.no_ids(ctx));
+    let ids = slots.ids.unwrap_or_else(|| pipes.placeholder(ctx));
     let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
         for slot_base in (0..n_slots_total).step_by(max_z) {

@@ -84,8 +84,9 @@ pub struct Pipelines {
     binds: Mutex<HashMap<BindKey, wgpu::BindGroup>>,
     /// STORAGE scratch by label (attention partials, ...), grown to the largest request.
     scratch: Mutex<HashMap<&'static str, wgpu::Buffer>>,
-    /// [1] f32, bound as `ids` by matvecs without expert ids (made once, not per dispatch).
-    no_ids: OnceLock<wgpu::Buffer>,
+    /// [1] f32, bound where a kernel's optional input is absent (expert ids of a plain matvec,
+    /// addends of a mix without them); made once, not per dispatch.
+    placeholder: OnceLock<wgpu::Buffer>,
     pub matvec: MatVecShape,
     /// Dispatches encoded through these pipelines so far (the bench reports them per step).
     dispatches: AtomicU64,
@@ -104,7 +105,7 @@ impl Pipelines {
             arena: Mutex::new(None),
             binds: Mutex::new(HashMap::new()),
             scratch: Mutex::new(HashMap::new()),
-            no_ids: OnceLock::new(),
+            placeholder: OnceLock::new(),
             matvec,
             dispatches: AtomicU64::new(0),
         }
@@ -210,8 +211,8 @@ impl Pipelines {
     }
 
     /// The placeholder for an absent optional input binding.
-    pub fn no_ids(&self, ctx: &super::GpuContext) -> &wgpu::Buffer {
-        self.no_ids
-            .get_or_init(|| super::ops::storage_f32(ctx, "no ids", &[0.0]))
+    pub fn placeholder(&self, ctx: &super::GpuContext) -> &wgpu::Buffer {
+        self.placeholder
+            .get_or_init(|| super::ops::storage_f32(ctx, "placeholder", &[0.0]))
     }
 }

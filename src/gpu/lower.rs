@@ -1,0 +1,140 @@
+//! The GPU lowering of a step's op list: which ops the executor folds into a neighbour, so fewer
+//! dispatches run than the graph has ops. The graph (`model::graph`) stays the one specification;
+//! a folded node is simply never written on the GPU, and `check` compares every node that is.
+//!
+//! - A Slice whose every consumer can read a strided view (RoPE at any offset; RMSNorm and the
+//!   per-head matvec at offset 0) is not run: its consumers read the Slice's source in place.
+//! - A WeightedSum (the routed experts' mix) followed by the Adds of the shared experts and the
+//!   residual runs as one dispatch at the last Add, with the Adds' other inputs as addends.
+
+use super::elementwise::RowView;
+use crate::model::graph::{inputs, Graph, NodeId, Op};
+
+/// How the executor runs one op of the graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lowered {
+    /// As it is.
+    Run,
+    /// Not at all: another op computes what it would have.
+    Folded,
+    /// As it is, but reading its input `x` as `view` of node `src` (a folded Slice's source).
+    ReadView { src: NodeId, view: RowView },
+    /// The WeightedSum `ws`, plus `addends` in order, into this op's output (a folded Add).
+    MoeOut { ws: usize, addends: Vec<NodeId> },
+}
+
+pub struct Lowering {
+    /// Per op of the graph.
+    pub plan: Vec<Lowered>,
+    /// Per node: never written on the GPU.
+    pub elided: Vec<bool>,
+}
+
+impl Lowering {
+    /// Runs every op as it is (what `check` can compare node for node).
+    pub fn none(g: &Graph) -> Lowering {
+        Lowering {
+            plan: vec![Lowered::Run; g.ops.len()],
+            elided: vec![false; g.nodes.len()],
+        }
+    }
+
+    /// Ops that run as dispatches (or copies) after folding.
+    pub fn n_run(&self) -> usize {
+        self.plan.iter().filter(|l| **l != Lowered::Folded).count()
+    }
+}
+
+/// For every node, the ops that read it.
+fn consumers(g: &Graph) -> Vec<Vec<usize>> {
+    let mut c = vec![Vec::new(); g.nodes.len()];
+    for (i, op) in g.ops.iter().enumerate() {
+        for n in inputs(op) {
+            c[n].push(i);
+        }
+    }
+    c
+}
+
+/// The fused lowering of `g`.
+pub fn lower(g: &Graph) -> Lowering {
+    let mut l = Lowering::none(g);
+    let users = consumers(g);
+    for (i, op) in g.ops.iter().enumerate() {
+        match *op {
+            Op::Slice { x, offset, out } => fold_slice(g, &users, &mut l, i, x, offset, out),
+            Op::WeightedSum { out, .. } => fold_moe_out(g, &users, &mut l, i, out),
+            _ => {}
+        }
+    }
+    l
+}
+
+fn fold_slice(
+    g: &Graph,
+    users: &[Vec<usize>],
+    l: &mut Lowering,
+    i: usize,
+    x: NodeId,
+    offset: usize,
+    out: NodeId,
+) {
+    let shape = &g.nodes[out].shape;
+    let rows = shape[0] * shape[1];
+    if rows == 0 || out == g.logits {
+        return;
+    }
+    let view = RowView {
+        stride: g.nodes[x].len() / rows,
+        offset,
+    };
+    let readable = |j: usize| match g.ops[j] {
+        Op::Rope { x, .. } => x == out,
+        Op::RmsNorm { x, .. } | Op::MatMulHeads { x, .. } => x == out && offset == 0,
+        _ => false,
+    };
+    let us = &users[out];
+    if us.is_empty() || !us.iter().all(|&j| readable(j) && l.plan[j] == Lowered::Run) {
+        return;
+    }
+    l.plan[i] = Lowered::Folded;
+    l.elided[out] = true;
+    for &j in us {
+        l.plan[j] = Lowered::ReadView { src: x, view };
+    }
+}
+
+/// The one Add reading `n` and its other input, when `n` has no other reader.
+fn sole_add(g: &Graph, users: &[Vec<usize>], n: NodeId) -> Option<(usize, NodeId, NodeId)> {
+    match users[n][..] {
+        [j] => match g.ops[j] {
+            Op::Add { a, b, out } if a == n && b != n => Some((j, b, out)),
+            Op::Add { a, b, out } if b == n && a != n => Some((j, a, out)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn fold_moe_out(g: &Graph, users: &[Vec<usize>], l: &mut Lowering, ws: usize, out: NodeId) {
+    let mut addends = Vec::new();
+    let (mut last, mut cur) = (None, out);
+    while addends.len() < 2 && cur != g.logits {
+        let Some((j, other, next)) = sole_add(g, users, cur) else {
+            break;
+        };
+        if l.plan[j] != Lowered::Run {
+            break;
+        }
+        addends.push(other);
+        l.elided[cur] = true;
+        if let Some(prev) = last.replace(j) {
+            l.plan[prev] = Lowered::Folded;
+        }
+        cur = next;
+    }
+    if let Some(j) = last {
+        l.plan[ws] = Lowered::Folded;
+        l.plan[j] = Lowered::MoeOut { ws, addends };
+    }
+}
