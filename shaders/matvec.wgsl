@@ -8,7 +8,8 @@
 // Bindings: W array<vec4<u32>> GGUF bytes of matrices m_first .. m_first + m_count (matrix m at byte
 //           w_offset + (m - m_first) · mat_bytes, row r at + r · row_bytes),
 //           X f32 read 4 at a time (row i at x_offset + i · x_stride), Y f32 (slot s, row r at y_offset +
-//           s · y_stride + r), IDS i32 [slots] (read only when use_ids), P params.
+//           s · y_stride + r), IDS i32 [slots] (read only when use_ids), W2 as W (read only with
+//           GLU), P params.
 // Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
 // count), the slot on z (plus slot_base when the slots exceed one dispatch). A row is cut into
 // units of 32 elements: unit `ub = (32u % QK) / 32` of block `32u / QK`, two runs of 16 at
@@ -24,7 +25,12 @@
 
 override WG: u32 = 64u;
 override NR: u32 = 4u;
-const NR_MAX: u32 = 8u;
+// 1: the gated-FFN form (matvec_glu): W holds the gate matrices, W2 the up matrices of the same
+// shape, and Y = silu(gate · x) · (up · x), swiglu's binary_op on the two dots.
+override GLU: u32 = 0u;
+// Partial sums per invocation: NR rows, twice with GLU.
+override NACC: u32 = NR * (1u + GLU);
+const NR_MAX: u32 = 16u;
 
 struct Params {
     rows: u32,
@@ -49,15 +55,22 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<storage, read> IDS: array<i32>;
-@group(0) @binding(4) var<uniform> P: Params;
+@group(0) @binding(4) var<storage, read> W2: array<vec4<u32>>;
+@group(0) @binding(5) var<uniform> P: Params;
 
-// Accessors for common/bytes.wgsl: W is read 16 bytes per load.
-fn w_word(i: u32) -> u32 {
-    return W[i >> 2u][i & 3u];
+// Which weight binding the quant code reads: 0 W, 1 W2 (GLU only).
+var<private> W_SEL: u32;
+
+// Accessors for common/bytes.wgsl: W (or W2) is read 16 bytes per load.
+fn w_quad(i: u32) -> vec4<u32> {
+    if (GLU == 0u || W_SEL == 0u) {
+        return W[i];
+    }
+    return W2[i];
 }
 
-fn w_quad(i: u32) -> vec4<u32> {
-    return W[i];
+fn w_word(i: u32) -> u32 {
+    return w_quad(i >> 2u)[i & 3u];
 }
 
 fn x_at(i: u32) -> f32 {
@@ -80,6 +93,8 @@ fn load_x16(i: u32) -> X16 {
     x.sum = dot(x.v0 + x.v1 + x.v2 + x.v3, vec4<f32>(1.0));
     return x;
 }
+
+var<workgroup> glu_dots: array<f32, NACC>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
@@ -112,6 +127,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         for (var r = 0u; r < NR; r = r + 1u) {
             if (r < nr) {
                 acc[r] = acc[r] + unit_dot(b + r * P.row_bytes, ub, x0, x1);
+                if (GLU != 0u) {
+                    W_SEL = 1u;
+                    acc[NR + r] = acc[NR + r] + unit_dot(b + r * P.row_bytes, ub, x0, x1);
+                    W_SEL = 0u;
+                }
             }
         }
     }
@@ -120,10 +140,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         for (var r = 0u; r < nr; r = r + 1u) {
             let b = w_mat + (r0 + r) * P.row_bytes + c * BLOCK_BYTES;
             acc[r] = acc[r] + block_get(b, 0u) * x_at(x_row + c);
+            if (GLU != 0u) {
+                W_SEL = 1u;
+                acc[NR + r] = acc[NR + r] + block_get(b, 0u) * x_at(x_row + c);
+                W_SEL = 0u;
+            }
         }
     }
     let total = rows_reduce(&acc, lane);
+    var v = total;
+    if (GLU != 0u) {
+        // Invocation r holds the gate dot of row r, invocation NR + r its up dot.
+        if (lane.lid < NACC) {
+            glu_dots[lane.lid] = total;
+        }
+        workgroupBarrier();
+        v = binary_op(glu_dots[min(lane.lid, NR - 1u)], glu_dots[NR + min(lane.lid, NR - 1u)]);
+    }
     if (lane.lid < nr) {
-        Y[P.y_offset + s * P.y_stride + r0 + lane.lid] = total;
+        Y[P.y_offset + s * P.y_stride + r0 + lane.lid] = v;
     }
 }

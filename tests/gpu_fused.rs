@@ -118,15 +118,19 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
     for stem in ["tiny-v2lite-s-F32", "tiny-v3-s-F32"] {
         let model = Model::open(format!("{ORACLE}/{stem}.gguf")).unwrap();
         let g = model.graph(decode_spec(3));
-        let low = lower(&g);
+        let low = lower(&g, &|_, _| true);
         let count = |f: &dyn Fn(&Op) -> bool| g.ops.iter().filter(|o| f(o)).count();
         let slices = count(&|o| matches!(o, Op::Slice { .. }));
         let mixes = count(&|o| matches!(o, Op::WeightedSum { .. }));
+        let glus = count(&|o| matches!(o, Op::SwiGlu { .. }));
         let folded = low.plan.iter().filter(|l| **l == Lowered::Folded).count();
         // Four slices per layer; each MoE layer's mix absorbs its shared-expert and residual Adds
-        // (the mix and one Add are folded, the last Add runs as the fused mix).
+        // (the mix and one Add are folded, the last Add runs as the fused mix); every SwiGlu
+        // absorbs its gate and up matvecs.
         assert_eq!(slices, 4 * model.config.n_layer, "{stem}");
-        assert_eq!(folded, slices + 2 * mixes, "{stem}");
+        assert_eq!(folded, slices + 2 * mixes + 2 * glus, "{stem}");
+        let fused = |f: &dyn Fn(&Lowered) -> bool| low.plan.iter().filter(|l| f(l)).count();
+        assert_eq!(fused(&|l| matches!(l, Lowered::Glu { .. })), glus, "{stem}");
         assert_eq!(low.n_run(), g.ops.len() - folded, "{stem}");
         assert!(!low.elided[g.logits], "{stem}: logits elided");
         for (op, l) in g.ops.iter().zip(&low.plan) {

@@ -1,14 +1,15 @@
 //! The multi-row matvec against the CPU at the row lengths of real models (V2-Lite 2048 and 1408,
 //! V3 7168) for every block type, through both reductions (workgroup tree and subgroupAdd) and
 //! several workgroup shapes (WG invocations × NR rows), with row counts that leave the last row
-//! group partly empty. Float types also at a row length that is not a multiple of 16 (the tail).
+//! group partly empty. Float types also at a row length that is not a multiple of 32 (the tail).
+//! The gated form (matvec_glu) against the CPU's SwiGlu of two matvecs, for every type.
 
 mod common;
 use common::{assert_close, quantized, with_outliers};
 
-use wgpu_ds::cpu::ops::{matmul, QMatrix};
+use wgpu_ds::cpu::ops::{matmul, silu, QMatrix};
 use wgpu_ds::gpu::kernels::Reduce;
-use wgpu_ds::gpu::ops::{encode_matvec, read_f32, storage_f32, GpuWeight};
+use wgpu_ds::gpu::ops::{encode_matvec, encode_matvec_glu, read_f32, storage_f32, GpuWeight, Slots};
 use wgpu_ds::gpu::pipelines::{MatVecShape, Pipelines};
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::GpuContext;
@@ -87,6 +88,55 @@ fn matvec_matches_cpu_at_real_row_lengths_for_every_type_reduction_and_shape() {
                     1e-4,
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
+    let Some(ctx) = common::gpu() else {
+        return;
+    };
+    let shapes: Vec<MatVecShape> = shapes(&ctx)
+        .into_iter()
+        .filter(|s| (s.wg, s.nr) == (64, 4) || (s.wg, s.nr) == (16, 8))
+        .collect();
+    for &ty in quant::SUPPORTED {
+        // V2-Lite's expert FFN (1408 rows of 2048) cut to 21 rows, 2 tokens.
+        let (rows, cols, n_tok) = (21, 2048, 2);
+        let (gb, ub) = (
+            quantized(ty, rows, cols, 11),
+            quantized(ty, rows, cols, 12),
+        );
+        let x = with_outliers(n_tok * cols, 5);
+        let m = |bytes| QMatrix {
+            ty,
+            bytes,
+            rows,
+            cols,
+        };
+        let (g, u) = (
+            matmul(m(&gb), &x, n_tok).unwrap(),
+            matmul(m(&ub), &x, n_tok).unwrap(),
+        );
+        let want: Vec<f32> = g.iter().zip(&u).map(|(&g, &u)| silu(g) * u).collect();
+        let gw = GpuWeight::upload(&ctx, "gate", ty, rows, cols, &gb).unwrap();
+        let uw = GpuWeight::upload(&ctx, "up", ty, rows, cols, &ub).unwrap();
+        let xb = storage_f32(&ctx, "x", &x);
+        for &shape in &shapes {
+            let pipes = Pipelines::new(shape);
+            let yb = storage_f32(&ctx, "y", &vec![f32::NAN; n_tok * rows]);
+            let slots = Slots {
+                n_slot: 1,
+                ids: None,
+                x_per_slot: true,
+                x_stride: None,
+            };
+            let mut enc = Recorder::new();
+            encode_matvec_glu(&ctx, &pipes, &mut enc, &gw, &uw, &xb, &yb, n_tok, &slots).unwrap();
+            enc.submit(&ctx, &pipes);
+            let got = read_f32(&ctx, &yb, n_tok * rows).unwrap();
+            assert_close(&format!("matvec_glu {ty} {shape:?}"), &got, &want, 1e-3, 1e-4);
         }
     }
 }

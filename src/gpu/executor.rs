@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use super::context::GpuContext;
 use super::mla_prefill::{self, MlaScratch};
 use super::ops::{
-    encode_get_rows, encode_matvec, encode_matvec_slots, storage_f32, GpuWeight, Slots,
+    encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_slots, storage_f32, GpuWeight,
+    Slots,
 };
 use super::pipelines::Pipelines;
 use super::lower::{lower, Lowered, Lowering};
@@ -208,7 +209,13 @@ impl<'m> GpuExecutor<'m> {
         let low = if read == Readback::Everything {
             Lowering::none(g)
         } else {
-            lower(g)
+            let glu_ok = |a: WeightId, b: WeightId| {
+                let (a, b) = (self.mat(a), self.mat(b));
+                a.ty == b.ty
+                    && (a.n_mat, a.rows, a.cols) == (b.n_mat, b.rows, b.cols)
+                    && a.chunks.len() == b.chunks.len()
+            };
+            lower(g, &glu_ok)
         };
         self.encode_ops(g, &low, &bufs, &table, &mut enc)?;
         let enc = &mut enc;
@@ -293,6 +300,10 @@ impl<'m> GpuExecutor<'m> {
                     let out = graph::outputs(op)[0];
                     let adds: Vec<&wgpu::Buffer> = addends.iter().map(|&a| &bufs[a]).collect();
                     self.encode_weighted_sum(enc, bufs, g, (x, weights, out), &adds, t);
+                    continue;
+                }
+                Lowered::Glu { gate, up } => {
+                    self.encode_glu(enc, bufs, g, &g.ops[*gate], &g.ops[*up], op)?;
                     continue;
                 }
                 Lowered::ReadView { src, view } => Some((*src, *view)),
@@ -526,6 +537,49 @@ impl<'m> GpuExecutor<'m> {
             }
         }
         Ok(())
+    }
+
+    /// A SwiGlu (`swiglu`) of the matvecs `gate` and `up` as one gated matvec.
+    fn encode_glu(
+        &self,
+        enc: &mut Recorder,
+        bufs: &[wgpu::Buffer],
+        g: &Graph,
+        gate: &Op,
+        up: &Op,
+        swiglu: &Op,
+    ) -> Result<()> {
+        let t = g.spec.n_tokens;
+        let out = graph::outputs(swiglu)[0];
+        let (gw, uw, x, slots) = match (gate, up) {
+            (&Op::MatMul { w: a, x, .. }, &Op::MatMul { w: b, .. }) => {
+                let slots = Slots {
+                    n_slot: 1,
+                    ids: None,
+                    x_per_slot: true,
+                    x_stride: None,
+                };
+                (a, b, x, slots)
+            }
+            (&Op::MatMulId { w: a, x, ids, .. }, &Op::MatMulId { w: b, .. }) => {
+                let k = g.nodes[ids].len() / t;
+                let slots = Slots {
+                    n_slot: k,
+                    ids: Some(&bufs[ids]),
+                    x_per_slot: g.nodes[x].len() == t * k * self.mat(a).cols,
+                    x_stride: None,
+                };
+                (a, b, x, slots)
+            }
+            _ => unreachable!("lower() pairs matvecs of one kind"),
+        };
+        let (gw, uw) = (self.mat(gw), self.mat(uw));
+        // MatMul rows are tokens (or the last token only); the slots say how many.
+        let n_tok = match slots.ids {
+            None => g.nodes[x].len() / gw.cols,
+            Some(_) => t,
+        };
+        encode_matvec_glu(&self.ctx, &self.pipes, enc, gw, uw, &bufs[x], &bufs[out], n_tok, &slots)
     }
 
     /// The routed experts' mix, with the Adds folded into it (`addends`).

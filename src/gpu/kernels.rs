@@ -276,6 +276,9 @@ pub enum Kernel {
     /// Quantized matrix × activations (`matvec.wgsl`), for weights of the given type, with the
     /// given reduction.
     MatVec(QuantType, Reduce),
+    /// The gated FFN in one dispatch (`matvec.wgsl` with `GLU = 1`): silu(gate · x) · (up · x)
+    /// for gate and up matrices of the given type.
+    MatVecGlu(QuantType, Reduce),
     /// The transposed product over stored rows (`matvec_t.wgsl`): y[d] = Σ_c W[c, d] x[c], for
     /// materializing MLA keys from attn_k_b.
     MatVecT(QuantType),
@@ -296,6 +299,8 @@ impl Kernel {
             [
                 Kernel::MatVec(t, Reduce::Workgroup),
                 Kernel::MatVec(t, Reduce::Subgroup),
+                Kernel::MatVecGlu(t, Reduce::Workgroup),
+                Kernel::MatVecGlu(t, Reduce::Subgroup),
                 Kernel::MatVecT(t),
                 Kernel::GetRows(t),
             ]
@@ -307,15 +312,16 @@ impl Kernel {
 
     /// Readable key, also the wgpu label: `matvec.q4_k`.
     pub fn key(&self) -> String {
-        let (op, ty) = match self {
-            Kernel::MatVec(t, Reduce::Workgroup) => ("matvec", t),
-            Kernel::MatVec(t, Reduce::Subgroup) => {
-                return format!("matvec.{}.sg", t.name().to_ascii_lowercase())
-            }
-            Kernel::MatVecT(t) => ("matvec_t", t),
-            Kernel::GetRows(t) => ("get_rows", t),
+        let (op, ty, reduce) = match self {
+            Kernel::MatVec(t, r) => ("matvec", t, Some(r)),
+            Kernel::MatVecGlu(t, r) => ("matvec_glu", t, Some(r)),
+            Kernel::MatVecT(t) => ("matvec_t", t, None),
+            Kernel::GetRows(t) => ("get_rows", t, None),
             Kernel::Op(name) => return name.to_string(),
         };
+        if reduce == Some(&Reduce::Subgroup) {
+            return format!("{op}.{}.sg", ty.name().to_ascii_lowercase());
+        }
         format!("{op}.{}", ty.name().to_ascii_lowercase())
     }
 
@@ -329,7 +335,7 @@ impl Kernel {
             return before.iter().copied().chain([*op_file]).collect();
         }
         let (op_file, ty, reduce) = match *self {
-            Kernel::MatVec(t, r) => ("matvec.wgsl", t, Some(r)),
+            Kernel::MatVec(t, r) | Kernel::MatVecGlu(t, r) => ("matvec.wgsl", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
             Kernel::GetRows(t) => ("get_rows.wgsl", t, None),
             Kernel::Op(_) => unreachable!("handled above"),
@@ -339,8 +345,9 @@ impl Kernel {
             quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")),
         );
         if let Some(r) = reduce {
-            files.push(dot_file(ty).unwrap_or_else(|| panic!("no part_dot for {ty}")));
+            files.push(dot_file(ty).unwrap_or_else(|| panic!("no unit_dot for {ty}")));
             files.push(r.file());
+            files.push("binary/swiglu.wgsl");
         }
         files.push(op_file);
         files
@@ -348,7 +355,10 @@ impl Kernel {
 
     /// Whether the variant needs the adapter's subgroup feature.
     pub fn needs_subgroups(&self) -> bool {
-        matches!(self, Kernel::MatVec(_, Reduce::Subgroup))
+        matches!(
+            self,
+            Kernel::MatVec(_, Reduce::Subgroup) | Kernel::MatVecGlu(_, Reduce::Subgroup)
+        )
     }
 
     /// The composed WGSL source.

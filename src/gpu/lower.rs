@@ -6,9 +6,13 @@
 //!   per-head matvec at offset 0) is not run: its consumers read the Slice's source in place.
 //! - A WeightedSum (the routed experts' mix) followed by the Adds of the shared experts and the
 //!   residual runs as one dispatch at the last Add, with the Adds' other inputs as addends.
+//! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
+//!   the shared experts and the routed experts) runs as one gated matvec (`matvec_glu`) where the
+//!   two weights have one type and shape.
 
 use super::elementwise::RowView;
-use crate::model::graph::{inputs, Graph, NodeId, Op};
+use crate::model::graph::{inputs, outputs, Graph, NodeId, Op};
+use crate::model::WeightId;
 
 /// How the executor runs one op of the graph.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +25,8 @@ pub enum Lowered {
     ReadView { src: NodeId, view: RowView },
     /// The WeightedSum `ws`, plus `addends` in order, into this op's output (a folded Add).
     MoeOut { ws: usize, addends: Vec<NodeId> },
+    /// This SwiGlu as one gated matvec over the weights of the (folded) ops `gate` and `up`.
+    Glu { gate: usize, up: usize },
 }
 
 pub struct Lowering {
@@ -56,18 +62,53 @@ fn consumers(g: &Graph) -> Vec<Vec<usize>> {
     c
 }
 
-/// The fused lowering of `g`.
-pub fn lower(g: &Graph) -> Lowering {
+/// The fused lowering of `g`. `glu_ok(gate, up)` says whether two weights can share a gated
+/// matvec (one type, shape and chunking on this device).
+pub fn lower(g: &Graph, glu_ok: &dyn Fn(WeightId, WeightId) -> bool) -> Lowering {
     let mut l = Lowering::none(g);
     let users = consumers(g);
+    let mut producer = vec![None; g.nodes.len()];
+    for (i, op) in g.ops.iter().enumerate() {
+        for n in outputs(op) {
+            producer[n] = Some(i);
+        }
+    }
     for (i, op) in g.ops.iter().enumerate() {
         match *op {
             Op::Slice { x, offset, out } => fold_slice(g, &users, &mut l, i, x, offset, out),
             Op::WeightedSum { out, .. } => fold_moe_out(g, &users, &mut l, i, out),
+            Op::SwiGlu { gate, up, .. } => {
+                let (Some(gi), Some(ui)) = (producer[gate], producer[up]) else {
+                    continue;
+                };
+                let sole = users[gate] == [i] && users[up] == [i] && gate != up;
+                let free = l.plan[gi] == Lowered::Run && l.plan[ui] == Lowered::Run;
+                if sole && free && glu_pair(&g.ops[gi], &g.ops[ui], glu_ok) {
+                    l.plan[gi] = Lowered::Folded;
+                    l.plan[ui] = Lowered::Folded;
+                    l.plan[i] = Lowered::Glu { gate: gi, up: ui };
+                    l.elided[gate] = true;
+                    l.elided[up] = true;
+                }
+            }
             _ => {}
         }
     }
     l
+}
+
+/// Two matvecs a gated matvec can run together: the same kind over the same input (and experts).
+fn glu_pair(gate: &Op, up: &Op, glu_ok: &dyn Fn(WeightId, WeightId) -> bool) -> bool {
+    match (gate, up) {
+        (Op::MatMul { w: a, x: xa, .. }, Op::MatMul { w: b, x: xb, .. }) => {
+            xa == xb && glu_ok(*a, *b)
+        }
+        (
+            Op::MatMulId { w: a, x: xa, ids: ia, .. },
+            Op::MatMulId { w: b, x: xb, ids: ib, .. },
+        ) => xa == xb && ia == ib && glu_ok(*a, *b),
+        _ => false,
+    }
 }
 
 fn fold_slice(

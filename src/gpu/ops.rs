@@ -206,10 +206,58 @@ pub fn encode_matvec_slots(
     n_tok: usize,
     slots: &Slots,
 ) {
+    encode_slots(ctx, pipes, enc, (w, None), x, y, n_tok, slots);
+}
+
+/// The gated FFN in one dispatch per chunk: y[s, r] = silu(Σ_c G_m(s)[r, c] x[row(s), c]) ·
+/// Σ_c U_m(s)[r, c] x[row(s), c], for gate and up weights of one type and shape.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_matvec_glu(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut Recorder,
+    gate: &GpuWeight,
+    up: &GpuWeight,
+    x: &wgpu::Buffer,
+    y: &wgpu::Buffer,
+    n_tok: usize,
+    slots: &Slots,
+) -> Result<()> {
+    let same = |a: &GpuWeight, b: &GpuWeight| {
+        a.ty == b.ty && (a.n_mat, a.rows, a.cols) == (b.n_mat, b.rows, b.cols)
+    };
+    if !same(gate, up) || gate.chunks.len() != up.chunks.len() {
+        return Err(Error::Gpu(format!(
+            "matvec_glu: gate {} {}×{}×{} and up {} {}×{}×{} differ",
+            gate.ty, gate.n_mat, gate.rows, gate.cols, up.ty, up.n_mat, up.rows, up.cols
+        )));
+    }
+    encode_slots(ctx, pipes, enc, (gate, Some(up)), x, y, n_tok, slots);
+    Ok(())
+}
+
+/// One dispatch per chunk of `w.0` (and the same chunk of the up weights `w.1` for the gated
+/// form) and per block of slots the grid's z dimension holds.
+#[allow(clippy::too_many_arguments)]
+fn encode_slots(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut Recorder,
+    (w, up): (&GpuWeight, Option<&GpuWeight>),
+    x: &wgpu::Buffer,
+    y: &wgpu::Buffer,
+    n_tok: usize,
+    slots: &Slots,
+) {
     let n_slots_total = n_tok * slots.n_slot;
     let ids = slots.ids.unwrap_or_else(|| pipes.placeholder(ctx));
     let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
-    for c in &w.chunks {
+    let kernel = match up {
+        None => Kernel::MatVec(w.ty, pipes.matvec.reduce),
+        Some(_) => Kernel::MatVecGlu(w.ty, pipes.matvec.reduce),
+    };
+    for (ci, c) in w.chunks.iter().enumerate() {
+        let w2 = up.map_or_else(|| pipes.placeholder(ctx), |u| &u.chunks[ci].buf);
         for slot_base in (0..n_slots_total).step_by(max_z) {
             let p = MatVecParams {
                 rows: c.n_rows as u32,
@@ -231,14 +279,13 @@ pub fn encode_matvec_slots(
             };
             let (gx, gy) = grid(ctx, c.n_rows.div_ceil(pipes.matvec.nr as usize));
             let gz = (n_slots_total - slot_base).min(max_z) as u32;
-            let kernel = Kernel::MatVec(w.ty, pipes.matvec.reduce);
             encode_op(
                 ctx,
                 pipes,
                 enc,
                 kernel,
                 &p,
-                &[&c.buf, x, y, ids],
+                &[&c.buf, x, y, ids, w2],
                 (gx, gy, gz),
             );
         }

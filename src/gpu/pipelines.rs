@@ -84,7 +84,7 @@ pub struct Pipelines {
     binds: Mutex<HashMap<BindKey, wgpu::BindGroup>>,
     /// STORAGE scratch by label (attention partials, ...), grown to the largest request.
     scratch: Mutex<HashMap<&'static str, wgpu::Buffer>>,
-    /// [1] f32, bound where a kernel's optional input is absent (expert ids of a plain matvec,
+    /// [4] f32 (16 bytes, the least an array<vec4> binding takes), bound where a kernel's optional input is absent (expert ids of a plain matvec,
     /// addends of a mix without them); made once, not per dispatch.
     placeholder: OnceLock<wgpu::Buffer>,
     pub matvec: MatVecShape,
@@ -122,6 +122,11 @@ impl Pipelines {
             Kernel::MatVec(..) => vec![
                 ("WG", self.matvec.wg as f64),
                 ("NR", self.matvec.nr as f64),
+            ],
+            Kernel::MatVecGlu(..) => vec![
+                ("WG", self.matvec.wg as f64),
+                ("NR", self.matvec.nr as f64),
+                ("GLU", 1.0),
             ],
             _ => vec![],
         }
@@ -213,6 +218,6 @@ impl Pipelines {
     /// The placeholder for an absent optional input binding.
     pub fn placeholder(&self, ctx: &super::GpuContext) -> &wgpu::Buffer {
         self.placeholder
-            .get_or_init(|| super::ops::storage_f32(ctx, "placeholder", &[0.0]))
+            .get_or_init(|| super::ops::storage_f32(ctx, "placeholder", &[0.0; 4]))
     }
 }
