@@ -3,7 +3,8 @@
 // partial sums, each over n / WG elements, so the rounding error stays ~1e-7 relative).
 //
 // Bindings: X f32 (row r at r · x_stride: a prefix of longer rows, or the rows themselves),
-//           W [n] f32, Y [n_rows, n] f32, P params.
+//           W [n] f32, Y f32 (row r at r · y_stride + y_offset: [n_rows, n] itself, or rows of
+//           the latent cache), P params.
 // Mapping: one workgroup per row, rows over workgroup x + y · (x count) so any row count fits the
 // per-dimension limit. The WG invocations stride over the row twice: sum of squares, then scale.
 
@@ -14,6 +15,10 @@ struct Params {
     n: u32,
     eps: f32,
     x_stride: u32,
+    y_stride: u32,
+    y_offset: u32,
+    pad0: u32,
+    pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -29,7 +34,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (r >= P.n_rows) {
         return;
     }
-    let row = r * P.n;
+    let row = r * P.y_stride + P.y_offset;
     let x_row = r * P.x_stride;
     var acc = 0.0;
     for (var c = lid; c < P.n; c = c + WG) {

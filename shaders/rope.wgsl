@@ -5,7 +5,8 @@
 // angles reach ~100 rad. CPU twin: cpu::rope::Rope::apply (the Rope op).
 //
 // Bindings: X f32 (head th's dims at th · x_stride + x_offset: the rope part of a wider row, or
-//           [n_tok, n_head, n_dims] itself), Y [n_tok, n_head, n_dims] f32, TABLE [n_tok, n_dims / 2, 2] f32, P params.
+//           [n_tok, n_head, n_dims] itself), Y f32 (head th's dims at th · y_stride + y_offset:
+//           [n_tok, n_head, n_dims] itself, or the rope part of latent-cache rows), TABLE [n_tok, n_dims / 2, 2] f32, P params.
 // Mapping: one invocation per pair, flat index (workgroup x + y · (x count)) · WG + lid.
 
 const WG: u32 = 256u;
@@ -16,9 +17,9 @@ struct Params {
     n_dims: u32,
     x_stride: u32,
     x_offset: u32,
+    y_stride: u32,
+    y_offset: u32,
     pad0: u32,
-    pad1: u32,
-    pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -39,7 +40,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let t = th / P.n_head;
     let c = TABLE[(t * half + i) * 2u];
     let s = TABLE[(t * half + i) * 2u + 1u];
-    let e = th * P.n_dims + 2u * i;
+    let e = th * P.y_stride + P.y_offset + 2u * i;
     let ex = th * P.x_stride + P.x_offset + 2u * i;
     let x0 = X[ex];
     let x1 = X[ex + 1u];

@@ -91,7 +91,7 @@ fn rms_norm_matches_cpu_with_outliers_at_v2_lite_and_v3_sizes() {
             out(&ctx, x.len()),
         );
         run(&ctx, &pipes, |enc| {
-            encode_rms_norm(&ctx, &pipes, enc, &xb, &wb, &yb, n_rows, n, eps, None)
+            encode_rms_norm(&ctx, &pipes, enc, &xb, &wb, &yb, n_rows, n, eps, (None, None))
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
         assert_close(&format!("rms_norm {n_rows}x{n}"), &got, &want, 1e-6, 1e-5);
@@ -113,7 +113,7 @@ fn rms_norm_of_a_zero_row_is_zero_not_nan() {
         out(&ctx, x.len()),
     );
     run(&ctx, &pipes, |enc| {
-        encode_rms_norm(&ctx, &pipes, enc, &xb, &wb, &yb, n_rows, n, 1e-6, None)
+        encode_rms_norm(&ctx, &pipes, enc, &xb, &wb, &yb, n_rows, n, 1e-6, (None, None))
     });
     assert_same(
         "rms_norm zeros",
@@ -303,7 +303,7 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
             out(&ctx, x.len()),
         );
         run(&ctx, &pipes, |enc| {
-            encode_rope(&ctx, &pipes, enc, &xb, &yb, &tb, n_tok, n_head, n_dims, None)
+            encode_rope(&ctx, &pipes, enc, &xb, &yb, &tb, n_tok, n_head, n_dims, (None, None))
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
         assert_close(

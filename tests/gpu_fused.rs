@@ -1,5 +1,5 @@
 //! The GPU lowering (gpu/lower.rs) and the kernel features it relies on: RMSNorm over row prefixes,
-//! RoPE through a row view, the MoE mix with folded Adds, each against the CPU at V2-Lite sizes;
+//! RoPE through a row view, both writing latent-cache rows in place, the MoE mix with folded Adds, each against the CPU at V2-Lite sizes;
 //! which ops a decode step folds; and whole steps that give bit-identical logits fused and
 //! unfused on oracle models. GPU tests run on lavapipe in CI; without an adapter they fail when CI
 //! is set and skip with a reason otherwise.
@@ -38,10 +38,46 @@ fn rms_norm_over_row_prefixes_matches_cpu() {
         storage_f32(&ctx, "y", &vec![f32::NAN; rows * n]),
     );
     let mut enc = Recorder::new();
-    encode_rms_norm(&ctx, &pipes, &mut enc, &xb, &wb, &yb, rows, n, 1e-6, Some(stride));
+    encode_rms_norm(&ctx, &pipes, &mut enc, &xb, &wb, &yb, rows, n, 1e-6, (Some(stride), None));
     enc.submit(&ctx, &pipes);
     let got = read_f32(&ctx, &yb, rows * n).unwrap();
     assert_close("rms_norm prefix", &got, &want, 1e-5, 1e-5);
+}
+
+#[test]
+fn rms_norm_and_rope_write_latent_cache_rows_in_place() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    let model = Model::open(format!("{ORACLE}/tiny-v2lite-s-F32.gguf")).unwrap();
+    let rope = Rope::new(&model.config);
+    let (kv, d) = (model.config.kv_lora_rank, rope.n_dims());
+    let width = kv + d;
+    // Two new tokens at positions 5 and 6 of an 8-row cache whose other rows must stay as they are.
+    let (n_tok, pos0, n_ctx) = (2, 5, 8);
+    let cache0 = values(n_ctx * width, 9);
+    let x = values(n_tok * kv, 10);
+    let w: Vec<f32> = values(kv, 11).iter().map(|v| 1.0 + v).collect();
+    let pe = values(n_tok * d, 12);
+    let mut want = cache0.clone();
+    for t in 0..n_tok {
+        let row = &mut want[(pos0 + t) * width..(pos0 + t + 1) * width];
+        rms_norm(&x[t * kv..(t + 1) * kv], &w, 1e-6, &mut row[..kv]);
+        row[kv..].copy_from_slice(&pe[t * d..(t + 1) * d]);
+        rope.apply(&mut row[kv..], pos0 + t);
+    }
+    let b = |v: &[f32]| storage_f32(&ctx, "in", v);
+    let (cb, xb, wb, pb) = (b(&cache0), b(&x), b(&w), b(&pe));
+    let tb = b(&rope.table(pos0, n_tok));
+    let at = |col| RowView {
+        stride: width,
+        offset: pos0 * width + col,
+    };
+    let mut enc = Recorder::new();
+    encode_rms_norm(&ctx, &pipes, &mut enc, &xb, &wb, &cb, n_tok, kv, 1e-6, (None, Some(at(0))));
+    encode_rope(&ctx, &pipes, &mut enc, &pb, &cb, &tb, n_tok, 1, d, (None, Some(at(kv))));
+    enc.submit(&ctx, &pipes);
+    let got = read_f32(&ctx, &cb, want.len()).unwrap();
+    assert_close("cache rows written in place", &got, &want, 1e-5, 1e-5);
 }
 
 #[test]
@@ -69,7 +105,7 @@ fn rope_through_a_row_view_matches_cpu() {
         let tb = storage_f32(&ctx, "table", &rope.table(pos0, n_tok));
         let view = RowView { stride, offset };
         let mut enc = Recorder::new();
-        encode_rope(&ctx, &pipes, &mut enc, &xb, &yb, &tb, n_tok, n_head, d, Some(view));
+        encode_rope(&ctx, &pipes, &mut enc, &xb, &yb, &tb, n_tok, n_head, d, (Some(view), None));
         enc.submit(&ctx, &pipes);
         let got = read_f32(&ctx, &yb, want.len()).unwrap();
         assert_close(&format!("rope view {view:?}"), &got, &want, 1e-6, 1e-5);
@@ -126,9 +162,11 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         let folded = low.plan.iter().filter(|l| **l == Lowered::Folded).count();
         // Four slices per layer; each MoE layer's mix absorbs its shared-expert and residual Adds
         // (the mix and one Add are folded, the last Add runs as the fused mix); every SwiGlu
-        // absorbs its gate and up matvecs.
+        // absorbs its gate and up matvecs; every KvStore is written by its RMSNorm and RoPE.
         assert_eq!(slices, 4 * model.config.n_layer, "{stem}");
-        assert_eq!(folded, slices + 2 * mixes + 2 * glus, "{stem}");
+        let stores = count(&|o| matches!(o, Op::KvStore { .. }));
+        assert_eq!(folded, slices + 2 * mixes + 2 * glus + stores, "{stem}");
+        assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
         let fused = |f: &dyn Fn(&Lowered) -> bool| low.plan.iter().filter(|l| f(l)).count();
         assert_eq!(fused(&|l| matches!(l, Lowered::Glu { .. })), glus, "{stem}");
         assert_eq!(low.n_run(), g.ops.len() - folded, "{stem}");

@@ -26,6 +26,10 @@ pub struct RmsNormParams {
     pub n: u32,
     pub eps: f32,
     pub x_stride: u32,
+    pub y_stride: u32,
+    pub y_offset: u32,
+    pub pad0: u32,
+    pub pad1: u32,
 }
 
 /// shaders/slice.wgsl `Params`.
@@ -67,9 +71,9 @@ pub struct RopeParams {
     pub n_dims: u32,
     pub x_stride: u32,
     pub x_offset: u32,
+    pub y_stride: u32,
+    pub y_offset: u32,
     pub pad0: u32,
-    pub pad1: u32,
-    pub pad2: u32,
 }
 
 /// shaders/kv_store.wgsl `Params`.
@@ -88,8 +92,8 @@ fn flat_grid(ctx: &GpuContext, items: usize) -> (u32, u32, u32) {
     (x, y, 1)
 }
 
-/// Where an op's input rows lie in a wider buffer: row i at `i · stride + offset` (a Slice the
-/// executor folded into its consumer).
+/// Where an op's rows lie in a wider buffer: row i at `i · stride + offset` (the source of a Slice
+/// the executor folded into its consumer, or latent-cache rows an op writes directly).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RowView {
     pub stride: usize,
@@ -112,7 +116,7 @@ fn holds(buf: &Buffer, n: usize, what: &str) {
 }
 
 /// y[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) · w. x: [n_rows, n], or the first n of rows of
-/// `x_stride` elements; y: [n_rows, n]; w: [n].
+/// `x_stride` elements; y: [n_rows, n], or rows of `y_view` (the latent cache); w: [n].
 #[allow(clippy::too_many_arguments)]
 pub fn encode_rms_norm(
     ctx: &GpuContext,
@@ -124,20 +128,24 @@ pub fn encode_rms_norm(
     n_rows: usize,
     n: usize,
     eps: f32,
-    x_stride: Option<usize>,
+    (x_stride, y_view): (Option<usize>, Option<RowView>),
 ) {
     let x_stride = x_stride.unwrap_or(n);
-    assert!(x_stride >= n, "rms_norm: rows of {x_stride} hold no {n} elements");
+    let yv = y_view.unwrap_or(RowView { stride: n, offset: 0 });
+    assert!(x_stride >= n && yv.stride >= n, "rms_norm: rows hold no {n} elements");
     holds(x, (n_rows.max(1) - 1) * x_stride + n, "rms_norm x");
     holds(w, n, "rms_norm w");
-    holds(y, n_rows * n, "rms_norm y");
+    holds(y, (n_rows.max(1) - 1) * yv.stride + yv.offset + n, "rms_norm y");
     let p = RmsNormParams {
         n_rows: u32_of("rms_norm rows", n_rows),
         n: u32_of("rms_norm n", n),
         eps,
         x_stride: u32_of("rms_norm x stride", x_stride),
+        y_stride: u32_of("rms_norm y stride", yv.stride),
+        y_offset: yv.offset as u32,
+        ..Default::default()
     };
-    u32_of("rms_norm elements", n_rows * x_stride);
+    u32_of("rms_norm elements", n_rows * x_stride.max(yv.stride) + yv.offset);
     let (gx, gy) = grid(ctx, n_rows);
     encode_op(
         ctx,
@@ -288,7 +296,7 @@ pub fn encode_weighted_sum(
 
 /// RoPE, NORM mode: pairs (2i, 2i+1) of every head of token t rotate by table[t, i] = (cos, sin):
 /// (x0·c − x1·s, x0·s + x1·c). x: [n_tok, n_head, n_dims], or those dims within wider head rows
-/// (`x_view`); y: [n_tok, n_head, n_dims]; table: [n_tok, n_dims / 2, 2] from
+/// (`x_view`); y: [n_tok, n_head, n_dims], or within rows of `y_view` (the latent cache); table: [n_tok, n_dims / 2, 2] from
 /// `cpu::rope::Rope::table(pos0, n_tok)` (f64 on the CPU; no sin/cos on the GPU).
 #[allow(clippy::too_many_arguments)]
 pub fn encode_rope(
@@ -301,25 +309,30 @@ pub fn encode_rope(
     n_tok: usize,
     n_head: usize,
     n_dims: usize,
-    x_view: Option<RowView>,
+    (x_view, y_view): (Option<RowView>, Option<RowView>),
 ) {
     assert!(n_dims.is_multiple_of(2), "rope over an odd {n_dims} dims");
-    let v = x_view.unwrap_or(RowView {
+    let plain = RowView {
         stride: n_dims,
         offset: 0,
-    });
-    assert!(v.offset + n_dims <= v.stride, "rope: {n_dims} dims at {v:?}");
-    holds(x, (n_tok * n_head).max(1) * v.stride, "rope x");
-    holds(y, n_tok * n_head * n_dims, "rope y");
+    };
+    let (xv, yv) = (x_view.unwrap_or(plain), y_view.unwrap_or(plain));
+    // Row i of a view at i · stride + offset: the offset may include a base row (cache rows pos0..).
+    let rows = (n_tok * n_head).max(1) - 1;
+    assert!(xv.stride >= n_dims && yv.stride >= n_dims, "rope: rows hold no {n_dims} dims");
+    holds(x, rows * xv.stride + xv.offset + n_dims, "rope x");
+    holds(y, rows * yv.stride + yv.offset + n_dims, "rope y");
     holds(table, n_tok * n_dims, "rope table");
-    u32_of("rope elements", n_tok * n_head * v.stride);
+    u32_of("rope elements", rows * xv.stride.max(yv.stride) + xv.offset.max(yv.offset) + n_dims);
     let p = RopeParams {
         n_tok: n_tok as u32,
         n_head: n_head as u32,
         n_dims: n_dims as u32,
-        x_stride: v.stride as u32,
-        x_offset: v.offset as u32,
-        ..Default::default()
+        x_stride: xv.stride as u32,
+        x_offset: xv.offset as u32,
+        y_stride: yv.stride as u32,
+        y_offset: yv.offset as u32,
+        pad0: 0,
     };
     encode_op(
         ctx,

@@ -16,6 +16,7 @@ use super::ops::{
 use super::pipelines::Pipelines;
 use super::lower::{lower, Lowered, Lowering};
 use super::recorder::Recorder;
+use super::elementwise::RowView;
 use super::{attention, elementwise, routing};
 use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
@@ -321,17 +322,19 @@ impl<'m> GpuExecutor<'m> {
                 Op::RmsNorm { x, w, eps, out } => {
                     let n = self.model.weights.tensors[w].ne[0];
                     let (xb, view) = read(x);
+                    // kv_cmpr: straight into cache rows pos0.., at column 0.
+                    let (yb, y_view) = self.write_target(low.to_cache[i], out, bufs, (spec.pos0, 0));
                     elementwise::encode_rms_norm(
                         ctx,
                         pipes,
                         enc,
                         xb,
                         &self.vecs[&w],
-                        &bufs[out],
+                        yb,
                         len(out) / n,
                         n,
                         eps,
-                        view.map(|v| v.stride),
+                        (view.map(|v| v.stride), y_view),
                     );
                 }
                 Op::MatMul { w, x, out } => {
@@ -396,17 +399,20 @@ impl<'m> GpuExecutor<'m> {
                 Op::Rope { x, out } => {
                     let n_dims = self.rope.n_dims();
                     let (xb, view) = read(x);
+                    // k_pe: straight into cache rows pos0.., after the kv_lora columns.
+                    let kv = self.model.config.kv_lora_rank;
+                    let (yb, y_view) = self.write_target(low.to_cache[i], out, bufs, (spec.pos0, kv));
                     elementwise::encode_rope(
                         ctx,
                         pipes,
                         enc,
                         xb,
-                        &bufs[out],
+                        yb,
                         table,
                         t,
                         len(out) / (t * n_dims),
                         n_dims,
-                        view,
+                        (view, y_view),
                     );
                 }
                 Op::KvStore {
@@ -537,6 +543,28 @@ impl<'m> GpuExecutor<'m> {
             }
         }
         Ok(())
+    }
+
+    /// Where an op writes: its node, or (`to_cache`) the latent-cache rows of this step's
+    /// positions in that layer, from column `col` on.
+    fn write_target<'a>(
+        &'a self,
+        to_cache: Option<usize>,
+        out: NodeId,
+        bufs: &'a [wgpu::Buffer],
+        (pos0, col): (usize, usize),
+    ) -> (&'a wgpu::Buffer, Option<RowView>) {
+        match to_cache {
+            None => (&bufs[out], None),
+            Some(layer) => {
+                let width = self.model.config.n_embd_latent();
+                let view = RowView {
+                    stride: width,
+                    offset: pos0 * width + col,
+                };
+                (&self.cache[layer], Some(view))
+            }
+        }
     }
 
     /// A SwiGlu (`swiglu`) of the matvecs `gate` and `up` as one gated matvec.

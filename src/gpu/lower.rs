@@ -6,6 +6,8 @@
 //!   per-head matvec at offset 0) is not run: its consumers read the Slice's source in place.
 //! - A WeightedSum (the routed experts' mix) followed by the Adds of the shared experts and the
 //!   residual runs as one dispatch at the last Add, with the Adds' other inputs as addends.
+//! - The KvStore of a layer is not run: the RMSNorm producing kv_cmpr and the RoPE producing
+//!   k_pe write their rows straight into the latent cache (`to_cache`).
 //! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
 //!   the shared experts and the routed experts) runs as one gated matvec (`matvec_glu`) where the
 //!   two weights have one type and shape.
@@ -34,6 +36,9 @@ pub struct Lowering {
     pub plan: Vec<Lowered>,
     /// Per node: never written on the GPU.
     pub elided: Vec<bool>,
+    /// Per op: write the output into this layer's latent-cache rows instead of its node (the
+    /// RMSNorm of kv_cmpr and the RoPE of k_pe, when their KvStore is folded).
+    pub to_cache: Vec<Option<usize>>,
 }
 
 impl Lowering {
@@ -42,6 +47,7 @@ impl Lowering {
         Lowering {
             plan: vec![Lowered::Run; g.ops.len()],
             elided: vec![false; g.nodes.len()],
+            to_cache: vec![None; g.ops.len()],
         }
     }
 
@@ -77,6 +83,25 @@ pub fn lower(g: &Graph, glu_ok: &dyn Fn(WeightId, WeightId) -> bool) -> Lowering
         match *op {
             Op::Slice { x, offset, out } => fold_slice(g, &users, &mut l, i, x, offset, out),
             Op::WeightedSum { out, .. } => fold_moe_out(g, &users, &mut l, i, out),
+            Op::KvStore {
+                layer,
+                kv_cmpr,
+                k_pe,
+            } => {
+                let by = |n: NodeId| producer[n].filter(|_| users[n] == [i]);
+                let (Some(pn), Some(pr)) = (by(kv_cmpr), by(k_pe)) else {
+                    continue;
+                };
+                let kinds = matches!(g.ops[pn], Op::RmsNorm { .. })
+                    && matches!(g.ops[pr], Op::Rope { .. });
+                if kinds && kv_cmpr != k_pe {
+                    l.plan[i] = Lowered::Folded;
+                    l.to_cache[pn] = Some(layer);
+                    l.to_cache[pr] = Some(layer);
+                    l.elided[kv_cmpr] = true;
+                    l.elided[k_pe] = true;
+                }
+            }
             Op::SwiGlu { gate, up, .. } => {
                 let (Some(gi), Some(ui)) = (producer[gate], producer[up]) else {
                     continue;
