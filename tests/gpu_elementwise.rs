@@ -91,7 +91,7 @@ fn rms_norm_matches_cpu_with_outliers_at_v2_lite_and_v3_sizes() {
             out(&ctx, x.len()),
         );
         run(&ctx, &pipes, |enc| {
-            encode_rms_norm(&ctx, &pipes, enc, &xb, &wb, &yb, n_rows, n, eps, (None, None))
+            encode_rms_norm(&ctx, &pipes, enc, &RmsNorm::plain(&xb, &wb, &yb, n_rows, n, eps))
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
         assert_close(&format!("rms_norm {n_rows}x{n}"), &got, &want, 1e-6, 1e-5);
@@ -113,7 +113,7 @@ fn rms_norm_of_a_zero_row_is_zero_not_nan() {
         out(&ctx, x.len()),
     );
     run(&ctx, &pipes, |enc| {
-        encode_rms_norm(&ctx, &pipes, enc, &xb, &wb, &yb, n_rows, n, 1e-6, (None, None))
+        encode_rms_norm(&ctx, &pipes, enc, &RmsNorm::plain(&xb, &wb, &yb, n_rows, n, 1e-6))
     });
     assert_same(
         "rms_norm zeros",

@@ -1,5 +1,6 @@
 //! The GPU lowering (gpu/lower.rs) and the kernel features it relies on: RMSNorm over row prefixes,
-//! RoPE through a row view, both writing latent-cache rows in place, the MoE mix with folded Adds, each against the CPU at V2-Lite sizes;
+//! RoPE through a row view, both writing latent-cache rows in place, RMSNorm with its Add folded,
+//! the MoE mix with folded Adds, each against the CPU at V2-Lite sizes;
 //! which ops a decode step folds; and whole steps that give bit-identical logits fused and
 //! unfused on oracle models. GPU tests run on lavapipe in CI; without an adapter they fail when CI
 //! is set and skip with a reason otherwise.
@@ -10,7 +11,9 @@ use common::{assert_close, values};
 use wgpu_ds::cpu::ops::rms_norm;
 use wgpu_ds::cpu::rope::Rope;
 use wgpu_ds::cpu::Buf;
-use wgpu_ds::gpu::elementwise::{encode_rms_norm, encode_rope, encode_weighted_sum, RowView};
+use wgpu_ds::gpu::elementwise::{
+    encode_add, encode_rms_norm, encode_rope, encode_weighted_sum, RmsNorm, RowView,
+};
 use wgpu_ds::gpu::executor::{GpuExecutor, Readback};
 use wgpu_ds::gpu::lower::{lower, Lowered};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
@@ -38,7 +41,11 @@ fn rms_norm_over_row_prefixes_matches_cpu() {
         storage_f32(&ctx, "y", &vec![f32::NAN; rows * n]),
     );
     let mut enc = Recorder::new();
-    encode_rms_norm(&ctx, &pipes, &mut enc, &xb, &wb, &yb, rows, n, 1e-6, (Some(stride), None));
+    let norm = RmsNorm {
+        x_stride: Some(stride),
+        ..RmsNorm::plain(&xb, &wb, &yb, rows, n, 1e-6)
+    };
+    encode_rms_norm(&ctx, &pipes, &mut enc, &norm);
     enc.submit(&ctx, &pipes);
     let got = read_f32(&ctx, &yb, rows * n).unwrap();
     assert_close("rms_norm prefix", &got, &want, 1e-5, 1e-5);
@@ -73,11 +80,46 @@ fn rms_norm_and_rope_write_latent_cache_rows_in_place() {
         offset: pos0 * width + col,
     };
     let mut enc = Recorder::new();
-    encode_rms_norm(&ctx, &pipes, &mut enc, &xb, &wb, &cb, n_tok, kv, 1e-6, (None, Some(at(0))));
+    let norm = RmsNorm {
+        y_view: Some(at(0)),
+        ..RmsNorm::plain(&xb, &wb, &cb, n_tok, kv, 1e-6)
+    };
+    encode_rms_norm(&ctx, &pipes, &mut enc, &norm);
     encode_rope(&ctx, &pipes, &mut enc, &pb, &cb, &tb, n_tok, 1, d, (None, Some(at(kv))));
     enc.submit(&ctx, &pipes);
     let got = read_f32(&ctx, &cb, want.len()).unwrap();
     assert_close("cache rows written in place", &got, &want, 1e-5, 1e-5);
+}
+
+#[test]
+fn rms_norm_with_a_folded_add_stores_the_sum_and_matches_cpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    // ffn_inp = attn_out + x, then ffn_norm, at V2-Lite's hidden 2048 for 2 tokens.
+    let (rows, n) = (2, 2048);
+    let (a, b) = (values(rows * n, 21), values(rows * n, 22));
+    let w: Vec<f32> = values(n, 23).iter().map(|v| 1.0 + v).collect();
+    let bb = |v: &[f32]| storage_f32(&ctx, "in", v);
+    let (ab, bbuf, wb) = (bb(&a), bb(&b), bb(&w));
+    let nan = || storage_f32(&ctx, "out", &vec![f32::NAN; rows * n]);
+    let (sum_plain, y_plain, sum_fused, y_fused) = (nan(), nan(), nan(), nan());
+    let mut enc = Recorder::new();
+    encode_add(&ctx, &pipes, &mut enc, &ab, &bbuf, &sum_plain, rows * n);
+    encode_rms_norm(&ctx, &pipes, &mut enc, &RmsNorm::plain(&sum_plain, &wb, &y_plain, rows, n, 1e-6));
+    let norm = RmsNorm {
+        add: Some((&bbuf, &sum_fused)),
+        ..RmsNorm::plain(&ab, &wb, &y_fused, rows, n, 1e-6)
+    };
+    encode_rms_norm(&ctx, &pipes, &mut enc, &norm);
+    enc.submit(&ctx, &pipes);
+    let read = |b| read_f32(&ctx, b, rows * n).unwrap();
+    let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(read(&sum_fused)), bits(read(&sum_plain)), "stored sum");
+    assert_eq!(bits(read(&y_fused)), bits(read(&y_plain)), "normalized sum");
+    let s: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+    let mut want = vec![0f32; rows * n];
+    rms_norm(&s, &w, 1e-6, &mut want);
+    assert_close("add + rms_norm", &read(&y_fused), &want, 1e-5, 1e-5);
 }
 
 #[test]
@@ -160,14 +202,18 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         let mixes = count(&|o| matches!(o, Op::WeightedSum { .. }));
         let glus = count(&|o| matches!(o, Op::SwiGlu { .. }));
         let folded = low.plan.iter().filter(|l| **l == Lowered::Folded).count();
+        let fused = |f: &dyn Fn(&Lowered) -> bool| low.plan.iter().filter(|l| f(l)).count();
         // Four slices per layer; each MoE layer's mix absorbs its shared-expert and residual Adds
         // (the mix and one Add are folded, the last Add runs as the fused mix); every SwiGlu
         // absorbs its gate and up matvecs; every KvStore is written by its RMSNorm and RoPE.
         assert_eq!(slices, 4 * model.config.n_layer, "{stem}");
         let stores = count(&|o| matches!(o, Op::KvStore { .. }));
-        assert_eq!(folded, slices + 2 * mixes + 2 * glus + stores, "{stem}");
+        let add_norms = fused(&|l| matches!(l, Lowered::AddNorm { .. }));
+        // ffn_inp before every ffn_norm, and a dense layer's l_out before the next attn_norm.
+        let dense = model.config.n_layer_dense_lead;
+        assert_eq!(add_norms, model.config.n_layer + dense, "{stem}");
+        assert_eq!(folded, slices + 2 * mixes + 2 * glus + stores + add_norms, "{stem}");
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
-        let fused = |f: &dyn Fn(&Lowered) -> bool| low.plan.iter().filter(|l| f(l)).count();
         assert_eq!(fused(&|l| matches!(l, Lowered::Glu { .. })), glus, "{stem}");
         assert_eq!(low.n_run(), g.ops.len() - folded, "{stem}");
         assert!(!low.elided[g.logits], "{stem}: logits elided");

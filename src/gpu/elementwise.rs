@@ -28,8 +28,8 @@ pub struct RmsNormParams {
     pub x_stride: u32,
     pub y_stride: u32,
     pub y_offset: u32,
+    pub add: u32,
     pub pad0: u32,
-    pub pad1: u32,
 }
 
 /// shaders/slice.wgsl `Params`.
@@ -115,37 +115,66 @@ fn holds(buf: &Buffer, n: usize, what: &str) {
     );
 }
 
-/// y[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) · w. x: [n_rows, n], or the first n of rows of
-/// `x_stride` elements; y: [n_rows, n], or rows of `y_view` (the latent cache); w: [n].
-#[allow(clippy::too_many_arguments)]
-pub fn encode_rms_norm(
-    ctx: &GpuContext,
-    pipes: &Pipelines,
-    enc: &mut Recorder,
-    x: &Buffer,
-    w: &Buffer,
-    y: &Buffer,
-    n_rows: usize,
-    n: usize,
-    eps: f32,
-    (x_stride, y_view): (Option<usize>, Option<RowView>),
-) {
-    let x_stride = x_stride.unwrap_or(n);
-    let yv = y_view.unwrap_or(RowView { stride: n, offset: 0 });
+/// The buffers and shape of one RMSNorm (`encode_rms_norm`).
+pub struct RmsNorm<'a> {
+    /// [n_rows, n], or the first n of rows of `x_stride` elements.
+    pub x: &'a Buffer,
+    /// [n]
+    pub w: &'a Buffer,
+    /// [n_rows, n], or rows of `y_view` (the latent cache).
+    pub y: &'a Buffer,
+    pub n_rows: usize,
+    pub n: usize,
+    pub eps: f32,
+    pub x_stride: Option<usize>,
+    pub y_view: Option<RowView>,
+    /// (b, s): normalize x + b instead of x, and store x + b to s (both [n_rows, n]).
+    pub add: Option<(&'a Buffer, &'a Buffer)>,
+}
+
+impl<'a> RmsNorm<'a> {
+    /// y = rms_norm(x) · w over contiguous rows.
+    pub fn plain(x: &'a Buffer, w: &'a Buffer, y: &'a Buffer, n_rows: usize, n: usize, eps: f32) -> Self {
+        RmsNorm {
+            x,
+            w,
+            y,
+            n_rows,
+            n,
+            eps,
+            x_stride: None,
+            y_view: None,
+            add: None,
+        }
+    }
+}
+
+/// y[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) · w, with the views and the folded Add of `a`.
+pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, a: &RmsNorm) {
+    let (n_rows, n) = (a.n_rows, a.n);
+    let x_stride = a.x_stride.unwrap_or(n);
+    let yv = a.y_view.unwrap_or(RowView { stride: n, offset: 0 });
     assert!(x_stride >= n && yv.stride >= n, "rms_norm: rows hold no {n} elements");
-    holds(x, (n_rows.max(1) - 1) * x_stride + n, "rms_norm x");
-    holds(w, n, "rms_norm w");
-    holds(y, (n_rows.max(1) - 1) * yv.stride + yv.offset + n, "rms_norm y");
+    holds(a.x, (n_rows.max(1) - 1) * x_stride + n, "rms_norm x");
+    holds(a.w, n, "rms_norm w");
+    holds(a.y, (n_rows.max(1) - 1) * yv.stride + yv.offset + n, "rms_norm y");
+    if let Some((b, s)) = a.add {
+        holds(b, n_rows * n, "rms_norm addend");
+        holds(s, n_rows * n, "rms_norm sum");
+    }
     let p = RmsNormParams {
         n_rows: u32_of("rms_norm rows", n_rows),
         n: u32_of("rms_norm n", n),
-        eps,
+        eps: a.eps,
         x_stride: u32_of("rms_norm x stride", x_stride),
         y_stride: u32_of("rms_norm y stride", yv.stride),
         y_offset: yv.offset as u32,
-        ..Default::default()
+        add: a.add.is_some() as u32,
+        pad0: 0,
     };
     u32_of("rms_norm elements", n_rows * x_stride.max(yv.stride) + yv.offset);
+    // Without the Add, B and S are bound to x and y, which the kernel then never touches.
+    let (b, s) = a.add.unwrap_or((a.x, a.y));
     let (gx, gy) = grid(ctx, n_rows);
     encode_op(
         ctx,
@@ -153,7 +182,7 @@ pub fn encode_rms_norm(
         enc,
         Kernel::Op("rms_norm"),
         &p,
-        &[x, w, y],
+        &[a.x, a.w, a.y, b, s],
         (gx, gy, 1),
     );
 }

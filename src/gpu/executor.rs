@@ -308,7 +308,7 @@ impl<'m> GpuExecutor<'m> {
                     continue;
                 }
                 Lowered::ReadView { src, view } => Some((*src, *view)),
-                Lowered::Run => None,
+                Lowered::Run | Lowered::AddNorm { .. } => None,
             };
             // The input an op with a folded Slice reads: the Slice's source through a view.
             let read = |x: NodeId| match view {
@@ -324,18 +324,21 @@ impl<'m> GpuExecutor<'m> {
                     let (xb, view) = read(x);
                     // kv_cmpr: straight into cache rows pos0.., at column 0.
                     let (yb, y_view) = self.write_target(low.to_cache[i], out, bufs, (spec.pos0, 0));
-                    elementwise::encode_rms_norm(
-                        ctx,
-                        pipes,
-                        enc,
-                        xb,
-                        &self.vecs[&w],
-                        yb,
-                        len(out) / n,
-                        n,
-                        eps,
-                        (view.map(|v| v.stride), y_view),
-                    );
+                    // A folded Add: normalize a + b and store the sum to its node.
+                    let (xb, add) = match low.plan[i] {
+                        Lowered::AddNorm { add } => match g.ops[add] {
+                            Op::Add { a, b, out: sum } => (&bufs[a], Some((&bufs[b], &bufs[sum]))),
+                            _ => unreachable!("AddNorm folds an Add"),
+                        },
+                        _ => (xb, None),
+                    };
+                    let norm = elementwise::RmsNorm {
+                        x_stride: view.map(|v| v.stride),
+                        y_view,
+                        add,
+                        ..elementwise::RmsNorm::plain(xb, &self.vecs[&w], yb, len(out) / n, n, eps)
+                    };
+                    elementwise::encode_rms_norm(ctx, pipes, enc, &norm);
                 }
                 Op::MatMul { w, x, out } => {
                     let m = self.mat(w);

@@ -8,6 +8,8 @@
 //!   residual runs as one dispatch at the last Add, with the Adds' other inputs as addends.
 //! - The KvStore of a layer is not run: the RMSNorm producing kv_cmpr and the RoPE producing
 //!   k_pe write their rows straight into the latent cache (`to_cache`).
+//! - An Add whose sum is first read by an RMSNorm (the residual before ffn_norm and before the
+//!   next layer's attn_norm) runs inside that RMSNorm, which stores the sum as well.
 //! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
 //!   the shared experts and the routed experts) runs as one gated matvec (`matvec_glu`) where the
 //!   two weights have one type and shape.
@@ -29,6 +31,8 @@ pub enum Lowered {
     MoeOut { ws: usize, addends: Vec<NodeId> },
     /// This SwiGlu as one gated matvec over the weights of the (folded) ops `gate` and `up`.
     Glu { gate: usize, up: usize },
+    /// This RMSNorm over the sum of the (folded) Add `add`, which it also stores.
+    AddNorm { add: usize },
 }
 
 pub struct Lowering {
@@ -100,6 +104,17 @@ pub fn lower(g: &Graph, glu_ok: &dyn Fn(WeightId, WeightId) -> bool) -> Lowering
                     l.to_cache[pr] = Some(layer);
                     l.elided[kv_cmpr] = true;
                     l.elided[k_pe] = true;
+                }
+            }
+            Op::RmsNorm { x, .. } => {
+                // The sum must not be read before the norm writes it.
+                let Some(ai) = producer[x] else { continue };
+                let is_add = matches!(g.ops[ai], Op::Add { .. });
+                let first_reader = users[x].first() == Some(&i);
+                let free = l.plan[ai] == Lowered::Run && l.plan[i] == Lowered::Run;
+                if is_add && first_reader && free && x != g.logits {
+                    l.plan[ai] = Lowered::Folded;
+                    l.plan[i] = Lowered::AddNorm { add: ai };
                 }
             }
             Op::SwiGlu { gate, up, .. } => {
