@@ -96,7 +96,8 @@ pub fn compare(
 }
 
 /// Runs `tokens` as one prefill step on both executors (absorbed and then materialized MLA) and
-/// returns every node's comparison.
+/// returns every node's comparison: the GPU run op by op (every node exists), then as decoding
+/// runs it, with ops folded into fused kernels (`gpu::lower`), compared at the logits.
 pub fn check_prefill(
     model: &Model,
     gpu: &mut GpuExecutor,
@@ -115,6 +116,14 @@ pub fn check_prefill(
         let gv = gpu.run(&g, tokens, Readback::Everything)?;
         let cpu_bufs: Vec<Option<&Buf>> = (0..g.nodes.len()).map(|n| cv.get(n)).collect();
         all.extend(compare(model, &g, &cpu_bufs, &gv.bufs));
+        // The same step as decoding runs it, with the GPU lowering's fused kernels: its logits.
+        let fused = gpu.run(&g, tokens, Readback::Logits)?;
+        let mut logits = compare(model, &g, &cpu_bufs, &fused.bufs);
+        for r in &mut logits {
+            r.name = format!("{} (fused)", r.name);
+            r.kind = format!("{} (fused step)", r.kind);
+        }
+        all.extend(logits);
     }
     Ok(all)
 }
