@@ -24,7 +24,10 @@ fn main() {
                 ty: QuantType::Q4K,
             };
             let m = synthetic::build(&spec).expect("synthetic model");
-            (m, "synthetic V2-Lite widths, 4 layers, 8 experts, Q4_K".into())
+            (
+                m,
+                "synthetic V2-Lite widths, 4 layers, 8 experts, Q4_K".into(),
+            )
         }
     };
     let (n_prompt, n_gen) = (8, 8);

@@ -91,7 +91,12 @@ fn rms_norm_matches_cpu_with_outliers_at_v2_lite_and_v3_sizes() {
             out(&ctx, x.len()),
         );
         run(&ctx, &pipes, |enc| {
-            encode_rms_norm(&ctx, &pipes, enc, &RmsNorm::plain(&xb, &wb, &yb, n_rows, n, eps))
+            encode_rms_norm(
+                &ctx,
+                &pipes,
+                enc,
+                &RmsNorm::plain(&xb, &wb, &yb, n_rows, n, eps),
+            )
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
         assert_close(&format!("rms_norm {n_rows}x{n}"), &got, &want, 1e-6, 1e-5);
@@ -113,7 +118,12 @@ fn rms_norm_of_a_zero_row_is_zero_not_nan() {
         out(&ctx, x.len()),
     );
     run(&ctx, &pipes, |enc| {
-        encode_rms_norm(&ctx, &pipes, enc, &RmsNorm::plain(&xb, &wb, &yb, n_rows, n, 1e-6))
+        encode_rms_norm(
+            &ctx,
+            &pipes,
+            enc,
+            &RmsNorm::plain(&xb, &wb, &yb, n_rows, n, 1e-6),
+        )
     });
     assert_same(
         "rms_norm zeros",
@@ -174,7 +184,9 @@ fn add_is_exact_up_to_more_elements_than_one_grid_dimension_holds() {
             storage_f32(&ctx, "b", &b),
             out(&ctx, n),
         );
-        run(&ctx, &pipes, |enc| encode_add(&ctx, &pipes, enc, &ab, &bb, &yb, n));
+        run(&ctx, &pipes, |enc| {
+            encode_add(&ctx, &pipes, enc, &ab, &bb, &yb, n)
+        });
         assert_same(
             &format!("add n={n}"),
             &read_f32(&ctx, &yb, n).unwrap(),
@@ -303,7 +315,18 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
             out(&ctx, x.len()),
         );
         run(&ctx, &pipes, |enc| {
-            encode_rope(&ctx, &pipes, enc, &xb, &yb, &tb, n_tok, n_head, n_dims, (None, None))
+            encode_rope(
+                &ctx,
+                &pipes,
+                enc,
+                &xb,
+                &yb,
+                &tb,
+                n_tok,
+                n_head,
+                n_dims,
+                (None, None),
+            )
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
         assert_close(

@@ -85,7 +85,18 @@ fn rms_norm_and_rope_write_latent_cache_rows_in_place() {
         ..RmsNorm::plain(&xb, &wb, &cb, n_tok, kv, 1e-6)
     };
     encode_rms_norm(&ctx, &pipes, &mut enc, &norm);
-    encode_rope(&ctx, &pipes, &mut enc, &pb, &cb, &tb, n_tok, 1, d, (None, Some(at(kv))));
+    encode_rope(
+        &ctx,
+        &pipes,
+        &mut enc,
+        &pb,
+        &cb,
+        &tb,
+        n_tok,
+        1,
+        d,
+        (None, Some(at(kv))),
+    );
     enc.submit(&ctx, &pipes);
     let got = read_f32(&ctx, &cb, want.len()).unwrap();
     assert_close("cache rows written in place", &got, &want, 1e-5, 1e-5);
@@ -105,7 +116,12 @@ fn rms_norm_with_a_folded_add_stores_the_sum_and_matches_cpu() {
     let (sum_plain, y_plain, sum_fused, y_fused) = (nan(), nan(), nan(), nan());
     let mut enc = Recorder::new();
     encode_add(&ctx, &pipes, &mut enc, &ab, &bbuf, &sum_plain, rows * n);
-    encode_rms_norm(&ctx, &pipes, &mut enc, &RmsNorm::plain(&sum_plain, &wb, &y_plain, rows, n, 1e-6));
+    encode_rms_norm(
+        &ctx,
+        &pipes,
+        &mut enc,
+        &RmsNorm::plain(&sum_plain, &wb, &y_plain, rows, n, 1e-6),
+    );
     let norm = RmsNorm {
         add: Some((&bbuf, &sum_fused)),
         ..RmsNorm::plain(&ab, &wb, &y_fused, rows, n, 1e-6)
@@ -147,7 +163,18 @@ fn rope_through_a_row_view_matches_cpu() {
         let tb = storage_f32(&ctx, "table", &rope.table(pos0, n_tok));
         let view = RowView { stride, offset };
         let mut enc = Recorder::new();
-        encode_rope(&ctx, &pipes, &mut enc, &xb, &yb, &tb, n_tok, n_head, d, (Some(view), None));
+        encode_rope(
+            &ctx,
+            &pipes,
+            &mut enc,
+            &xb,
+            &yb,
+            &tb,
+            n_tok,
+            n_head,
+            d,
+            (Some(view), None),
+        );
         enc.submit(&ctx, &pipes);
         let got = read_f32(&ctx, &yb, want.len()).unwrap();
         assert_close(&format!("rope view {view:?}"), &got, &want, 1e-6, 1e-5);
@@ -176,7 +203,18 @@ fn moe_mix_with_folded_adds_matches_cpu() {
     let (xb, wb, shb, rb) = (b(&x), b(&w), b(&sh), b(&res));
     let yb = storage_f32(&ctx, "y", &vec![f32::NAN; n_tok * n]);
     let mut enc = Recorder::new();
-    encode_weighted_sum(&ctx, &pipes, &mut enc, &xb, &wb, &yb, n_tok, k, n, &[&shb, &rb]);
+    encode_weighted_sum(
+        &ctx,
+        &pipes,
+        &mut enc,
+        &xb,
+        &wb,
+        &yb,
+        n_tok,
+        k,
+        n,
+        &[&shb, &rb],
+    );
     enc.submit(&ctx, &pipes);
     let got = read_f32(&ctx, &yb, n_tok * n).unwrap();
     assert_close("weighted_sum + 2 addends", &got, &want, 1e-5, 1e-5);
@@ -212,14 +250,21 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         // ffn_inp before every ffn_norm, and a dense layer's l_out before the next attn_norm.
         let dense = model.config.n_layer_dense_lead;
         assert_eq!(add_norms, model.config.n_layer + dense, "{stem}");
-        assert_eq!(folded, slices + 2 * mixes + 2 * glus + stores + add_norms, "{stem}");
+        assert_eq!(
+            folded,
+            slices + 2 * mixes + 2 * glus + stores + add_norms,
+            "{stem}"
+        );
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
         assert_eq!(fused(&|l| matches!(l, Lowered::Glu { .. })), glus, "{stem}");
         assert_eq!(low.n_run(), g.ops.len() - folded, "{stem}");
         assert!(!low.elided[g.logits], "{stem}: logits elided");
         for (op, l) in g.ops.iter().zip(&low.plan) {
             if let (Op::Slice { out, .. }, Lowered::Folded) = (op, l) {
-                assert!(low.elided[*out], "{stem}: folded slice output still materialized");
+                assert!(
+                    low.elided[*out],
+                    "{stem}: folded slice output still materialized"
+                );
             }
         }
     }
@@ -230,7 +275,11 @@ fn fused_and_unfused_steps_give_identical_logits() {
     if common::gpu().is_none() {
         return;
     }
-    for stem in ["tiny-v2lite-s-Q4_K_M", "tiny-v3-s-Q8_0", "tiny-v3-k256-Q4_K_M"] {
+    for stem in [
+        "tiny-v2lite-s-Q4_K_M",
+        "tiny-v3-s-Q8_0",
+        "tiny-v3-k256-Q4_K_M",
+    ] {
         let model = Model::open(format!("{ORACLE}/{stem}.gguf")).unwrap();
         let tokens = [1u32, 17, 300, 42, 7];
         let logits = |read: Readback| {
@@ -254,8 +303,17 @@ fn fused_and_unfused_steps_give_identical_logits() {
         };
         let (fused, d_fused) = logits(Readback::Logits);
         let (plain, d_plain) = logits(Readback::Everything);
-        let same = fused.iter().zip(&plain).all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same && fused.len() == plain.len(), "{stem}: fused logits differ from unfused");
-        assert!(d_fused < d_plain, "{stem}: {d_fused} dispatches fused, {d_plain} unfused");
+        let same = fused
+            .iter()
+            .zip(&plain)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same && fused.len() == plain.len(),
+            "{stem}: fused logits differ from unfused"
+        );
+        assert!(
+            d_fused < d_plain,
+            "{stem}: {d_fused} dispatches fused, {d_plain} unfused"
+        );
     }
 }

@@ -9,7 +9,9 @@ use common::{assert_close, quantized, with_outliers};
 
 use wgpu_ds::cpu::ops::{matmul, silu, QMatrix};
 use wgpu_ds::gpu::kernels::Reduce;
-use wgpu_ds::gpu::ops::{encode_matvec, encode_matvec_glu, read_f32, storage_f32, GpuWeight, Slots};
+use wgpu_ds::gpu::ops::{
+    encode_matvec, encode_matvec_glu, read_f32, storage_f32, GpuWeight, Slots,
+};
 use wgpu_ds::gpu::pipelines::{MatVecShape, Pipelines};
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::GpuContext;
@@ -104,10 +106,7 @@ fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
     for &ty in quant::SUPPORTED {
         // V2-Lite's expert FFN (1408 rows of 2048) cut to 21 rows, 2 tokens.
         let (rows, cols, n_tok) = (21, 2048, 2);
-        let (gb, ub) = (
-            quantized(ty, rows, cols, 11),
-            quantized(ty, rows, cols, 12),
-        );
+        let (gb, ub) = (quantized(ty, rows, cols, 11), quantized(ty, rows, cols, 12));
         let x = with_outliers(n_tok * cols, 5);
         let m = |bytes| QMatrix {
             ty,
@@ -136,7 +135,13 @@ fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
             encode_matvec_glu(&ctx, &pipes, &mut enc, &gw, &uw, &xb, &yb, n_tok, &slots).unwrap();
             enc.submit(&ctx, &pipes);
             let got = read_f32(&ctx, &yb, n_tok * rows).unwrap();
-            assert_close(&format!("matvec_glu {ty} {shape:?}"), &got, &want, 1e-3, 1e-4);
+            assert_close(
+                &format!("matvec_glu {ty} {shape:?}"),
+                &got,
+                &want,
+                1e-3,
+                1e-4,
+            );
         }
     }
 }

@@ -41,14 +41,22 @@ fn check(kernel: Kernel) -> Result<(), String> {
     };
     // Subgroup (SIMD-group) reductions need MSL 2.1 and HLSL shader model 6.0.
     let msl_options = msl::Options {
-        lang_version: if sg { (2, 1) } else { msl::Options::default().lang_version },
+        lang_version: if sg {
+            (2, 1)
+        } else {
+            msl::Options::default().lang_version
+        },
         ..Default::default()
     };
     msl::write_string(module, info, &msl_options, &msl_pipeline)
         .map_err(|e| format!("{key}: MSL: {e}"))?;
 
     let hlsl_options = hlsl::Options {
-        shader_model: if sg { hlsl::ShaderModel::V6_0 } else { hlsl::Options::default().shader_model },
+        shader_model: if sg {
+            hlsl::ShaderModel::V6_0
+        } else {
+            hlsl::Options::default().shader_model
+        },
         ..Default::default()
     };
     let hlsl_pipeline = hlsl::PipelineOptions {

@@ -91,7 +91,8 @@ fn tensor_list(c: &HfConfig) -> Vec<(String, Vec<u64>)> {
     let (e, h) = (c.hidden as u64, c.n_head as u64);
     let (kv, rope) = (c.kv_lora_rank as u64, c.rope as u64);
     let (nope, v) = (c.nope as u64, c.v_head as u64);
-    let mut t: Vec<(String, Vec<u64>)> = vec![("token_embd.weight".into(), vec![e, c.vocab_size as u64])];
+    let mut t: Vec<(String, Vec<u64>)> =
+        vec![("token_embd.weight".into(), vec![e, c.vocab_size as u64])];
     for il in 0..c.n_layer {
         let mut add = |s: &str, ne: &[u64]| t.push((format!("blk.{il}.{s}"), ne.to_vec()));
         add("attn_norm.weight", &[e]);
@@ -162,7 +163,10 @@ fn tensor_bytes(name: &str, ne: &[u64], ty: QuantType, seed: &mut u64) -> Result
             let row = if name.ends_with(".bias") {
                 vec![0.0; cols]
             } else if ne.len() == 1 {
-                random_row(cols, 0.1, seed).iter().map(|x| 1.0 + x).collect()
+                random_row(cols, 0.1, seed)
+                    .iter()
+                    .map(|x| 1.0 + x)
+                    .collect()
             } else {
                 random_row(cols, (3.0 / cols as f32).sqrt(), seed)
             };
@@ -180,10 +184,15 @@ fn tensor_bytes(name: &str, ne: &[u64], ty: QuantType, seed: &mut u64) -> Result
 /// Builds the model in memory.
 pub fn build(spec: &SyntheticSpec) -> Result<Model> {
     if !crate::convert::OUT_TYPES.contains(&spec.ty) {
-        return Err(Error::Usage(format!("--type {} is not a convert output type", spec.ty)));
+        return Err(Error::Usage(format!(
+            "--type {} is not a convert output type",
+            spec.ty
+        )));
     }
     if spec.layers == Some(0) || spec.experts == Some(0) {
-        return Err(Error::Usage("--layers and --experts must be at least 1".into()));
+        return Err(Error::Usage(
+            "--layers and --experts must be at least 1".into(),
+        ));
     }
     let label = format!("{:?} (synthetic)", spec.shape);
     let hf = HfConfig::from_json(Path::new(&label), hf_config(spec))?;

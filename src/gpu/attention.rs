@@ -9,9 +9,9 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::recorder::Recorder;
 use super::ops::encode_op;
 use super::pipelines::Pipelines;
+use super::recorder::Recorder;
 
 /// attn_absorbed.wgsl's workgroup size (positions per tile) and MAX_CPT (latent channels per
 /// invocation): kv ≤ ATTN_WG · ATTN_MAX_CPT.

@@ -11,9 +11,9 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::recorder::Recorder;
 use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
+use super::recorder::Recorder;
 
 /// `const WG` of every shader in this module (tests/gpu_elementwise.rs checks it with naga).
 pub const WG: usize = 256;
@@ -134,7 +134,14 @@ pub struct RmsNorm<'a> {
 
 impl<'a> RmsNorm<'a> {
     /// y = rms_norm(x) · w over contiguous rows.
-    pub fn plain(x: &'a Buffer, w: &'a Buffer, y: &'a Buffer, n_rows: usize, n: usize, eps: f32) -> Self {
+    pub fn plain(
+        x: &'a Buffer,
+        w: &'a Buffer,
+        y: &'a Buffer,
+        n_rows: usize,
+        n: usize,
+        eps: f32,
+    ) -> Self {
         RmsNorm {
             x,
             w,
@@ -153,11 +160,21 @@ impl<'a> RmsNorm<'a> {
 pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, a: &RmsNorm) {
     let (n_rows, n) = (a.n_rows, a.n);
     let x_stride = a.x_stride.unwrap_or(n);
-    let yv = a.y_view.unwrap_or(RowView { stride: n, offset: 0 });
-    assert!(x_stride >= n && yv.stride >= n, "rms_norm: rows hold no {n} elements");
+    let yv = a.y_view.unwrap_or(RowView {
+        stride: n,
+        offset: 0,
+    });
+    assert!(
+        x_stride >= n && yv.stride >= n,
+        "rms_norm: rows hold no {n} elements"
+    );
     holds(a.x, (n_rows.max(1) - 1) * x_stride + n, "rms_norm x");
     holds(a.w, n, "rms_norm w");
-    holds(a.y, (n_rows.max(1) - 1) * yv.stride + yv.offset + n, "rms_norm y");
+    holds(
+        a.y,
+        (n_rows.max(1) - 1) * yv.stride + yv.offset + n,
+        "rms_norm y",
+    );
     if let Some((b, s)) = a.add {
         holds(b, n_rows * n, "rms_norm addend");
         holds(s, n_rows * n, "rms_norm sum");
@@ -172,7 +189,10 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         add: a.add.is_some() as u32,
         pad0: 0,
     };
-    u32_of("rms_norm elements", n_rows * x_stride.max(yv.stride) + yv.offset);
+    u32_of(
+        "rms_norm elements",
+        n_rows * x_stride.max(yv.stride) + yv.offset,
+    );
     // Without the Add, B and S are bound to x and y, which the kernel then never touches.
     let (b, s) = a.add.unwrap_or((a.x, a.y));
     let (gx, gy) = grid(ctx, n_rows);
@@ -298,7 +318,11 @@ pub fn encode_weighted_sum(
     holds(x, n_tok * k * n, "weighted_sum x");
     holds(w, n_tok * k, "weighted_sum w");
     holds(y, n_tok * n, "weighted_sum y");
-    assert!(addends.len() <= 2, "weighted_sum: {} addends", addends.len());
+    assert!(
+        addends.len() <= 2,
+        "weighted_sum: {} addends",
+        addends.len()
+    );
     for a in addends {
         holds(a, n_tok * n, "weighted_sum addend");
     }
@@ -310,8 +334,14 @@ pub fn encode_weighted_sum(
         n_add: addends.len() as u32,
     };
     // Absent addends are bound to the placeholder, which the kernel then never reads.
-    let a0 = addends.first().copied().unwrap_or_else(|| pipes.placeholder(ctx));
-    let a1 = addends.get(1).copied().unwrap_or_else(|| pipes.placeholder(ctx));
+    let a0 = addends
+        .first()
+        .copied()
+        .unwrap_or_else(|| pipes.placeholder(ctx));
+    let a1 = addends
+        .get(1)
+        .copied()
+        .unwrap_or_else(|| pipes.placeholder(ctx));
     encode_op(
         ctx,
         pipes,
@@ -348,11 +378,17 @@ pub fn encode_rope(
     let (xv, yv) = (x_view.unwrap_or(plain), y_view.unwrap_or(plain));
     // Row i of a view at i · stride + offset: the offset may include a base row (cache rows pos0..).
     let rows = (n_tok * n_head).max(1) - 1;
-    assert!(xv.stride >= n_dims && yv.stride >= n_dims, "rope: rows hold no {n_dims} dims");
+    assert!(
+        xv.stride >= n_dims && yv.stride >= n_dims,
+        "rope: rows hold no {n_dims} dims"
+    );
     holds(x, rows * xv.stride + xv.offset + n_dims, "rope x");
     holds(y, rows * yv.stride + yv.offset + n_dims, "rope y");
     holds(table, n_tok * n_dims, "rope table");
-    u32_of("rope elements", rows * xv.stride.max(yv.stride) + xv.offset.max(yv.offset) + n_dims);
+    u32_of(
+        "rope elements",
+        rows * xv.stride.max(yv.stride) + xv.offset.max(yv.offset) + n_dims,
+    );
     let p = RopeParams {
         n_tok: n_tok as u32,
         n_head: n_head as u32,

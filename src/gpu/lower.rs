@@ -96,8 +96,8 @@ pub fn lower(g: &Graph, glu_ok: &dyn Fn(WeightId, WeightId) -> bool) -> Lowering
                 let (Some(pn), Some(pr)) = (by(kv_cmpr), by(k_pe)) else {
                     continue;
                 };
-                let kinds = matches!(g.ops[pn], Op::RmsNorm { .. })
-                    && matches!(g.ops[pr], Op::Rope { .. });
+                let kinds =
+                    matches!(g.ops[pn], Op::RmsNorm { .. }) && matches!(g.ops[pr], Op::Rope { .. });
                 if kinds && kv_cmpr != k_pe {
                     l.plan[i] = Lowered::Folded;
                     l.to_cache[pn] = Some(layer);
@@ -144,8 +144,18 @@ fn glu_pair(gate: &Op, up: &Op, glu_ok: &dyn Fn(WeightId, WeightId) -> bool) -> 
             xa == xb && glu_ok(*a, *b)
         }
         (
-            Op::MatMulId { w: a, x: xa, ids: ia, .. },
-            Op::MatMulId { w: b, x: xb, ids: ib, .. },
+            Op::MatMulId {
+                w: a,
+                x: xa,
+                ids: ia,
+                ..
+            },
+            Op::MatMulId {
+                w: b,
+                x: xb,
+                ids: ib,
+                ..
+            },
         ) => xa == xb && ia == ib && glu_ok(*a, *b),
         _ => false,
     }

@@ -14,9 +14,9 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::recorder::Recorder;
 use super::ops::{encode_matvec_slots, encode_op, GpuWeight, Slots};
 use super::pipelines::Pipelines;
+use super::recorder::Recorder;
 use crate::error::{Error, Result};
 
 /// matvec_t.wgsl's workgroup size (outputs per workgroup) and PT (positions per workgroup).

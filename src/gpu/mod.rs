@@ -5,10 +5,10 @@
 pub mod context;
 pub mod executor;
 pub mod kernels;
+pub mod lower;
 pub mod ops;
 pub mod params;
 pub mod pipelines;
-pub mod lower;
 pub mod recorder;
 // elementwise and normalization ops
 pub mod elementwise;

@@ -119,10 +119,9 @@ impl Pipelines {
     /// Values of the pipeline-overridable constants of `kernel`.
     fn constants(&self, kernel: Kernel) -> Vec<(&'static str, f64)> {
         match kernel {
-            Kernel::MatVec(..) => vec![
-                ("WG", self.matvec.wg as f64),
-                ("NR", self.matvec.nr as f64),
-            ],
+            Kernel::MatVec(..) => {
+                vec![("WG", self.matvec.wg as f64), ("NR", self.matvec.nr as f64)]
+            }
             Kernel::MatVecGlu(..) => vec![
                 ("WG", self.matvec.wg as f64),
                 ("NR", self.matvec.nr as f64),

@@ -6,9 +6,9 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::recorder::Recorder;
 use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
+use super::recorder::Recorder;
 use crate::model::graph::Routing;
 use crate::model::Gating;
 

@@ -1,0 +1,433 @@
+//! Encoding a step: every op of the graph as the GPU lowering (`gpu::lower`) says, grouped by kind
+//! (matrix products, attention and routing, elementwise and normalization), plus the fused forms
+//! the lowering introduces (the gated matvec, the MoE mix with its Adds, cache-row targets).
+
+use super::GpuExecutor;
+use crate::error::Result;
+use crate::gpu::elementwise::{self, RowView};
+use crate::gpu::lower::{Lowered, Lowering};
+use crate::gpu::mla_prefill::{self, MlaScratch};
+use crate::gpu::ops::{
+    encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_slots, Slots,
+};
+use crate::gpu::recorder::Recorder;
+use crate::gpu::{attention, routing};
+use crate::model::graph::{self, Graph, NodeId, Op};
+
+/// What every op of a step is encoded against.
+pub(super) struct StepIo<'a> {
+    pub g: &'a Graph,
+    pub low: &'a Lowering,
+    /// One buffer per node of `g`.
+    pub bufs: &'a [wgpu::Buffer],
+    /// [n_tok, rope / 2, 2]: cos/sin of the step's positions.
+    pub table: &'a wgpu::Buffer,
+}
+
+/// An op's input `x` through its lowering's view: a folded Slice's source, or `x` itself.
+type View = Option<(NodeId, RowView)>;
+
+impl<'a> StepIo<'a> {
+    fn read(&self, x: NodeId, view: View) -> (&'a wgpu::Buffer, Option<RowView>) {
+        match view {
+            Some((src, v)) => (&self.bufs[src], Some(v)),
+            None => (&self.bufs[x], None),
+        }
+    }
+}
+
+impl GpuExecutor<'_> {
+    /// Encodes the ops of `io.g` as `io.low` lowers them.
+    pub(super) fn encode_ops(&self, io: &StepIo, enc: &mut Recorder) -> Result<()> {
+        let (g, bufs) = (io.g, io.bufs);
+        let t = g.spec.n_tokens;
+        // K_nope and V of the materialized attention: one scratch per step, shared by the layers.
+        let mut mla_scratch: Option<MlaScratch> = None;
+        for (i, op) in g.ops.iter().enumerate() {
+            let view = match &io.low.plan[i] {
+                Lowered::Folded => continue,
+                Lowered::MoeOut { ws, addends } => {
+                    let Op::WeightedSum { x, weights, .. } = g.ops[*ws] else {
+                        unreachable!("MoeOut folds a WeightedSum")
+                    };
+                    let out = graph::outputs(op)[0];
+                    let adds: Vec<&wgpu::Buffer> = addends.iter().map(|&a| &bufs[a]).collect();
+                    self.encode_weighted_sum(enc, bufs, g, (x, weights, out), &adds, t);
+                    continue;
+                }
+                Lowered::Glu { gate, up } => {
+                    self.encode_glu(enc, bufs, g, &g.ops[*gate], &g.ops[*up], op)?;
+                    continue;
+                }
+                Lowered::ReadView { src, view } => Some((*src, *view)),
+                Lowered::Run | Lowered::AddNorm { .. } => None,
+            };
+            match op {
+                Op::GetRows { .. }
+                | Op::MatMul { .. }
+                | Op::MatMulHeads { .. }
+                | Op::MatMulId { .. } => self.encode_matrix(io, i, view, enc)?,
+                Op::KvStore { .. }
+                | Op::AttnAbsorbed { .. }
+                | Op::AttnMaterialized { .. }
+                | Op::MoeRoute { .. } => self.encode_attention(io, i, &mut mla_scratch, enc)?,
+                _ => self.encode_elementwise(io, i, view, enc),
+            }
+        }
+        Ok(())
+    }
+
+    /// GetRows and the three matvec ops.
+    fn encode_matrix(&self, io: &StepIo, i: usize, view: View, enc: &mut Recorder) -> Result<()> {
+        let (g, bufs) = (io.g, io.bufs);
+        let (ctx, pipes, t) = (&self.ctx, &self.pipes, g.spec.n_tokens);
+        let len = |n: NodeId| g.nodes[n].len();
+        let read = |x: NodeId| io.read(x, view);
+        match g.ops[i] {
+            Op::GetRows { w, ids, out } => {
+                encode_get_rows(ctx, pipes, enc, self.mat(w), &bufs[ids], &bufs[out], t)?
+            }
+            Op::MatMul { w, x, out } => {
+                let m = self.mat(w);
+                encode_matvec(ctx, pipes, enc, m, &bufs[x], &bufs[out], len(x) / m.cols);
+            }
+            Op::MatMulHeads { w, x, out } => {
+                let m = self.mat(w);
+                let (xb, view) = read(x);
+                let slots = Slots {
+                    n_slot: m.n_mat,
+                    ids: None,
+                    x_per_slot: true,
+                    x_stride: view.map(|v| v.stride),
+                };
+                encode_matvec_slots(ctx, pipes, enc, m, xb, &bufs[out], t, &slots);
+            }
+            Op::MatMulId { w, x, ids, out } => {
+                let m = self.mat(w);
+                let k = len(ids) / t;
+                let slots = Slots {
+                    n_slot: k,
+                    ids: Some(&bufs[ids]),
+                    x_per_slot: len(x) == t * k * m.cols,
+                    x_stride: None,
+                };
+                encode_matvec_slots(ctx, pipes, enc, m, &bufs[x], &bufs[out], t, &slots);
+            }
+            _ => unreachable!("not a matrix op"),
+        }
+        Ok(())
+    }
+
+    /// The latent-cache store, both MLA forms and the router.
+    fn encode_attention(
+        &self,
+        io: &StepIo,
+        i: usize,
+        mla_scratch: &mut Option<MlaScratch>,
+        enc: &mut Recorder,
+    ) -> Result<()> {
+        let (g, bufs) = (io.g, io.bufs);
+        let (ctx, pipes, spec) = (&self.ctx, &self.pipes, g.spec);
+        let t = spec.n_tokens;
+        let len = |n: NodeId| g.nodes[n].len();
+        match g.ops[i] {
+            Op::KvStore {
+                layer,
+                kv_cmpr,
+                k_pe,
+            } => {
+                let c = &self.model.config;
+                let (kv, rope) = (c.kv_lora_rank, c.n_embd_head_qk_rope);
+                elementwise::encode_kv_store(
+                    ctx,
+                    pipes,
+                    enc,
+                    &bufs[kv_cmpr],
+                    &bufs[k_pe],
+                    &self.cache[layer],
+                    spec.pos0,
+                    t,
+                    kv,
+                    rope,
+                );
+            }
+            Op::AttnAbsorbed {
+                layer,
+                q_abs,
+                q_pe,
+                scale,
+                out,
+            } => {
+                let c = &self.model.config;
+                let (kv, rope) = (c.kv_lora_rank, c.n_embd_head_qk_rope);
+                attention::encode_attn_absorbed(
+                    ctx,
+                    pipes,
+                    enc,
+                    &self.cache[layer],
+                    &bufs[q_abs],
+                    &bufs[q_pe],
+                    &bufs[out],
+                    spec.pos0,
+                    t,
+                    c.n_head,
+                    kv,
+                    rope,
+                    scale,
+                );
+            }
+            Op::AttnMaterialized {
+                layer,
+                q_nope,
+                q_pe,
+                k_b,
+                v_b,
+                scale,
+                out,
+            } => {
+                // K_nope and V expanded from the cache per head, then attention over them.
+                let c = &self.model.config;
+                let (k_b, v_b) = (self.mat(k_b), self.mat(v_b));
+                if mla_scratch.is_none() {
+                    let n_kv = spec.pos0 + t;
+                    *mla_scratch = Some(MlaScratch::new(ctx, n_kv, c.n_head, k_b.cols, v_b.rows)?);
+                }
+                let scratch = mla_scratch.as_ref().expect("made above");
+                mla_prefill::encode_attn_materialized(
+                    ctx,
+                    pipes,
+                    enc,
+                    scratch,
+                    &self.cache[layer],
+                    &bufs[q_nope],
+                    &bufs[q_pe],
+                    k_b,
+                    v_b,
+                    &bufs[out],
+                    spec.pos0,
+                    t,
+                    c.n_embd_head_qk_rope,
+                    scale,
+                )?;
+            }
+            Op::MoeRoute {
+                logits,
+                bias,
+                routing,
+                probs,
+                topk,
+                weights,
+            } => {
+                let n_expert = len(logits) / t;
+                let bias = bias.map(|b| &self.vecs[&b]);
+                routing::encode_moe_route(
+                    ctx,
+                    pipes,
+                    enc,
+                    &bufs[logits],
+                    bias,
+                    &bufs[probs],
+                    &bufs[topk],
+                    &bufs[weights],
+                    t,
+                    n_expert,
+                    &routing,
+                );
+            }
+            _ => unreachable!("not an attention or routing op"),
+        }
+        Ok(())
+    }
+
+    /// Normalization, slicing, RoPE and the elementwise ops.
+    fn encode_elementwise(&self, io: &StepIo, i: usize, view: View, enc: &mut Recorder) {
+        let (g, bufs, low, table) = (io.g, io.bufs, io.low, io.table);
+        let (ctx, pipes, spec) = (&self.ctx, &self.pipes, g.spec);
+        let t = spec.n_tokens;
+        let len = |n: NodeId| g.nodes[n].len();
+        let read = |x: NodeId| io.read(x, view);
+        match g.ops[i] {
+            Op::RmsNorm { x, w, eps, out } => {
+                let n = self.model.weights.tensors[w].ne[0];
+                let (xb, view) = read(x);
+                // kv_cmpr: straight into cache rows pos0.., at column 0.
+                let (yb, y_view) = self.write_target(low.to_cache[i], out, bufs, (spec.pos0, 0));
+                // A folded Add: normalize a + b and store the sum to its node.
+                let (xb, add) = match low.plan[i] {
+                    Lowered::AddNorm { add } => match g.ops[add] {
+                        Op::Add { a, b, out: sum } => (&bufs[a], Some((&bufs[b], &bufs[sum]))),
+                        _ => unreachable!("AddNorm folds an Add"),
+                    },
+                    _ => (xb, None),
+                };
+                let norm = elementwise::RmsNorm {
+                    x_stride: view.map(|v| v.stride),
+                    y_view,
+                    add,
+                    ..elementwise::RmsNorm::plain(xb, &self.vecs[&w], yb, len(out) / n, n, eps)
+                };
+                elementwise::encode_rms_norm(ctx, pipes, enc, &norm);
+            }
+            Op::Slice { x, offset, out } => {
+                let shape = &g.nodes[out].shape;
+                let (rows, width) = (shape[0] * shape[1], shape[2]);
+                elementwise::encode_slice(
+                    ctx,
+                    pipes,
+                    enc,
+                    &bufs[x],
+                    &bufs[out],
+                    rows,
+                    len(x) / rows,
+                    offset,
+                    width,
+                );
+            }
+            Op::Rows { x, start, out } => {
+                let cols = g.nodes[x].shape[1];
+                enc.copy(
+                    &bufs[x],
+                    (start * cols * 4) as u64,
+                    &bufs[out],
+                    0,
+                    (len(out) * 4) as u64,
+                );
+            }
+            Op::Rope { x, out } => {
+                let n_dims = self.rope.n_dims();
+                let (xb, view) = read(x);
+                // k_pe: straight into cache rows pos0.., after the kv_lora columns.
+                let kv = self.model.config.kv_lora_rank;
+                let (yb, y_view) = self.write_target(low.to_cache[i], out, bufs, (spec.pos0, kv));
+                elementwise::encode_rope(
+                    ctx,
+                    pipes,
+                    enc,
+                    xb,
+                    yb,
+                    table,
+                    t,
+                    len(out) / (t * n_dims),
+                    n_dims,
+                    (view, y_view),
+                );
+            }
+            Op::SwiGlu { gate, up, out } => elementwise::encode_swiglu(
+                ctx,
+                pipes,
+                enc,
+                &bufs[gate],
+                &bufs[up],
+                &bufs[out],
+                len(out),
+            ),
+            Op::WeightedSum { x, weights, out } => {
+                self.encode_weighted_sum(enc, bufs, g, (x, weights, out), &[], t)
+            }
+            Op::Add { a, b, out } => {
+                elementwise::encode_add(ctx, pipes, enc, &bufs[a], &bufs[b], &bufs[out], len(out))
+            }
+            _ => unreachable!("not an elementwise op"),
+        }
+    }
+
+    /// Where an op writes: its node, or (`to_cache`) the latent-cache rows of this step's
+    /// positions in that layer, from column `col` on.
+    fn write_target<'a>(
+        &'a self,
+        to_cache: Option<usize>,
+        out: NodeId,
+        bufs: &'a [wgpu::Buffer],
+        (pos0, col): (usize, usize),
+    ) -> (&'a wgpu::Buffer, Option<RowView>) {
+        match to_cache {
+            None => (&bufs[out], None),
+            Some(layer) => {
+                let width = self.model.config.n_embd_latent();
+                let view = RowView {
+                    stride: width,
+                    offset: pos0 * width + col,
+                };
+                (&self.cache[layer], Some(view))
+            }
+        }
+    }
+
+    /// A SwiGlu (`swiglu`) of the matvecs `gate` and `up` as one gated matvec.
+    fn encode_glu(
+        &self,
+        enc: &mut Recorder,
+        bufs: &[wgpu::Buffer],
+        g: &Graph,
+        gate: &Op,
+        up: &Op,
+        swiglu: &Op,
+    ) -> Result<()> {
+        let t = g.spec.n_tokens;
+        let out = graph::outputs(swiglu)[0];
+        let (gw, uw, x, slots) = match (gate, up) {
+            (&Op::MatMul { w: a, x, .. }, &Op::MatMul { w: b, .. }) => {
+                let slots = Slots {
+                    n_slot: 1,
+                    ids: None,
+                    x_per_slot: true,
+                    x_stride: None,
+                };
+                (a, b, x, slots)
+            }
+            (&Op::MatMulId { w: a, x, ids, .. }, &Op::MatMulId { w: b, .. }) => {
+                let k = g.nodes[ids].len() / t;
+                let slots = Slots {
+                    n_slot: k,
+                    ids: Some(&bufs[ids]),
+                    x_per_slot: g.nodes[x].len() == t * k * self.mat(a).cols,
+                    x_stride: None,
+                };
+                (a, b, x, slots)
+            }
+            _ => unreachable!("lower() pairs matvecs of one kind"),
+        };
+        let (gw, uw) = (self.mat(gw), self.mat(uw));
+        // MatMul rows are tokens (or the last token only); the slots say how many.
+        let n_tok = match slots.ids {
+            None => g.nodes[x].len() / gw.cols,
+            Some(_) => t,
+        };
+        encode_matvec_glu(
+            &self.ctx,
+            &self.pipes,
+            enc,
+            gw,
+            uw,
+            &bufs[x],
+            &bufs[out],
+            n_tok,
+            &slots,
+        )
+    }
+
+    /// The routed experts' mix, with the Adds folded into it (`addends`).
+    fn encode_weighted_sum(
+        &self,
+        enc: &mut Recorder,
+        bufs: &[wgpu::Buffer],
+        g: &Graph,
+        (x, weights, out): (NodeId, NodeId, NodeId),
+        addends: &[&wgpu::Buffer],
+        t: usize,
+    ) {
+        let k = g.nodes[weights].len() / t;
+        elementwise::encode_weighted_sum(
+            &self.ctx,
+            &self.pipes,
+            enc,
+            &bufs[x],
+            &bufs[weights],
+            &bufs[out],
+            t,
+            k,
+            g.nodes[out].len() / t,
+            addends,
+        );
+    }
+}

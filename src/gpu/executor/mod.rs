@@ -1,0 +1,321 @@
+//! The GPU executor: runs a step's op list ([`crate::model::graph`]) with the WGSL kernels, the
+//! same list the CPU reference interprets. Weights are uploaded once as stored; the latent cache
+//! lives on the GPU (one f32 buffer per layer, [n_ctx, kv_lora + rope]); a step is one command
+//! buffer with no readback inside it. Afterwards only the logits come back, or every node when
+//! `check` compares the two executors.
+
+use std::collections::HashMap;
+
+mod encode;
+
+use super::context::GpuContext;
+use super::lower::{lower, Lowering};
+use super::ops::{storage_f32, GpuWeight};
+use super::pipelines::Pipelines;
+use super::recorder::Recorder;
+use super::routing;
+use crate::cpu::rope::Rope;
+use crate::cpu::Buf;
+use crate::error::{Error, Result};
+use crate::model::graph::{DType, Graph, NodeId};
+use crate::model::{Model, WeightId};
+
+pub struct GpuExecutor<'m> {
+    model: &'m Model,
+    pub ctx: GpuContext,
+    pipes: Pipelines,
+    /// Matrices (and matrix stacks) by weight id.
+    mats: HashMap<WeightId, GpuWeight>,
+    /// 1-D weights (norms, selection bias) dequantized to f32.
+    vecs: HashMap<WeightId, wgpu::Buffer>,
+    /// One buffer per layer: [n_ctx, kv_lora + rope] f32.
+    cache: Vec<wgpu::Buffer>,
+    n_ctx: usize,
+    rope: Rope,
+    /// Node buffers of the previous step, reused when the next step's node needs no more bytes
+    /// (every decode step has the same list), so a token allocates nothing for activations.
+    arena: Vec<wgpu::Buffer>,
+    /// u32 [1]: the argmax of greedy decode steps.
+    argmax_out: wgpu::Buffer,
+    /// What the last step cost to record.
+    pub last_step: StepStats,
+}
+
+/// The CPU side of one step.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepStats {
+    /// Compute dispatches in the step's command buffer.
+    pub dispatches: u64,
+    /// Seconds from the start of `run` to the submit: building buffers, encoding, submitting.
+    pub record_s: f64,
+}
+
+/// What a step reads back once its command buffer is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readback {
+    /// The logits node.
+    Logits,
+    /// Only the argmax of the last logits row (greedy decoding: 4 bytes per token).
+    Argmax,
+    /// Every node (for `check`).
+    Everything,
+}
+
+/// Node values read back from the GPU.
+pub struct GpuValues {
+    pub bufs: Vec<Option<Buf>>,
+    /// The argmax of the last logits row, with [`Readback::Argmax`].
+    pub argmax: Option<u32>,
+}
+
+impl<'m> GpuExecutor<'m> {
+    /// Uploads every weight the graph uses and allocates a latent cache of `n_ctx` positions.
+    pub fn new(model: &'m Model, ctx: GpuContext, n_ctx: usize) -> Result<GpuExecutor<'m>> {
+        let c = &model.config;
+        let mut mats = HashMap::new();
+        let mut vecs = HashMap::new();
+        for (id, w) in model.weights.tensors.iter().enumerate() {
+            let bytes = model.weight_bytes(id);
+            if w.ne.len() == 1 {
+                let v = crate::quant::dequantize(w.ty, bytes, w.ne[0])?;
+                vecs.insert(id, storage_f32(&ctx, &w.name, &v));
+            } else {
+                let n_mat = w.ne[2..].iter().product();
+                mats.insert(
+                    id,
+                    GpuWeight::upload_stack(&ctx, &w.name, w.ty, n_mat, w.ne[1], w.ne[0], bytes)?,
+                );
+            }
+        }
+        let width = c.n_embd_latent();
+        let cache_bytes = (n_ctx * width * 4) as u64;
+        if cache_bytes > ctx.max_binding() {
+            return Err(Error::Gpu(format!(
+                "a latent cache of {n_ctx} positions needs {cache_bytes} bytes per layer, above the device's binding limit {}; lower -c",
+                ctx.max_binding()
+            )));
+        }
+        let cache = (0..c.n_layer)
+            .map(|il| {
+                ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("cache-{il}")),
+                    size: cache_bytes.max(4),
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        ctx.take_error("uploading the weights and allocating the latent cache")?;
+        let argmax_out = storage_f32(&ctx, "argmax", &[0.0]);
+        let pipes = Pipelines::for_adapter(&ctx);
+        Ok(GpuExecutor {
+            model,
+            ctx,
+            pipes,
+            mats,
+            vecs,
+            cache,
+            n_ctx,
+            rope: Rope::new(c),
+            arena: Vec::new(),
+            argmax_out,
+            last_step: StepStats::default(),
+        })
+    }
+
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+
+    /// Buffers for every node of `g`, reusing the arena where sizes allow.
+    fn node_buffers(&mut self, g: &Graph) -> Vec<wgpu::Buffer> {
+        for (n, node) in g.nodes.iter().enumerate() {
+            let size = (node.len().max(1) * 4) as u64;
+            if self.arena.get(n).is_some_and(|b| b.size() >= size) {
+                continue;
+            }
+            let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&node.name),
+                size,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            if n < self.arena.len() {
+                self.arena[n] = buf;
+            } else {
+                self.arena.push(buf);
+            }
+        }
+        self.arena[..g.nodes.len()].to_vec()
+    }
+
+    fn mat(&self, w: WeightId) -> &GpuWeight {
+        &self.mats[&w]
+    }
+
+    /// Runs one step as one command buffer, then reads back what `read` asks for.
+    pub fn run(&mut self, g: &Graph, tokens: &[u32], read: Readback) -> Result<GpuValues> {
+        let spec = g.spec;
+        if tokens.len() != spec.n_tokens {
+            return Err(Error::Usage(format!(
+                "step expects {} tokens, got {}",
+                spec.n_tokens,
+                tokens.len()
+            )));
+        }
+        if spec.pos0 + spec.n_tokens > self.n_ctx {
+            return Err(Error::Usage(format!(
+                "positions {}..{} exceed the context of {} tokens (-c)",
+                spec.pos0,
+                spec.pos0 + spec.n_tokens,
+                self.n_ctx
+            )));
+        }
+        let n_vocab = self.model.config.n_vocab;
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
+            return Err(Error::Usage(format!(
+                "token id {bad} is outside the vocabulary of {n_vocab}"
+            )));
+        }
+        let t_start = std::time::Instant::now();
+        let dispatches0 = self.pipes.dispatches();
+        let bufs = self.node_buffers(g);
+        self.ctx
+            .queue
+            .write_buffer(&bufs[g.tokens], 0, bytemuck::cast_slice(tokens));
+        let t = spec.n_tokens;
+        // cos/sin of this step's positions, in a scratch kept across steps.
+        let rope = self.rope.table(spec.pos0, t);
+        let table = self
+            .pipes
+            .scratch(&self.ctx, "rope table", (rope.len() * 4) as u64);
+        self.ctx
+            .queue
+            .write_buffer(&table, 0, bytemuck::cast_slice(&rope));
+        let mut enc = Recorder::new();
+        // check reads every node: run the op list unfused so each one exists on the GPU too.
+        let low = if read == Readback::Everything {
+            Lowering::none(g)
+        } else {
+            let glu_ok = |a: WeightId, b: WeightId| {
+                let (a, b) = (self.mat(a), self.mat(b));
+                a.ty == b.ty
+                    && (a.n_mat, a.rows, a.cols) == (b.n_mat, b.rows, b.cols)
+                    && a.chunks.len() == b.chunks.len()
+            };
+            lower(g, &glu_ok)
+        };
+        let io = encode::StepIo {
+            g,
+            low: &low,
+            bufs: &bufs,
+            table: &table,
+        };
+        self.encode_ops(&io, &mut enc)?;
+        let enc = &mut enc;
+        let len = |n: NodeId| g.nodes[n].len();
+        if read == Readback::Argmax {
+            let n_vocab = self.model.config.n_vocab;
+            let last = g.nodes[g.logits].len() - n_vocab;
+            // Decode steps have one logits row; only a step with every row needs a copy.
+            let row_copy;
+            let row = if last == 0 {
+                &bufs[g.logits]
+            } else {
+                row_copy = self
+                    .pipes
+                    .scratch(&self.ctx, "last logits", (n_vocab * 4) as u64);
+                enc.copy(
+                    &bufs[g.logits],
+                    (last * 4) as u64,
+                    &row_copy,
+                    0,
+                    (n_vocab * 4) as u64,
+                );
+                &row_copy
+            };
+            let id = &self.argmax_out;
+            routing::encode_argmax(&self.ctx, &self.pipes, enc, row, id, n_vocab);
+            std::mem::take(enc).submit(&self.ctx, &self.pipes);
+            let stats = self.stats_since(t_start, dispatches0);
+            let v = super::ops::read_f32(&self.ctx, id, 1);
+            self.last_step = stats;
+            let v = v?;
+            self.ctx.take_error("running a step")?;
+            let bufs = (0..g.nodes.len()).map(|_| None).collect();
+            return Ok(GpuValues {
+                bufs,
+                argmax: Some(v[0].to_bits()),
+            });
+        }
+        std::mem::take(enc).submit(&self.ctx, &self.pipes);
+        self.last_step = self.stats_since(t_start, dispatches0);
+        let wanted: Vec<NodeId> = match read {
+            Readback::Everything => (0..g.nodes.len()).filter(|&n| !low.elided[n]).collect(),
+            _ => vec![g.logits],
+        };
+        let mut out: Vec<Option<Buf>> = (0..g.nodes.len()).map(|_| None).collect();
+        for n in wanted {
+            let v = super::ops::read_f32(&self.ctx, &bufs[n], len(n))?;
+            out[n] = Some(match g.nodes[n].dtype {
+                DType::F32 => Buf::F32(v),
+                DType::I32 => Buf::I32(v.iter().map(|x| x.to_bits() as i32).collect()),
+            });
+        }
+        self.ctx.take_error("running a step")?;
+        Ok(GpuValues {
+            bufs: out,
+            argmax: None,
+        })
+    }
+
+    fn stats_since(&self, t_start: std::time::Instant, dispatches0: u64) -> StepStats {
+        StepStats {
+            dispatches: self.pipes.dispatches() - dispatches0,
+            record_s: t_start.elapsed().as_secs_f64(),
+        }
+    }
+
+    fn graph_for(&self, tokens: &[u32], pos0: usize, all_logits: bool) -> Graph {
+        let attn =
+            crate::session::choose_attn_form(&self.model.config, tokens.len(), pos0 + tokens.len());
+        self.model.graph(crate::model::StepSpec {
+            n_tokens: tokens.len(),
+            pos0,
+            all_logits,
+            attn,
+        })
+    }
+}
+
+impl crate::session::Executor for GpuExecutor<'_> {
+    fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
+        let graph = self.graph_for(tokens, pos0, all_logits);
+        let mut vals = self.run(&graph, tokens, Readback::Logits)?;
+        match vals.bufs[graph.logits].take() {
+            Some(Buf::F32(v)) => Ok(v),
+            _ => Err(Error::Gpu("logits were not read back".into())),
+        }
+    }
+    fn step_argmax(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
+        let graph = self.graph_for(tokens, pos0, false);
+        self.run(&graph, tokens, Readback::Argmax)?
+            .argmax
+            .ok_or_else(|| Error::Gpu("argmax was not read back".into()))
+    }
+    fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+    fn config(&self) -> &crate::model::Config {
+        &self.model.config
+    }
+}
