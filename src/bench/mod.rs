@@ -2,6 +2,7 @@
 //! through the real executor, GB/s of weight bytes per matvec, and the bandwidth roofline (the
 //! device's measured copy bandwidth over the bytes a decode token must read).
 
+pub mod profile;
 pub mod synthetic;
 
 use std::time::Instant;

@@ -1,8 +1,9 @@
 //! `wgpu-ds bench [-m FILE | --shape v2-lite|v3]`: prefill and decode tokens/s, dispatches and CPU
 //! recording time per decode step, GB/s of weight bytes per matvec, and the bandwidth roofline
 //! (measured copy bandwidth / active weight bytes per decode token). `--cpu` also times the CPU
-//! reference on the same model in the same run.
+//! reference on the same model in the same run; `--profile` times every kernel of a decode step.
 
+use wgpu_ds::bench::profile;
 use wgpu_ds::bench::synthetic::{self, Shape, SyntheticSpec};
 use wgpu_ds::bench::{active_bytes_per_token, copy_bandwidth, matvec_rates, time_steps};
 use wgpu_ds::cpu::CpuExecutor;
@@ -46,6 +47,10 @@ pub struct Args {
     /// Also time the CPU reference on the same model (after the GPU).
     #[arg(long)]
     pub cpu: bool,
+    /// Time every kernel of one decode step on the GPU (timestamp queries) and print the time
+    /// and weight GB/s per kernel variant.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 fn open(a: &Args) -> Result<(Model, String)> {
@@ -121,11 +126,62 @@ pub fn run(a: Args) -> Result<()> {
         s.dispatches,
         s.record_s * 1e3
     );
+    if a.profile {
+        profile_step(&mut exec, a.n_prompt + a.n_gen, bw)?;
+    }
     drop(exec);
     if a.cpu {
         let mut cpu = CpuExecutor::new(&model, n_ctx);
         let c = report_steps("cpu", &mut cpu, &a, active, None)?;
         println!("gpu/cpu decode: {:.2}×", gpu / c);
+    }
+    Ok(())
+}
+
+/// One more decode step, each dispatch timed on the GPU; prints the table per kernel variant.
+fn profile_step(exec: &mut GpuExecutor, pos: usize, bw: f64) -> Result<()> {
+    if !exec.ctx.optional.timestamps {
+        println!("\nprofile: this adapter has no timestamp queries");
+        return Ok(());
+    }
+    exec.profile = true;
+    let t = std::time::Instant::now();
+    exec.step_argmax(&[2], pos)?;
+    let wall = t.elapsed().as_secs_f64();
+    exec.profile = false;
+    let kinds = profile::by_kind(&exec.last_profile);
+    let gpu: f64 = kinds.iter().map(|k| k.seconds).sum();
+    println!(
+        "\nprofile of one decode step ({} dispatches, one pass each): {:.2} ms on the GPU, {:.2} ms wall",
+        exec.last_profile.len(),
+        gpu * 1e3,
+        wall * 1e3
+    );
+    println!(
+        "  {:<22} {:>6} {:>10} {:>7} {:>12} {:>8} {:>7}",
+        "kernel", "count", "µs", "share", "weight MB", "GB/s", "% copy"
+    );
+    for k in &kinds {
+        let gbs = k.weight_bytes as f64 / k.seconds.max(1e-12);
+        let (mb, rate, pct) = if k.weight_bytes > 0 {
+            (
+                format!("{:.1}", k.weight_bytes as f64 / 1e6),
+                format!("{:.2}", gbs / 1e9),
+                format!("{:.1}%", 100.0 * gbs / bw),
+            )
+        } else {
+            ("-".into(), "-".into(), "-".into())
+        };
+        println!(
+            "  {:<22} {:>6} {:>10.1} {:>6.1}% {:>12} {:>8} {:>7}",
+            k.key,
+            k.count,
+            k.seconds * 1e6,
+            100.0 * k.seconds / gpu.max(1e-12),
+            mb,
+            rate,
+            pct
+        );
     }
     Ok(())
 }

@@ -288,6 +288,14 @@ fn encode_slots(
                 &[&c.buf, x, y, ids, w2],
                 (gx, gy, gz),
             );
+            // Distinct matrices the slots can touch, each read once (exact for one token).
+            let mats = if slots.n_slot > 1 || slots.ids.is_some() {
+                (gz as usize).min(c.n_mat)
+            } else {
+                1
+            };
+            let per_weight = (mats * c.n_rows * w.row_bytes) as u64;
+            enc.note_weight_bytes(per_weight * if up.is_some() { 2 } else { 1 });
         }
     }
 }

@@ -3,8 +3,11 @@
 //! written with a single `write_buffer` per submit at offsets that are the same from one step to
 //! the next (the op list is), so each dispatch's bind group (pipeline, buffers, parameter slot) is
 //! made once and found again in [`Pipelines`]'s cache on every later step of the same shape.
+//! A profiled submit (`bench --profile`) puts every dispatch in a pass of its own with timestamp
+//! queries around it and returns the GPU time of each.
 
 use super::context::GpuContext;
+use crate::error::{Error, Result};
 use super::kernels::Kernel;
 use super::pipelines::{BindKey, Pipelines};
 
@@ -16,6 +19,8 @@ enum Item {
         /// Byte offset and size of the parameters in the arena.
         params: (u64, u64),
         groups: (u32, u32, u32),
+        /// Weight bytes the dispatch reads (matvecs; 0 where not noted), for profiles.
+        weight_bytes: u64,
     },
     Copy {
         src: wgpu::Buffer,
@@ -66,7 +71,15 @@ impl Recorder {
             buffers: buffers.iter().map(|b| (*b).clone()).collect(),
             params: (offset as u64, bytes.len() as u64),
             groups,
+            weight_bytes: 0,
         });
+    }
+
+    /// Notes the weight bytes the last dispatch reads (shown by profiles as GB/s).
+    pub fn note_weight_bytes(&mut self, bytes: u64) {
+        if let Some(Item::Dispatch { weight_bytes, .. }) = self.items.last_mut() {
+            *weight_bytes = bytes;
+        }
     }
 
     /// Appends a buffer copy (it ends the compute pass before it).
@@ -89,14 +102,75 @@ impl Recorder {
 
     /// Writes the parameter arena and submits everything recorded as one command buffer.
     pub fn submit(self, ctx: &GpuContext, pipes: &Pipelines) -> Recorded {
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        let out = self.record(ctx, pipes, &mut enc, None);
+        ctx.queue.submit([enc.finish()]);
+        out
+    }
+
+    /// As `submit`, with every dispatch in a pass of its own between two timestamp queries;
+    /// waits for the GPU and returns each dispatch's time. Needs the adapter's TIMESTAMP_QUERY.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn submit_profiled(self, ctx: &GpuContext, pipes: &Pipelines) -> Result<Vec<DispatchTime>> {
+        let n = self.dispatches().count();
+        let n_queries = (2 * n).max(2) as u32;
+        if n_queries > wgpu::QUERY_SET_MAX_QUERIES {
+            return Err(Error::Usage(format!("cannot profile {n} dispatches in one step")));
+        }
+        let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("profile"),
+            ty: wgpu::QueryType::Timestamp,
+            count: n_queries,
+        });
+        let resolved = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile timestamps"),
+            size: 8 * n_queries as u64,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        let kernels: Vec<(Kernel, u64)> = self.dispatches().collect();
+        self.record(ctx, pipes, &mut enc, Some(&queries));
+        enc.resolve_query_set(&queries, 0..n_queries, &resolved, 0);
+        ctx.queue.submit([enc.finish()]);
+        // Timestamps are u64 ticks; read them as pairs of f32 words.
+        let words = super::ops::read_f32(ctx, &resolved, 2 * n_queries as usize)?;
+        let ticks: &[u64] = bytemuck::cast_slice(&words);
+        let period = ctx.queue.get_timestamp_period() as f64 * 1e-9;
+        Ok(kernels
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kernel, weight_bytes))| DispatchTime {
+                kernel,
+                seconds: ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period,
+                weight_bytes,
+            })
+            .collect())
+    }
+
+    fn dispatches(&self) -> impl Iterator<Item = (Kernel, u64)> + '_ {
+        self.items.iter().filter_map(|it| match it {
+            Item::Dispatch {
+                kernel,
+                weight_bytes,
+                ..
+            } => Some((*kernel, *weight_bytes)),
+            Item::Copy { .. } => None,
+        })
+    }
+
+    /// Encodes every item into `enc` and writes the parameter arena. With `profile`, each
+    /// dispatch gets its own pass, timestamped at queries 2i and 2i + 1.
+    fn record(
+        &self,
+        ctx: &GpuContext,
+        pipes: &Pipelines,
+        enc: &mut wgpu::CommandEncoder,
+        profile: Option<&wgpu::QuerySet>,
+    ) -> Recorded {
         let arena = pipes.params_arena(ctx, self.params.len().max(16) as u64);
         let mut binds = pipes.bind_groups();
         let mut out = Recorded::default();
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("step"),
-            });
         let mut i = 0;
         while i < self.items.len() {
             if let Item::Copy {
@@ -111,10 +185,15 @@ impl Recorder {
                 i += 1;
                 continue;
             }
-            // A run of dispatches: one compute pass.
+            // A run of dispatches: one compute pass (one per dispatch when profiling).
+            let timestamp_writes = profile.map(|q| wgpu::ComputePassTimestampWrites {
+                query_set: q,
+                beginning_of_pass_write_index: Some(2 * out.dispatches as u32),
+                end_of_pass_write_index: Some(2 * out.dispatches as u32 + 1),
+            });
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("step"),
-                timestamp_writes: None,
+                timestamp_writes,
             });
             out.passes += 1;
             while let Some(Item::Dispatch {
@@ -122,6 +201,7 @@ impl Recorder {
                 buffers,
                 params,
                 groups,
+                ..
             }) = self.items.get(i)
             {
                 let pipeline = pipes.get(&ctx.device, *kernel);
@@ -140,13 +220,24 @@ impl Recorder {
                 pass.dispatch_workgroups(groups.0, groups.1, groups.2);
                 out.dispatches += 1;
                 i += 1;
+                if profile.is_some() {
+                    break;
+                }
             }
         }
         drop(binds);
         ctx.queue.write_buffer(&arena, 0, &self.params);
-        ctx.queue.submit([enc.finish()]);
         out
     }
+}
+
+/// The GPU time of one dispatch of a profiled submit.
+#[derive(Clone, Copy, Debug)]
+pub struct DispatchTime {
+    pub kernel: Kernel,
+    pub seconds: f64,
+    /// Weight bytes it reads (0 for ops without weights).
+    pub weight_bytes: u64,
 }
 
 /// `buffers` at bindings 0.., the parameter slot of the arena after them.

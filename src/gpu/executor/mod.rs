@@ -12,7 +12,7 @@ use super::context::GpuContext;
 use super::lower::{lower, Lowering};
 use super::ops::{storage_f32, GpuWeight};
 use super::pipelines::Pipelines;
-use super::recorder::Recorder;
+use super::recorder::{DispatchTime, Recorder};
 use super::routing;
 use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
@@ -39,6 +39,10 @@ pub struct GpuExecutor<'m> {
     argmax_out: wgpu::Buffer,
     /// What the last step cost to record.
     pub last_step: StepStats,
+    /// Profile every step: each dispatch timed on the GPU (`bench --profile`; needs timestamp
+    /// queries) into `last_profile`.
+    pub profile: bool,
+    pub last_profile: Vec<DispatchTime>,
 }
 
 /// The CPU side of one step.
@@ -123,6 +127,8 @@ impl<'m> GpuExecutor<'m> {
             arena: Vec::new(),
             argmax_out,
             last_step: StepStats::default(),
+            profile: false,
+            last_profile: Vec::new(),
         })
     }
 
@@ -243,11 +249,11 @@ impl<'m> GpuExecutor<'m> {
                 );
                 &row_copy
             };
-            let id = &self.argmax_out;
-            routing::encode_argmax(&self.ctx, &self.pipes, enc, row, id, n_vocab);
-            std::mem::take(enc).submit(&self.ctx, &self.pipes);
+            let id = self.argmax_out.clone();
+            routing::encode_argmax(&self.ctx, &self.pipes, enc, row, &id, n_vocab);
+            self.submit(std::mem::take(enc))?;
             let stats = self.stats_since(t_start, dispatches0);
-            let v = super::ops::read_f32(&self.ctx, id, 1);
+            let v = super::ops::read_f32(&self.ctx, &id, 1);
             self.last_step = stats;
             let v = v?;
             self.ctx.take_error("running a step")?;
@@ -257,7 +263,7 @@ impl<'m> GpuExecutor<'m> {
                 argmax: Some(v[0].to_bits()),
             });
         }
-        std::mem::take(enc).submit(&self.ctx, &self.pipes);
+        self.submit(std::mem::take(enc))?;
         self.last_step = self.stats_since(t_start, dispatches0);
         let wanted: Vec<NodeId> = match read {
             Readback::Everything => (0..g.nodes.len()).filter(|&n| !low.elided[n]).collect(),
@@ -276,6 +282,16 @@ impl<'m> GpuExecutor<'m> {
             bufs: out,
             argmax: None,
         })
+    }
+
+    /// Submits a step, profiled when `profile` is set.
+    fn submit(&mut self, enc: Recorder) -> Result<()> {
+        if self.profile {
+            self.last_profile = enc.submit_profiled(&self.ctx, &self.pipes)?;
+        } else {
+            enc.submit(&self.ctx, &self.pipes);
+        }
+        Ok(())
     }
 
     fn stats_since(&self, t_start: std::time::Instant, dispatches0: u64) -> StepStats {
