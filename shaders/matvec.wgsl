@@ -18,9 +18,9 @@
 // units i, i + WG, ..., loads the unit's 32 activations once (X16 ×2, with their sums) and dots
 // them with the same unit of all NR rows (`unit_dot`), so neighbouring invocations read
 // neighbouring weight bytes and X is read once per workgroup. rows_reduce (workgroup tree or
-// subgroupAdd) sums the partials; invocation r writes row r. Float types with cols % 32 != 0
-// finish the row's last elements with block_get. Slots whose matrix lies in another chunk of W
-// are skipped (the chunk holding it writes them).
+// subgroupAdd) sums the partials into row_totals; invocations r, r + WG, ... write the rows.
+// Float types with cols % 32 != 0 finish the row's last elements with block_get. Slots whose
+// matrix lies in another chunk of W are skipped (the chunk holding it writes them).
 // WG (a power of two) and NR (≤ NR_MAX) are pipeline-overridable, chosen per adapter.
 
 override WG: u32 = 64u;
@@ -94,8 +94,6 @@ fn load_x16(i: u32) -> X16 {
     return x;
 }
 
-var<workgroup> glu_dots: array<f32, NACC>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
     let r0 = (wg.x + wg.y * nwg.x) * NR;
@@ -147,17 +145,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             }
         }
     }
-    let total = rows_reduce(&acc, lane);
-    var v = total;
-    if (GLU != 0u) {
-        // Invocation r holds the gate dot of row r, invocation NR + r its up dot.
-        if (lane.lid < NACC) {
-            glu_dots[lane.lid] = total;
+    rows_reduce(&acc, lane);
+    // With GLU, row r's gate dot is total r and its up dot total NR + r.
+    for (var r = lane.lid; r < nr; r = r + WG) {
+        var v = row_totals[r];
+        if (GLU != 0u) {
+            v = binary_op(row_totals[r], row_totals[NR + r]);
         }
-        workgroupBarrier();
-        v = binary_op(glu_dots[min(lane.lid, NR - 1u)], glu_dots[NR + min(lane.lid, NR - 1u)]);
-    }
-    if (lane.lid < nr) {
-        Y[P.y_offset + s * P.y_stride + r0 + lane.lid] = v;
+        Y[P.y_offset + s * P.y_stride + r0 + r] = v;
     }
 }

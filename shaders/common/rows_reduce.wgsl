@@ -1,7 +1,7 @@
 // rows_reduce without subgroup operations: the NACC per-invocation partial sums of a multi-row
-// kernel summed over the workgroup by a tree in workgroup memory. Invocation r < NACC gets the
-// total of row r. Needs `override WG` (a power of two), `override NACC`, `const NR_MAX`; every invocation
-// must call it (barriers).
+// kernel summed over the workgroup by a tree in workgroup memory, row r's total left in
+// row_totals[r] for every invocation to read. Needs `override WG` (a power of two),
+// `override NACC`, `const NR_MAX`; every invocation must call it (barriers).
 
 struct Lane {
     @builtin(local_invocation_index) lid: u32,
@@ -9,8 +9,9 @@ struct Lane {
 
 override RED: u32 = WG * NACC;
 var<workgroup> red: array<f32, RED>;
+var<workgroup> row_totals: array<f32, NACC>;
 
-fn rows_reduce(acc: ptr<function, array<f32, NR_MAX>>, l: Lane) -> f32 {
+fn rows_reduce(acc: ptr<function, array<f32, NR_MAX>>, l: Lane) {
     for (var r = 0u; r < NACC; r = r + 1u) {
         red[r * WG + l.lid] = (*acc)[r];
     }
@@ -23,5 +24,8 @@ fn rows_reduce(acc: ptr<function, array<f32, NR_MAX>>, l: Lane) -> f32 {
         }
         workgroupBarrier();
     }
-    return red[min(l.lid, NACC - 1u) * WG];
+    for (var r = l.lid; r < NACC; r = r + WG) {
+        row_totals[r] = red[r * WG];
+    }
+    workgroupBarrier();
 }

@@ -1,5 +1,5 @@
 // rows_reduce with subgroup operations: subgroupAdd per row, then the subgroup totals summed
-// through workgroup memory (one barrier). Same contract as common/rows_reduce.wgsl. naga takes
+// through workgroup memory (two barriers). Same contract as common/rows_reduce.wgsl. naga takes
 // subgroup operations without an `enable subgroups;` directive (and rejects the directive).
 
 struct Lane {
@@ -11,8 +11,9 @@ struct Lane {
 
 override RED: u32 = WG * NACC;
 var<workgroup> red: array<f32, RED>;
+var<workgroup> row_totals: array<f32, NACC>;
 
-fn rows_reduce(acc: ptr<function, array<f32, NR_MAX>>, l: Lane) -> f32 {
+fn rows_reduce(acc: ptr<function, array<f32, NR_MAX>>, l: Lane) {
     for (var r = 0u; r < NACC; r = r + 1u) {
         let s = subgroupAdd((*acc)[r]);
         if (l.sg_lane == 0u) {
@@ -20,10 +21,12 @@ fn rows_reduce(acc: ptr<function, array<f32, NR_MAX>>, l: Lane) -> f32 {
         }
     }
     workgroupBarrier();
-    let r = min(l.lid, NACC - 1u);
-    var total = 0.0;
-    for (var i = 0u; i < l.n_sg; i = i + 1u) {
-        total = total + red[r * WG + i];
+    for (var r = l.lid; r < NACC; r = r + WG) {
+        var total = 0.0;
+        for (var i = 0u; i < l.n_sg; i = i + 1u) {
+            total = total + red[r * WG + i];
+        }
+        row_totals[r] = total;
     }
-    return total;
+    workgroupBarrier();
 }

@@ -14,7 +14,7 @@ use super::kernels::{Kernel, Reduce};
 /// Workgroup shape of the multi-row matvec (`override WG`, `override NR` in shaders/matvec.wgsl).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatVecShape {
-    /// Invocations per workgroup: a power of two, at least 16.
+    /// Invocations per workgroup: a power of two, at least 8.
     pub wg: u32,
     /// Rows per workgroup, 1 ..= 8.
     pub nr: u32,
@@ -34,14 +34,15 @@ impl Default for MatVecShape {
 
 impl MatVecShape {
     /// The shape for an adapter: subgroup reductions where it has them; 64 invocations × 4 rows
-    /// on GPUs, 16 × 8 on CPU adapters (lavapipe runs a workgroup on one core, so fewer, fuller
-    /// workgroups measure faster there: decode 2.0–2.4 tok/s against 1.4–1.5 with 64 × 4 on the
-    /// 2-layer V2-Lite bench). `WGPU_DS_MATVEC=WG,NR` overrides the workgroup shape (for
+    /// on GPUs, 8 × 8 on CPU adapters (lavapipe runs a workgroup on one core, 8 lanes wide at
+    /// 256 bits, so fewer, fuller workgroups measure faster there: on the 2-layer V2-Lite bench,
+    /// the gated Q4_K matvec at 0.96–1.07 GB/s with 8 × 8, 0.82–0.90 with 16 × 8, 0.60–0.65 with
+    /// 32 × 4, in one interleaved run). `WGPU_DS_MATVEC=WG,NR` overrides the workgroup shape (for
     /// measuring other shapes with `wgpu-ds bench`).
     pub fn for_adapter(ctx: &super::GpuContext) -> MatVecShape {
         let cpu = ctx.info.device_type == wgpu::DeviceType::Cpu;
         let mut shape = MatVecShape {
-            wg: if cpu { 16 } else { 64 },
+            wg: if cpu { 8 } else { 64 },
             nr: if cpu { 8 } else { 4 },
             reduce: if ctx.optional.subgroups {
                 Reduce::Subgroup
@@ -52,11 +53,11 @@ impl MatVecShape {
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
             if let [wg, nr] = parts[..] {
-                if wg.is_power_of_two() && (16..=1024).contains(&wg) && (1..=8).contains(&nr) {
+                if wg.is_power_of_two() && (8..=1024).contains(&wg) && (1..=8).contains(&nr) {
                     shape.wg = wg;
                     shape.nr = nr;
                 } else {
-                    log::warn!("WGPU_DS_MATVEC={v} ignored: WG must be a power of two in 16..=1024, NR in 1..=8");
+                    log::warn!("WGPU_DS_MATVEC={v} ignored: WG must be a power of two in 8..=1024, NR in 1..=8");
                 }
             }
         }
