@@ -49,16 +49,9 @@ fn load_f16(b: u32) -> f32 {
     return f16_bits_to_f32(load_u16(b));
 }
 
-// 16 bytes from byte `b` (any alignment): one 16-byte load when `b` is 16-aligned, else two and
-// a funnel shift across them.
-fn load_16(b: u32) -> vec4<u32> {
-    let lo = w_quad(b >> 4u);
-    let o = b & 15u;
-    if (o == 0u) {
-        return lo;
-    }
-    let hi = w_quad((b >> 4u) + 1u);
-    // Words k .. k + 4 of lo ‖ hi (k = o / 4), then the bit shift s = 8 (o % 4).
+// Bytes o .. o + 16 of lo ‖ hi (o < 16, a multiple of 2 or not): words k .. k + 4 (k = o / 4),
+// then the bit shift s = 8 (o % 4).
+fn funnel16(lo: vec4<u32>, hi: vec4<u32>, o: u32) -> vec4<u32> {
     let k = o >> 2u;
     let a1 = vec4<u32>(lo.yzw, hi.x);
     let a2 = vec4<u32>(lo.zw, hi.xy);
@@ -69,6 +62,30 @@ fn load_16(b: u32) -> vec4<u32> {
     // For s = 0 the shift by 32 - s would be out of range: the words are already in place.
     let r = select(32u - s, 0u, s == 0u);
     return select((w0 >> vec4<u32>(s)) | (w1 << vec4<u32>(r)), w0, s == 0u);
+}
+
+// 16 bytes from byte `b` (any alignment): one 16-byte load when `b` is 16-aligned, else two and
+// a funnel shift across them.
+fn load_16(b: u32) -> vec4<u32> {
+    let lo = w_quad(b >> 4u);
+    let o = b & 15u;
+    if (o == 0u) {
+        return lo;
+    }
+    return funnel16(lo, w_quad((b >> 4u) + 1u), o);
+}
+
+// 32 bytes from byte `b` (any alignment) as two 16-byte halves: three 16-byte loads (two when
+// `b` is 16-aligned), where two load_16 calls would take four.
+fn load_32(b: u32) -> array<vec4<u32>, 2> {
+    let q0 = w_quad(b >> 4u);
+    let q1 = w_quad((b >> 4u) + 1u);
+    let o = b & 15u;
+    if (o == 0u) {
+        return array<vec4<u32>, 2>(q0, q1);
+    }
+    let q2 = w_quad((b >> 4u) + 2u);
+    return array<vec4<u32>, 2>(funnel16(q0, q1, o), funnel16(q1, q2, o));
 }
 
 // 16 bytes from a 16-byte-aligned byte `b`: one load.

@@ -6,5 +6,6 @@ fn unit_first(ub: u32) -> u32 {
 }
 
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
-    return load_f16(b) * (dot16_i8(load_16(b + 2u), x0) + dot16_i8(load_16(b + 18u), x1));
+    let q = load_32(b + 2u);
+    return load_f16(b) * (dot16_i8(q[0], x0) + dot16_i8(q[1], x1));
 }
