@@ -108,6 +108,11 @@ fn spread_bits4(h: u32) -> u32 {
     return ((h & 1u) << 4u) | ((h & 2u) << 11u) | ((h & 4u) << 18u) | ((h & 8u) << 25u);
 }
 
+// The low 16 bits of `h` as bit 4 of 16 packed bytes (Q5_0/Q5_1's high bits).
+fn spread_bits16(h: u32) -> vec4<u32> {
+    return vec4<u32>(spread_bits4(h), spread_bits4(h >> 4u), spread_bits4(h >> 8u), spread_bits4(h >> 12u));
+}
+
 // 16 activations (elements 4k .. 4k + 4 in v[k]) and their sum, loaded once per 16-element unit
 // and shared by every row a workgroup dots with them.
 struct X16 {

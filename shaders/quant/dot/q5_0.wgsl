@@ -6,11 +6,6 @@ fn unit_first(ub: u32) -> u32 {
     return 0u;
 }
 
-// Bit 4 of 16 packed elements from 16 bits of qh.
-fn spread_bits16(h: u32) -> vec4<u32> {
-    return vec4<u32>(spread_bits4(h), spread_bits4(h >> 4u), spread_bits4(h >> 8u), spread_bits4(h >> 12u));
-}
-
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     // The 22-byte block in one 32-byte read: d @0, qh @2, qs @6.
     let w = load_32(b);

@@ -1,13 +1,9 @@
-// unit_dot for Q5_1 (one unit per block): 5-bit q as Q5_0 (needs its spread_bits16), value
+// unit_dot for Q5_1 (one unit per block): 5-bit q as Q5_0, value
 // d · q + m: d Σ q·x + m Σ x.
 const UNIT_RUN2: u32 = 16u;
 
 fn unit_first(ub: u32) -> u32 {
     return 0u;
-}
-
-fn spread_bits16(h: u32) -> vec4<u32> {
-    return vec4<u32>(spread_bits4(h), spread_bits4(h >> 4u), spread_bits4(h >> 8u), spread_bits4(h >> 12u));
 }
 
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
