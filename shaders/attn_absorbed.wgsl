@@ -10,14 +10,18 @@
 // Bindings: CACHE [n_ctx, kv + rope] f32 (per position c_kv then k_pe), QA [n_tok, n_head, kv],
 //           QP [n_tok, n_head, rope], DST: OUT [n_tok, n_head, kv] when direct, else
 //           PART [n_tok, n_head, n_chunks, kv + 2] (m, l, acc[kv]), P params.
-// Mapping: one workgroup per (chunk, head, token) = (x, y, z). The chunk is walked in tiles of WG
-// positions with an online softmax: invocation i scores position tile + i (a 576-long dot product
-// for V2-Lite and V3), a workgroup max and sum give the tile's m and l, and the tile's weights go
-// through workgroup memory to the weighted sum, where invocation i owns latent channels
-// i, i + WG, ... (coalesced reads of each cache row). kv ≤ WG · MAX_CPT (checked by the encoder).
+// Mapping: one workgroup per (chunk, group of HG heads, token) = (x, y, z), so each cached latent
+// row is read once for HG heads (not once per head). The chunk is walked in tiles of WG positions
+// with one online softmax per head: invocation i scores position tile + i for the group's heads
+// (a 576-long dot product each for V2-Lite and V3, the row read once), workgroup max and sum
+// give each head's m and l, and the tile's weights go through workgroup memory to the weighted
+// sums, where invocation i owns latent channels i, i + WG, ... of every head of the group
+// (coalesced reads of each cache row, each value used HG times). kv ≤ WG · MAX_CPT (checked by
+// the encoder); the encoder's ATTN_HG is HG.
 
 const WG: u32 = 64u;
 const MAX_CPT: u32 = 16u;
+const HG: u32 = 4u;
 
 struct Params {
     n_tok: u32,
@@ -37,77 +41,99 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> DST: array<f32>;
 @group(0) @binding(4) var<uniform> P: Params;
 
+// exp(score − m) of the tile's positions, per head of the group.
+var<workgroup> tile_pg: array<f32, HG * WG>;
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let c = wg.x;
-    let h = wg.y;
+    let h0 = wg.y * HG;
     let t = wg.z;
     let kv = P.kv;
     let width = kv + P.rope;
-    let th = t * P.n_head + h;
-    let qa = th * kv;
-    let qp = th * P.rope;
+    // Heads past the last one (n_head % HG) are computed on the last head and not written.
+    let nh = min(HG, P.n_head - h0);
+    let th0 = t * P.n_head + h0;
     let n_vis = P.pos0 + t + 1u;
     let s0 = c * P.chunk;
     let s1 = min(s0 + P.chunk, n_vis);
 
-    var sm = softmax_start();
-    var acc: array<f32, MAX_CPT>;
+    var sm: array<Softmax, HG>;
+    for (var g = 0u; g < HG; g = g + 1u) {
+        sm[g] = softmax_start();
+    }
+    var acc: array<f32, HG * MAX_CPT>;
     // s0 and s1 are the same for the whole workgroup, so the barriers in the loop stay uniform.
     for (var base = s0; base < s1; base = base + WG) {
         let s = base + lid;
-        var score = 0.0;
+        var score: array<f32, HG>;
         if (s < s1) {
             let row = s * width;
-            var d = 0.0;
             for (var j = 0u; j < kv; j = j + 1u) {
-                d = d + QA[qa + j] * CACHE[row + j];
+                let cv = CACHE[row + j];
+                for (var g = 0u; g < HG; g = g + 1u) {
+                    score[g] = score[g] + QA[(th0 + min(g, nh - 1u)) * kv + j] * cv;
+                }
             }
-            var dp = 0.0;
             for (var j = 0u; j < P.rope; j = j + 1u) {
-                dp = dp + QP[qp + j] * CACHE[row + kv + j];
+                let cv = CACHE[row + kv + j];
+                for (var g = 0u; g < HG; g = g + 1u) {
+                    score[g] = score[g] + QP[(th0 + min(g, nh - 1u)) * P.rope + j] * cv;
+                }
             }
-            score = (d + dp) * P.scale;
         }
-        let alpha = softmax_tile(&sm, score, s < s1, lid);
+        for (var g = 0u; g < HG; g = g + 1u) {
+            // A local copy: naga's SPIR-V writer rejects a pointer to a dynamically indexed element.
+            var st = sm[g];
+            let alpha = softmax_tile(&st, score[g] * P.scale, s < s1, lid);
+            sm[g] = st;
+            tile_pg[g * WG + lid] = tile_p[lid];
+            for (var k = 0u; k < MAX_CPT; k = k + 1u) {
+                acc[g * MAX_CPT + k] = acc[g * MAX_CPT + k] * alpha;
+            }
+        }
+        // Every head's weights are in tile_pg before anyone reads them.
+        workgroupBarrier();
         let n_in = min(WG, s1 - base);
-        for (var k = 0u; k < MAX_CPT; k = k + 1u) {
-            acc[k] = acc[k] * alpha;
-        }
         for (var i = 0u; i < n_in; i = i + 1u) {
-            let pi = tile_p[i];
             let row = (base + i) * width;
             for (var k = 0u; k < MAX_CPT; k = k + 1u) {
                 let ch = lid + k * WG;
                 if (ch < kv) {
-                    acc[k] = acc[k] + pi * CACHE[row + ch];
+                    let cv = CACHE[row + ch];
+                    for (var g = 0u; g < HG; g = g + 1u) {
+                        acc[g * MAX_CPT + k] = acc[g * MAX_CPT + k] + tile_pg[g * WG + i] * cv;
+                    }
                 }
             }
         }
-        // Everyone is done with tile_p before the next tile writes it.
+        // Everyone is done with tile_pg before the next tile writes it.
         workgroupBarrier();
     }
 
-    if (P.direct != 0u) {
-        // The only chunk holds every visible position, at least one, so l ≥ 1.
-        let inv = 1.0 / sm.l;
+    for (var g = 0u; g < nh; g = g + 1u) {
+        let th = th0 + g;
+        if (P.direct != 0u) {
+            // The only chunk holds every visible position, at least one, so l ≥ 1.
+            let inv = 1.0 / sm[g].l;
+            for (var k = 0u; k < MAX_CPT; k = k + 1u) {
+                let ch = lid + k * WG;
+                if (ch < kv) {
+                    DST[th * kv + ch] = acc[g * MAX_CPT + k] * inv;
+                }
+            }
+            continue;
+        }
+        let part = (th * P.n_chunks + c) * (kv + 2u);
+        if (lid == 0u) {
+            DST[part] = sm[g].m;
+            DST[part + 1u] = sm[g].l;
+        }
         for (var k = 0u; k < MAX_CPT; k = k + 1u) {
             let ch = lid + k * WG;
             if (ch < kv) {
-                DST[qa + ch] = acc[k] * inv;
+                DST[part + 2u + ch] = acc[g * MAX_CPT + k];
             }
-        }
-        return;
-    }
-    let part = (th * P.n_chunks + c) * (kv + 2u);
-    if (lid == 0u) {
-        DST[part] = sm.m;
-        DST[part + 1u] = sm.l;
-    }
-    for (var k = 0u; k < MAX_CPT; k = k + 1u) {
-        let ch = lid + k * WG;
-        if (ch < kv) {
-            DST[part + 2u + ch] = acc[k];
         }
     }
 }

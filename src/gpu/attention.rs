@@ -13,10 +13,11 @@ use super::ops::encode_op;
 use super::pipelines::Pipelines;
 use super::recorder::Recorder;
 
-/// attn_absorbed.wgsl's workgroup size (positions per tile) and MAX_CPT (latent channels per
-/// invocation): kv ≤ ATTN_WG · ATTN_MAX_CPT.
+/// attn_absorbed.wgsl's workgroup size (positions per tile), MAX_CPT (latent channels per
+/// invocation: kv ≤ ATTN_WG · ATTN_MAX_CPT) and HG (heads per workgroup, sharing each cache row).
 const ATTN_WG: usize = 64;
 const ATTN_MAX_CPT: usize = 16;
+pub const ATTN_HG: usize = 4;
 /// Workgroups a split aims for: enough to fill a large GPU, few enough that the partials stay
 /// small (at most 2 · TARGET_GROUPS · (kv + 2) floats, 4.2 MB for kv = 512).
 const TARGET_GROUPS: usize = 1024;
@@ -48,10 +49,10 @@ pub struct AttnCombineParams {
     pub n_chunks: u32,
 }
 
-/// Positions per chunk for a step: the cache length split so that (chunks · tokens · heads)
-/// reaches about TARGET_GROUPS, in whole tiles of ATTN_WG positions.
+/// Positions per chunk for a step: the cache length split so that (chunks · tokens · head
+/// groups) reaches about TARGET_GROUPS, in whole tiles of ATTN_WG positions.
 pub fn attn_chunk(n_kv: usize, n_tok: usize, n_head: usize) -> usize {
-    let want = TARGET_GROUPS.div_ceil(n_tok * n_head).max(1);
+    let want = TARGET_GROUPS.div_ceil(n_tok * n_head.div_ceil(ATTN_HG)).max(1);
     n_kv.div_ceil(want).next_multiple_of(ATTN_WG).max(ATTN_WG)
 }
 
@@ -130,7 +131,7 @@ pub fn encode_attn_absorbed_chunked(
         direct: direct as u32,
         scale,
     };
-    let groups = (n_chunks as u32, n_head as u32, n_tok as u32);
+    let groups = (n_chunks as u32, n_head.div_ceil(ATTN_HG) as u32, n_tok as u32);
     if direct {
         encode_op(
             ctx,
