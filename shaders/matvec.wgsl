@@ -9,7 +9,7 @@
 //           w_offset + (m - m_first) · mat_bytes, row r at + r · row_bytes),
 //           X f32 read 4 at a time (row i at x_offset + i · x_stride), Y f32 (slot s, row r at y_offset +
 //           s · y_stride + r), IDS i32 [slots] (read only when use_ids), W2 as W (read only with
-//           GLU), P params.
+//           GLU or PAIR), Y2 f32 [slots, rows2] (written only with PAIR), P params.
 // Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
 // count), the slot on z (plus slot_base when the slots exceed one dispatch). A row is cut into
 // units of 32 elements: unit `ub = (32u % QK) / 32` of block `32u / QK`, two runs of 16 at
@@ -28,6 +28,9 @@ override NR: u32 = 4u;
 // 1: the gated-FFN form (matvec_glu): W holds the gate matrices, W2 the up matrices of the same
 // shape, and Y = silu(gate · x) · (up · x), swiglu's binary_op on the two dots.
 override GLU: u32 = 0u;
+// 1: two matrices over the same X (matvec_pair): row groups past the first matrix's go to W2's
+// rows2 rows, written to Y2 [slots, rows2] (q and kv_a_mqa of a layer in one dispatch).
+override PAIR: u32 = 0u;
 // Partial sums per invocation: NR rows, twice with GLU.
 override NACC: u32 = NR * (1u + GLU);
 const NR_MAX: u32 = 16u;
@@ -49,6 +52,10 @@ struct Params {
     m_count: u32,
     slot_base: u32,
     n_slots_total: u32,
+    rows2: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> W: array<vec4<u32>>;
@@ -56,14 +63,15 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<storage, read> IDS: array<i32>;
 @group(0) @binding(4) var<storage, read> W2: array<vec4<u32>>;
-@group(0) @binding(5) var<uniform> P: Params;
+@group(0) @binding(5) var<storage, read_write> Y2: array<f32>;
+@group(0) @binding(6) var<uniform> P: Params;
 
 // Which weight binding the quant code reads: 0 W, 1 W2 (GLU only).
 var<private> W_SEL: u32;
 
 // Accessors for common/bytes.wgsl: W (or W2) is read 16 bytes per load.
 fn w_quad(i: u32) -> vec4<u32> {
-    if (GLU == 0u || W_SEL == 0u) {
+    if ((GLU == 0u && PAIR == 0u) || W_SEL == 0u) {
         return W[i];
     }
     return W2[i];
@@ -96,10 +104,20 @@ fn load_x16(i: u32) -> X16 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
-    let r0 = (wg.x + wg.y * nwg.x) * NR;
+    var group = wg.x + wg.y * nwg.x;
+    var rows = P.rows;
+    // With PAIR, the groups past the first matrix's rows belong to W2 (uniform per workgroup).
+    let groups1 = (P.rows + NR - 1u) / NR;
+    let second = PAIR != 0u && group >= groups1;
+    if (second) {
+        group = group - groups1;
+        rows = P.rows2;
+        W_SEL = 1u;
+    }
+    let r0 = group * NR;
     let s = P.slot_base + wg.z;
     // Whole workgroups leave together, so the barriers in rows_reduce stay uniform.
-    if (r0 >= P.rows || s >= P.n_slots_total) {
+    if (r0 >= rows || s >= P.n_slots_total) {
         return;
     }
     var m = s % P.n_slot;
@@ -112,7 +130,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let t = s / P.n_slot;
     let w_mat = P.w_offset + (m - P.m_first) * P.mat_bytes;
     let x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
-    let nr = min(NR, P.rows - r0);
+    let nr = min(NR, rows - r0);
     var acc: array<f32, NR_MAX>;
     let units = P.cols / 32u;
     for (var u = lane.lid; u < units; u = u + WG) {
@@ -152,6 +170,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         if (GLU != 0u) {
             v = binary_op(row_totals[r], row_totals[NR + r]);
         }
-        Y[P.y_offset + s * P.y_stride + r0 + r] = v;
+        if (second) {
+            Y2[s * P.rows2 + r0 + r] = v;
+        } else {
+            Y[P.y_offset + s * P.y_stride + r0 + r] = v;
+        }
     }
 }

@@ -234,7 +234,7 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
     for stem in ["tiny-v2lite-s-F32", "tiny-v3-s-F32"] {
         let model = Model::open(format!("{ORACLE}/{stem}.gguf")).unwrap();
         let g = model.graph(decode_spec(3));
-        let low = lower(&g, &|_, _| true);
+        let low = lower(&g, &|_, _| true, &|_, _| true);
         let count = |f: &dyn Fn(&Op) -> bool| g.ops.iter().filter(|o| f(o)).count();
         let slices = count(&|o| matches!(o, Op::Slice { .. }));
         let mixes = count(&|o| matches!(o, Op::WeightedSum { .. }));
@@ -250,11 +250,11 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         // ffn_inp before every ffn_norm, and a dense layer's l_out before the next attn_norm.
         let dense = model.config.n_layer_dense_lead;
         assert_eq!(add_norms, model.config.n_layer + dense, "{stem}");
-        assert_eq!(
-            folded,
-            slices + 2 * mixes + 2 * glus + stores + add_norms,
-            "{stem}"
-        );
+        // One pair per layer: q (or q_a) with kv_a_mqa.
+        let pairs = fused(&|l| matches!(l, Lowered::Pair { .. }));
+        assert_eq!(pairs, model.config.n_layer, "{stem}");
+        let expect = slices + 2 * mixes + 2 * glus + stores + add_norms + pairs;
+        assert_eq!(folded, expect, "{stem}");
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
         assert_eq!(fused(&|l| matches!(l, Lowered::Glu { .. })), glus, "{stem}");
         assert_eq!(low.n_run(), g.ops.len() - folded, "{stem}");

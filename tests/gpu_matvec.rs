@@ -2,7 +2,8 @@
 //! V3 7168) for every block type, through both reductions (workgroup tree and subgroupAdd) and
 //! several workgroup shapes (WG invocations × NR rows, 8 × 1 .. 256 × 8), with row counts that leave the last row
 //! group partly empty. Float types also at a row length that is not a multiple of 32 (the tail).
-//! The gated form (matvec_glu) against the CPU's SwiGlu of two matvecs, for every type.
+//! The gated form (matvec_glu) against the CPU's SwiGlu of two matvecs, and the paired form
+//! (matvec_pair) against two CPU matvecs, for every type.
 
 mod common;
 use common::{assert_close, quantized, with_outliers};
@@ -10,7 +11,7 @@ use common::{assert_close, quantized, with_outliers};
 use wgpu_ds::cpu::ops::{matmul, silu, QMatrix};
 use wgpu_ds::gpu::kernels::Reduce;
 use wgpu_ds::gpu::ops::{
-    encode_matvec, encode_matvec_glu, read_f32, storage_f32, GpuWeight, Slots,
+    encode_matvec, encode_matvec_glu, encode_matvec_pair, read_f32, storage_f32, GpuWeight, Slots,
 };
 use wgpu_ds::gpu::pipelines::{MatVecShape, Pipelines};
 use wgpu_ds::gpu::recorder::Recorder;
@@ -142,6 +143,47 @@ fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
                 1e-3,
                 1e-4,
             );
+        }
+    }
+}
+
+#[test]
+fn paired_matvec_matches_two_cpu_matvecs_for_every_type() {
+    let Some(ctx) = common::gpu() else {
+        return;
+    };
+    let shapes: Vec<MatVecShape> = shapes(&ctx)
+        .into_iter()
+        .filter(|s| (s.wg, s.nr) == (64, 4) || (s.wg, s.nr) == (8, 8))
+        .collect();
+    for &ty in quant::SUPPORTED {
+        // q and kv_a_mqa of V2-Lite cut to 37 and 9 rows of 2048 (neither a multiple of NR), 2 tokens.
+        let (r1, r2, cols, n_tok) = (37, 9, 2048, 2);
+        let (b1, b2) = (quantized(ty, r1, cols, 31), quantized(ty, r2, cols, 32));
+        let x = with_outliers(n_tok * cols, 6);
+        let m = |bytes, rows| QMatrix {
+            ty,
+            bytes,
+            rows,
+            cols,
+        };
+        let want1 = matmul(m(&b1, r1), &x, n_tok).unwrap();
+        let want2 = matmul(m(&b2, r2), &x, n_tok).unwrap();
+        let w1 = GpuWeight::upload(&ctx, "w1", ty, r1, cols, &b1).unwrap();
+        let w2 = GpuWeight::upload(&ctx, "w2", ty, r2, cols, &b2).unwrap();
+        let xb = storage_f32(&ctx, "x", &x);
+        for &shape in &shapes {
+            let pipes = Pipelines::new(shape);
+            let y1 = storage_f32(&ctx, "y1", &vec![f32::NAN; n_tok * r1]);
+            let y2 = storage_f32(&ctx, "y2", &vec![f32::NAN; n_tok * r2]);
+            let mut enc = Recorder::new();
+            encode_matvec_pair(&ctx, &pipes, &mut enc, (&w1, &w2), &xb, (&y1, &y2), n_tok).unwrap();
+            enc.submit(&ctx, &pipes);
+            let what = format!("matvec_pair {ty} {shape:?}");
+            let got1 = read_f32(&ctx, &y1, n_tok * r1).unwrap();
+            let got2 = read_f32(&ctx, &y2, n_tok * r2).unwrap();
+            assert_close(&format!("{what} first"), &got1, &want1, 1e-3, 1e-4);
+            assert_close(&format!("{what} second"), &got2, &want2, 1e-3, 1e-4);
         }
     }
 }

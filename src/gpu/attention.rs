@@ -52,7 +52,9 @@ pub struct AttnCombineParams {
 /// Positions per chunk for a step: the cache length split so that (chunks · tokens · head
 /// groups) reaches about TARGET_GROUPS, in whole tiles of ATTN_WG positions.
 pub fn attn_chunk(n_kv: usize, n_tok: usize, n_head: usize) -> usize {
-    let want = TARGET_GROUPS.div_ceil(n_tok * n_head.div_ceil(ATTN_HG)).max(1);
+    let want = TARGET_GROUPS
+        .div_ceil(n_tok * n_head.div_ceil(ATTN_HG))
+        .max(1);
     n_kv.div_ceil(want).next_multiple_of(ATTN_WG).max(ATTN_WG)
 }
 
@@ -131,7 +133,11 @@ pub fn encode_attn_absorbed_chunked(
         direct: direct as u32,
         scale,
     };
-    let groups = (n_chunks as u32, n_head.div_ceil(ATTN_HG) as u32, n_tok as u32);
+    let groups = (
+        n_chunks as u32,
+        n_head.div_ceil(ATTN_HG) as u32,
+        n_tok as u32,
+    );
     if direct {
         encode_op(
             ctx,

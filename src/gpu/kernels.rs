@@ -279,6 +279,9 @@ pub enum Kernel {
     /// The gated FFN in one dispatch (`matvec.wgsl` with `GLU = 1`): silu(gate · x) · (up · x)
     /// for gate and up matrices of the given type.
     MatVecGlu(QuantType, Reduce),
+    /// Two matrices of the given type over the same activations in one dispatch (`matvec.wgsl`
+    /// with `PAIR = 1`): q and kv_a_mqa of a layer.
+    MatVecPair(QuantType, Reduce),
     /// The transposed product over stored rows (`matvec_t.wgsl`): y[d] = Σ_c W[c, d] x[c], for
     /// materializing MLA keys from attn_k_b.
     MatVecT(QuantType),
@@ -301,6 +304,8 @@ impl Kernel {
                 Kernel::MatVec(t, Reduce::Subgroup),
                 Kernel::MatVecGlu(t, Reduce::Workgroup),
                 Kernel::MatVecGlu(t, Reduce::Subgroup),
+                Kernel::MatVecPair(t, Reduce::Workgroup),
+                Kernel::MatVecPair(t, Reduce::Subgroup),
                 Kernel::MatVecT(t),
                 Kernel::GetRows(t),
             ]
@@ -315,6 +320,7 @@ impl Kernel {
         let (op, ty, reduce) = match self {
             Kernel::MatVec(t, r) => ("matvec", t, Some(r)),
             Kernel::MatVecGlu(t, r) => ("matvec_glu", t, Some(r)),
+            Kernel::MatVecPair(t, r) => ("matvec_pair", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t", t, None),
             Kernel::GetRows(t) => ("get_rows", t, None),
             Kernel::Op(name) => return name.to_string(),
@@ -335,7 +341,9 @@ impl Kernel {
             return before.iter().copied().chain([*op_file]).collect();
         }
         let (op_file, ty, reduce) = match *self {
-            Kernel::MatVec(t, r) | Kernel::MatVecGlu(t, r) => ("matvec.wgsl", t, Some(r)),
+            Kernel::MatVec(t, r) | Kernel::MatVecGlu(t, r) | Kernel::MatVecPair(t, r) => {
+                ("matvec.wgsl", t, Some(r))
+            }
             Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
             Kernel::GetRows(t) => ("get_rows.wgsl", t, None),
             Kernel::Op(_) => unreachable!("handled above"),
@@ -357,7 +365,9 @@ impl Kernel {
     pub fn needs_subgroups(&self) -> bool {
         matches!(
             self,
-            Kernel::MatVec(_, Reduce::Subgroup) | Kernel::MatVecGlu(_, Reduce::Subgroup)
+            Kernel::MatVec(_, Reduce::Subgroup)
+                | Kernel::MatVecGlu(_, Reduce::Subgroup)
+                | Kernel::MatVecPair(_, Reduce::Subgroup)
         )
     }
 

@@ -10,6 +10,8 @@
 //!   k_pe write their rows straight into the latent cache (`to_cache`).
 //! - An Add whose sum is first read by an RMSNorm (the residual before ffn_norm and before the
 //!   next layer's attn_norm) runs inside that RMSNorm, which stores the sum as well.
+//! - Two plain matvecs over the same input that remain after that (q or q_a and kv_a_mqa of a
+//!   layer) run as one paired matvec (`matvec_pair`) where the weights allow it.
 //! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
 //!   the shared experts and the routed experts) runs as one gated matvec (`matvec_glu`) where the
 //!   two weights have one type and shape.
@@ -33,6 +35,8 @@ pub enum Lowered {
     Glu { gate: usize, up: usize },
     /// This RMSNorm over the sum of the (folded) Add `add`, which it also stores.
     AddNorm { add: usize },
+    /// This matvec and the (folded) matvec `other` over the same input, in one dispatch.
+    Pair { other: usize },
 }
 
 pub struct Lowering {
@@ -74,7 +78,11 @@ fn consumers(g: &Graph) -> Vec<Vec<usize>> {
 
 /// The fused lowering of `g`. `glu_ok(gate, up)` says whether two weights can share a gated
 /// matvec (one type, shape and chunking on this device).
-pub fn lower(g: &Graph, glu_ok: &dyn Fn(WeightId, WeightId) -> bool) -> Lowering {
+pub fn lower(
+    g: &Graph,
+    glu_ok: &dyn Fn(WeightId, WeightId) -> bool,
+    pair_ok: &dyn Fn(WeightId, WeightId) -> bool,
+) -> Lowering {
     let mut l = Lowering::none(g);
     let users = consumers(g);
     let mut producer = vec![None; g.nodes.len()];
@@ -132,6 +140,25 @@ pub fn lower(g: &Graph, glu_ok: &dyn Fn(WeightId, WeightId) -> bool) -> Lowering
                 }
             }
             _ => {}
+        }
+    }
+    // Pairs last, so the gated form keeps the gate and up matvecs it wants.
+    for (i, op) in g.ops.iter().enumerate() {
+        let Op::MatMul { w, x, out } = *op else {
+            continue;
+        };
+        if l.plan[i] != Lowered::Run || out == g.logits {
+            continue;
+        }
+        let partner = users[x].iter().copied().find(|&j| {
+            j > i
+                && l.plan[j] == Lowered::Run
+                && matches!(g.ops[j], Op::MatMul { w: w2, out: o2, .. }
+                    if o2 != g.logits && pair_ok(w, w2))
+        });
+        if let Some(j) = partner {
+            l.plan[i] = Lowered::Pair { other: j };
+            l.plan[j] = Lowered::Folded;
         }
     }
     l

@@ -236,6 +236,78 @@ pub fn encode_matvec_glu(
     Ok(())
 }
 
+/// y[t, r] = Σ_c W[r, c] x[t, c] and y2[t, r] = Σ_c W2[r, c] x[t, c] in one dispatch, for two
+/// single-chunk weights of one type and row length over the same activations.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_matvec_pair(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut Recorder,
+    (w, w2): (&GpuWeight, &GpuWeight),
+    x: &wgpu::Buffer,
+    (y, y2): (&wgpu::Buffer, &wgpu::Buffer),
+    n_tok: usize,
+) -> Result<()> {
+    if !pair_ok(w, w2) {
+        return Err(Error::Gpu(format!(
+            "matvec_pair: {} {}×{} in {} chunks and {} {}×{} in {} cannot share a dispatch",
+            w.ty,
+            w.rows,
+            w.cols,
+            w.chunks.len(),
+            w2.ty,
+            w2.rows,
+            w2.cols,
+            w2.chunks.len()
+        )));
+    }
+    let nr = pipes.matvec.nr as usize;
+    let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let ids = pipes.placeholder(ctx);
+    for slot_base in (0..n_tok).step_by(max_z) {
+        let p = MatVecParams {
+            rows: w.rows as u32,
+            cols: w.cols as u32,
+            row_bytes: w.row_bytes as u32,
+            x_stride: w.cols as u32,
+            y_stride: w.rows as u32,
+            n_slot: 1,
+            mat_bytes: (w.rows * w.row_bytes) as u32,
+            x_per_slot: 1,
+            m_count: 1,
+            slot_base: slot_base as u32,
+            n_slots_total: n_tok as u32,
+            rows2: w2.rows as u32,
+            ..Default::default()
+        };
+        let (gx, gy) = grid(ctx, w.rows.div_ceil(nr) + w2.rows.div_ceil(nr));
+        let gz = (n_tok - slot_base).min(max_z) as u32;
+        let kernel = Kernel::MatVecPair(w.ty, pipes.matvec.reduce);
+        let (b1, b2) = (&w.chunks[0].buf, &w2.chunks[0].buf);
+        encode_op(
+            ctx,
+            pipes,
+            enc,
+            kernel,
+            &p,
+            &[b1, x, y, ids, b2, y2],
+            (gx, gy, gz),
+        );
+        enc.note_weight_bytes((w.rows * w.row_bytes + w2.rows * w2.row_bytes) as u64);
+    }
+    Ok(())
+}
+
+/// Whether two weights can share a paired matvec: one type and row length, one chunk each.
+pub fn pair_ok(w: &GpuWeight, w2: &GpuWeight) -> bool {
+    w.ty == w2.ty
+        && w.cols == w2.cols
+        && w.n_mat == 1
+        && w2.n_mat == 1
+        && w.chunks.len() == 1
+        && w2.chunks.len() == 1
+}
+
 /// One dispatch per chunk of `w.0` (and the same chunk of the up weights `w.1` for the gated
 /// form) and per block of slots the grid's z dimension holds.
 #[allow(clippy::too_many_arguments)]
@@ -256,6 +328,8 @@ fn encode_slots(
         None => Kernel::MatVec(w.ty, pipes.matvec.reduce),
         Some(_) => Kernel::MatVecGlu(w.ty, pipes.matvec.reduce),
     };
+    // Y2 is written only by the paired form; elsewhere a scratch no other binding aliases.
+    let y2 = pipes.scratch(ctx, "unused y2", 16);
     for (ci, c) in w.chunks.iter().enumerate() {
         let w2 = up.map_or_else(|| pipes.placeholder(ctx), |u| &u.chunks[ci].buf);
         for slot_base in (0..n_slots_total).step_by(max_z) {
@@ -276,6 +350,7 @@ fn encode_slots(
                 m_count: c.n_mat as u32,
                 slot_base: slot_base as u32,
                 n_slots_total: n_slots_total as u32,
+                ..Default::default()
             };
             let (gx, gy) = grid(ctx, c.n_rows.div_ceil(pipes.matvec.nr as usize));
             let gz = (n_slots_total - slot_base).min(max_z) as u32;
@@ -285,7 +360,7 @@ fn encode_slots(
                 enc,
                 kernel,
                 &p,
-                &[&c.buf, x, y, ids, w2],
+                &[&c.buf, x, y, ids, w2, &y2],
                 (gx, gy, gz),
             );
             // Distinct matrices the slots can touch, each read once (exact for one token).

@@ -23,6 +23,11 @@ pub struct MatVecParams {
     pub m_count: u32,
     pub slot_base: u32,
     pub n_slots_total: u32,
+    /// Rows of the second matrix (matvec_pair only).
+    pub rows2: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
 }
 
 /// shaders/get_rows.wgsl `Params`.

@@ -7,9 +7,9 @@
 //! queries around it and returns the GPU time of each.
 
 use super::context::GpuContext;
-use crate::error::{Error, Result};
 use super::kernels::Kernel;
 use super::pipelines::{BindKey, Pipelines};
+use crate::error::{Error, Result};
 
 enum Item {
     Dispatch {
@@ -115,7 +115,9 @@ impl Recorder {
         let n = self.dispatches().count();
         let n_queries = (2 * n).max(2) as u32;
         if n_queries > wgpu::QUERY_SET_MAX_QUERIES {
-            return Err(Error::Usage(format!("cannot profile {n} dispatches in one step")));
+            return Err(Error::Usage(format!(
+                "cannot profile {n} dispatches in one step"
+            )));
         }
         let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("profile"),

@@ -8,7 +8,8 @@ use crate::gpu::elementwise::{self, RowView};
 use crate::gpu::lower::{Lowered, Lowering};
 use crate::gpu::mla_prefill::{self, MlaScratch};
 use crate::gpu::ops::{
-    encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_slots, Slots,
+    encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_pair, encode_matvec_slots,
+    Slots,
 };
 use crate::gpu::recorder::Recorder;
 use crate::gpu::{attention, routing};
@@ -53,6 +54,10 @@ impl GpuExecutor<'_> {
                     let out = graph::outputs(op)[0];
                     let adds: Vec<&wgpu::Buffer> = addends.iter().map(|&a| &bufs[a]).collect();
                     self.encode_weighted_sum(enc, bufs, g, (x, weights, out), &adds, t);
+                    continue;
+                }
+                Lowered::Pair { other } => {
+                    self.encode_pair(enc, bufs, g, op, &g.ops[*other])?;
                     continue;
                 }
                 Lowered::Glu { gate, up } => {
@@ -351,6 +356,30 @@ impl GpuExecutor<'_> {
                 (&self.cache[layer], Some(view))
             }
         }
+    }
+
+    /// Two plain matvecs over the same input as one paired dispatch.
+    fn encode_pair(
+        &self,
+        enc: &mut Recorder,
+        bufs: &[wgpu::Buffer],
+        g: &Graph,
+        first: &Op,
+        second: &Op,
+    ) -> Result<()> {
+        let (
+            &Op::MatMul { w, x, out },
+            &Op::MatMul {
+                w: w2, out: out2, ..
+            },
+        ) = (first, second)
+        else {
+            unreachable!("lower() pairs plain matvecs")
+        };
+        let (w, w2) = (self.mat(w), self.mat(w2));
+        let n_tok = g.nodes[x].len() / w.cols;
+        let ys = (&bufs[out], &bufs[out2]);
+        encode_matvec_pair(&self.ctx, &self.pipes, enc, (w, w2), &bufs[x], ys, n_tok)
     }
 
     /// A SwiGlu (`swiglu`) of the matvecs `gate` and `up` as one gated matvec.

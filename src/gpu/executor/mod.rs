@@ -10,7 +10,7 @@ mod encode;
 
 use super::context::GpuContext;
 use super::lower::{lower, Lowering};
-use super::ops::{storage_f32, GpuWeight};
+use super::ops::{pair_ok, storage_f32, GpuWeight};
 use super::pipelines::Pipelines;
 use super::recorder::{DispatchTime, Recorder};
 use super::routing;
@@ -218,7 +218,8 @@ impl<'m> GpuExecutor<'m> {
                     && (a.n_mat, a.rows, a.cols) == (b.n_mat, b.rows, b.cols)
                     && a.chunks.len() == b.chunks.len()
             };
-            lower(g, &glu_ok)
+            let pair_ok = |a: WeightId, b: WeightId| pair_ok(self.mat(a), self.mat(b));
+            lower(g, &glu_ok, &pair_ok)
         };
         let io = encode::StepIo {
             g,
