@@ -44,7 +44,9 @@ impl MatVecShape {
         let mut shape = MatVecShape {
             wg: if cpu { 8 } else { 64 },
             nr: if cpu { 8 } else { 4 },
-            reduce: if ctx.optional.subgroups {
+            // WebGPU's WGSL has no subgroup_id/num_subgroups (and wants `enable subgroups;`,
+            // which naga rejects), so the browser build keeps the workgroup reduction.
+            reduce: if ctx.optional.subgroups && !cfg!(target_arch = "wasm32") {
                 Reduce::Subgroup
             } else {
                 Reduce::Workgroup
