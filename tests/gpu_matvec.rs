@@ -34,6 +34,14 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
     v
 }
 
+/// The shapes adapters get by default (64 × 4 on GPUs, 8 × 8 on CPU adapters), both reductions.
+fn default_shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
+    shapes(ctx)
+        .into_iter()
+        .filter(|s| (s.wg, s.nr) == (64, 4) || (s.wg, s.nr) == (8, 8))
+        .collect()
+}
+
 /// GPU and CPU results of W [rows, cols] of `ty` times `n_tok` activation rows.
 fn run(
     ctx: &GpuContext,
@@ -100,10 +108,7 @@ fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
     let Some(ctx) = common::gpu() else {
         return;
     };
-    let shapes: Vec<MatVecShape> = shapes(&ctx)
-        .into_iter()
-        .filter(|s| (s.wg, s.nr) == (64, 4) || (s.wg, s.nr) == (8, 8))
-        .collect();
+    let shapes = default_shapes(&ctx);
     for &ty in quant::SUPPORTED {
         // V2-Lite's expert FFN (1408 rows of 2048) cut to 21 rows, 2 tokens.
         let (rows, cols, n_tok) = (21, 2048, 2);
@@ -152,10 +157,7 @@ fn paired_matvec_matches_two_cpu_matvecs_for_every_type() {
     let Some(ctx) = common::gpu() else {
         return;
     };
-    let shapes: Vec<MatVecShape> = shapes(&ctx)
-        .into_iter()
-        .filter(|s| (s.wg, s.nr) == (64, 4) || (s.wg, s.nr) == (8, 8))
-        .collect();
+    let shapes = default_shapes(&ctx);
     for &ty in quant::SUPPORTED {
         // q and kv_a_mqa of V2-Lite cut to 37 and 9 rows of 2048 (neither a multiple of NR), 2 tokens.
         let (r1, r2, cols, n_tok) = (37, 9, 2048, 2);
