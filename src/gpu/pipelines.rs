@@ -172,7 +172,7 @@ impl Pipelines {
         if let Some(a) = arena.as_ref().filter(|a| a.size() >= size) {
             return a.clone();
         }
-        self.binds.lock().expect("bind cache poisoned").clear();
+        self.clear_bind_groups();
         let a = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params arena"),
             size: size.next_power_of_two(),
@@ -192,6 +192,12 @@ impl Pipelines {
         b
     }
 
+    /// Drops every cached bind group (they hold their buffers alive): when a buffer they bind is
+    /// replaced by a larger one.
+    pub fn clear_bind_groups(&self) {
+        self.binds.lock().expect("bind cache poisoned").clear();
+    }
+
     /// A STORAGE scratch buffer of at least `size` bytes kept under `label` from step to step, so
     /// the bind groups over it stay valid. Callers within one command buffer may share a label
     /// only where their uses do not overlap (dispatches in a pass are ordered by barriers).
@@ -208,7 +214,10 @@ impl Pipelines {
                 | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        s.insert(label, b.clone());
+        if s.insert(label, b.clone()).is_some() {
+            // The bind groups over the smaller buffer would keep it alive.
+            self.clear_bind_groups();
+        }
         b
     }
 

@@ -157,6 +157,8 @@ impl<'m> GpuExecutor<'m> {
             });
             if n < self.arena.len() {
                 self.arena[n] = buf;
+                // Cached bind groups hold the buffer this one replaces: drop them so it is freed.
+                self.pipes.clear_bind_groups();
             } else {
                 self.arena.push(buf);
             }
