@@ -2,7 +2,8 @@
 //! RoPE through a row view, both writing latent-cache rows in place, RMSNorm with its Add folded,
 //! the MoE mix with folded Adds, each against the CPU at V2-Lite sizes;
 //! which ops a decode step folds; and whole steps that give bit-identical logits fused and
-//! unfused on oracle models. GPU tests run on lavapipe in CI; without an adapter they fail when CI
+//! unfused on oracle models, and steady decode steps that record one pass and reuse every bind
+//! group. GPU tests run on lavapipe in CI; without an adapter they fail when CI
 //! is set and skip with a reason otherwise.
 
 mod common;
@@ -314,6 +315,29 @@ fn fused_and_unfused_steps_give_identical_logits() {
         assert!(
             d_fused < d_plain,
             "{stem}: {d_fused} dispatches fused, {d_plain} unfused"
+        );
+    }
+}
+
+#[test]
+fn steady_decode_steps_make_no_new_bind_groups_and_one_pass() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let model = Model::open(format!("{ORACLE}/tiny-v2lite-s-Q4_K_M.gguf")).unwrap();
+    let mut ex = GpuExecutor::new(&model, common::gpu().unwrap(), 16).unwrap();
+    for pos in 0..4 {
+        let g = model.graph(decode_spec(pos));
+        ex.run(&g, &[7 + pos as u32], Readback::Argmax).unwrap();
+        let r = ex.last_step.recorded;
+        // The first step makes every bind group; later ones find them all in the cache.
+        if pos > 0 {
+            assert_eq!(r.new_bind_groups, 0, "step at {pos}");
+        }
+        assert_eq!(r.passes, 1, "step at {pos}: a decode step has no copies");
+        assert_eq!(
+            r.dispatches as u64, ex.last_step.dispatches,
+            "step at {pos}"
         );
     }
 }

@@ -122,8 +122,10 @@ pub fn run(a: Args) -> Result<()> {
     exec.step_argmax(&[1], a.n_prompt + a.n_gen)?;
     let s = exec.last_step;
     println!(
-        "gpu decode step: {} dispatches, {:.2} ms of CPU to record and submit",
+        "gpu decode step: {} dispatches in {} compute pass(es), {} new bind groups, {:.2} ms of CPU to record and submit",
         s.dispatches,
+        s.recorded.passes,
+        s.recorded.new_bind_groups,
         s.record_s * 1e3
     );
     if a.profile {

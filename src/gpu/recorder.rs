@@ -31,7 +31,7 @@ enum Item {
     },
 }
 
-/// What one submit cost to record (for the bench).
+/// What one submit recorded (`GpuExecutor::last_step`; the bench prints it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Recorded {
     pub dispatches: usize,

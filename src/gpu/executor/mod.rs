@@ -12,7 +12,7 @@ use super::context::GpuContext;
 use super::lower::{lower, Lowering};
 use super::ops::{pair_ok, storage_f32, GpuWeight};
 use super::pipelines::Pipelines;
-use super::recorder::{DispatchTime, Recorder};
+use super::recorder::{DispatchTime, Recorded, Recorder};
 use super::routing;
 use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
@@ -43,6 +43,8 @@ pub struct GpuExecutor<'m> {
     /// queries) into `last_profile`.
     pub profile: bool,
     pub last_profile: Vec<DispatchTime>,
+    /// What the last plain submit recorded (copied into `last_step`).
+    recorded: Recorded,
 }
 
 /// The CPU side of one step.
@@ -52,6 +54,8 @@ pub struct StepStats {
     pub dispatches: u64,
     /// Seconds from the start of `run` to the submit: building buffers, encoding, submitting.
     pub record_s: f64,
+    /// Compute passes, and bind groups made rather than found in the cache.
+    pub recorded: Recorded,
 }
 
 /// What a step reads back once its command buffer is done.
@@ -129,6 +133,7 @@ impl<'m> GpuExecutor<'m> {
             last_step: StepStats::default(),
             profile: false,
             last_profile: Vec::new(),
+            recorded: Recorded::default(),
         })
     }
 
@@ -292,7 +297,7 @@ impl<'m> GpuExecutor<'m> {
         if self.profile {
             self.last_profile = enc.submit_profiled(&self.ctx, &self.pipes)?;
         } else {
-            enc.submit(&self.ctx, &self.pipes);
+            self.recorded = enc.submit(&self.ctx, &self.pipes);
         }
         Ok(())
     }
@@ -301,6 +306,7 @@ impl<'m> GpuExecutor<'m> {
         StepStats {
             dispatches: self.pipes.dispatches() - dispatches0,
             record_s: t_start.elapsed().as_secs_f64(),
+            recorded: self.recorded,
         }
     }
 
