@@ -6,8 +6,8 @@
 #
 # Needs cargo and a Vulkan loader and driver (libvulkan1). Builds in release, runs the GPU kernel
 # tests first (a benchmark of wrong kernels is worthless), then:
-#   wgpu-ds bench --shape v2-lite --layers LAYERS --experts 8 --type q4_k   (per-matvec table,
-#                                                                          decode, roofline)
+#   wgpu-ds bench --shape v2-lite --layers LAYERS --experts 8 --type q4_k --profile
+#       (per-matvec table, decode, roofline, dispatches, per-kernel GPU time)
 #   wgpu-ds bench --shape v3 --layers 4 --experts 8 --type q4_k            (V3 widths)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,11 +26,12 @@ adapter=$("$bin" devices 2>&1 | head -1)
     echo "## $(date -u +%Y-%m-%d) — ${adapter}"
     echo
     echo '```'
-    echo "\$ wgpu-ds bench --shape v2-lite --layers $layers --experts 8 --type q4_k -p 16 -n 32"
-    "$bin" bench --shape v2-lite --layers "$layers" --experts 8 --type q4_k -p 16 -n 32 2>&1
+    echo "\$ wgpu-ds bench --shape v2-lite --layers $layers --experts 8 --type q4_k -p 16 -n 32 --profile"
+    "$bin" bench --shape v2-lite --layers "$layers" --experts 8 --type q4_k -p 16 -n 32 --profile 2>&1
     echo
     echo "\$ wgpu-ds bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16"
-    "$bin" bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16 2>&1
+    "$bin" bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16 2>&1 ||
+        echo "(the V3 bench stopped with the error above)"
     echo '```'
 } | tee "$log"
 cat "$log" >>"$out"
