@@ -18,6 +18,7 @@ use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
 use crate::error::{Error, Result};
 use crate::model::graph::{DType, Graph, NodeId};
+use crate::model::StepSpec;
 use crate::model::{Model, WeightId};
 
 pub struct GpuExecutor<'m> {
@@ -45,6 +46,10 @@ pub struct GpuExecutor<'m> {
     pub last_profile: Vec<DispatchTime>,
     /// What the last plain submit recorded (copied into `last_step`).
     recorded: Recorded,
+    /// The last step's graph, reused by the next step of the same shape.
+    graph: Option<Graph>,
+    /// The fused lowering of the last step shape (position 0 standing for any position).
+    lowered: Option<(StepSpec, Lowering)>,
 }
 
 /// The CPU side of one step.
@@ -134,6 +139,8 @@ impl<'m> GpuExecutor<'m> {
             profile: false,
             last_profile: Vec::new(),
             recorded: Recorded::default(),
+            graph: None,
+            lowered: None,
         })
     }
 
@@ -219,14 +226,7 @@ impl<'m> GpuExecutor<'m> {
         let low = if read == Readback::Everything {
             Lowering::none(g)
         } else {
-            let glu_ok = |a: WeightId, b: WeightId| {
-                let (a, b) = (self.mat(a), self.mat(b));
-                a.ty == b.ty
-                    && (a.n_mat, a.rows, a.cols) == (b.n_mat, b.rows, b.cols)
-                    && a.chunks.len() == b.chunks.len()
-            };
-            let pair_ok = |a: WeightId, b: WeightId| pair_ok(self.mat(a), self.mat(b));
-            lower(g, &glu_ok, &pair_ok)
+            self.lowering_for(g)
         };
         let io = encode::StepIo {
             g,
@@ -292,6 +292,47 @@ impl<'m> GpuExecutor<'m> {
         })
     }
 
+    /// The fused lowering of `g`, reused while steps keep the same shape (every decode step):
+    /// the op list depends on the step's shape, not on its position.
+    fn lowering_for(&mut self, g: &Graph) -> Lowering {
+        let shape = StepSpec { pos0: 0, ..g.spec };
+        if let Some((s, low)) = &self.lowered {
+            if *s == shape && low.plan.len() == g.ops.len() {
+                return low.clone();
+            }
+        }
+        let glu_ok = |a: WeightId, b: WeightId| {
+            let (a, b) = (self.mat(a), self.mat(b));
+            a.ty == b.ty
+                && (a.n_mat, a.rows, a.cols) == (b.n_mat, b.rows, b.cols)
+                && a.chunks.len() == b.chunks.len()
+        };
+        let pair_ok = |a: WeightId, b: WeightId| pair_ok(self.mat(a), self.mat(b));
+        let low = lower(g, &glu_ok, &pair_ok);
+        self.lowered = Some((shape, low.clone()));
+        low
+    }
+
+    /// The graph of a step: the previous one with the new position when the shape is the same
+    /// (decode steps), else built anew.
+    fn take_graph(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Graph {
+        let attn =
+            crate::session::choose_attn_form(&self.model.config, tokens.len(), pos0 + tokens.len());
+        let spec = StepSpec {
+            n_tokens: tokens.len(),
+            pos0,
+            all_logits,
+            attn,
+        };
+        match self.graph.take() {
+            Some(mut g) if StepSpec { pos0, ..g.spec } == spec => {
+                g.spec.pos0 = pos0;
+                g
+            }
+            _ => self.model.graph(spec),
+        }
+    }
+
     /// Submits a step, profiled when `profile` is set.
     fn submit(&mut self, enc: Recorder) -> Result<()> {
         if self.profile {
@@ -309,31 +350,24 @@ impl<'m> GpuExecutor<'m> {
             recorded: self.recorded,
         }
     }
-
-    fn graph_for(&self, tokens: &[u32], pos0: usize, all_logits: bool) -> Graph {
-        let attn =
-            crate::session::choose_attn_form(&self.model.config, tokens.len(), pos0 + tokens.len());
-        self.model.graph(crate::model::StepSpec {
-            n_tokens: tokens.len(),
-            pos0,
-            all_logits,
-            attn,
-        })
-    }
 }
 
 impl crate::session::Executor for GpuExecutor<'_> {
     fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
-        let graph = self.graph_for(tokens, pos0, all_logits);
-        let mut vals = self.run(&graph, tokens, Readback::Logits)?;
-        match vals.bufs[graph.logits].take() {
+        let graph = self.take_graph(tokens, pos0, all_logits);
+        let vals = self.run(&graph, tokens, Readback::Logits);
+        let logits = graph.logits;
+        self.graph = Some(graph);
+        match vals?.bufs[logits].take() {
             Some(Buf::F32(v)) => Ok(v),
             _ => Err(Error::Gpu("logits were not read back".into())),
         }
     }
     fn step_argmax(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
-        let graph = self.graph_for(tokens, pos0, false);
-        self.run(&graph, tokens, Readback::Argmax)?
+        let graph = self.take_graph(tokens, pos0, false);
+        let vals = self.run(&graph, tokens, Readback::Argmax);
+        self.graph = Some(graph);
+        vals?
             .argmax
             .ok_or_else(|| Error::Gpu("argmax was not read back".into()))
     }
