@@ -11,7 +11,6 @@ use wgpu_ds::gpu::executor::GpuExecutor;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::model::Model;
 use wgpu_ds::quant::QuantType;
-use wgpu_ds::session::Executor;
 
 fn main() {
     let (model, name) = match std::env::var("WGPU_DS_BENCH_MODEL") {
@@ -37,7 +36,7 @@ fn main() {
         active as f64 / 1e6
     );
 
-    let mut cpu = CpuExecutor::new(&model, n_prompt + n_gen + 1);
+    let mut cpu = CpuExecutor::new(&model, n_prompt + n_gen);
     let t = time_steps(&mut cpu, n_prompt, n_gen).expect("cpu");
     let cpu_decode = n_gen as f64 / t.decode_s;
     println!(
@@ -52,8 +51,7 @@ fn main() {
             let bw = copy_bandwidth(&ctx, (64 << 20).min(ctx.limits.max_buffer_size / 2), 10)
                 .expect("bandwidth");
             let adapter = wgpu_ds::gpu::context::describe(&ctx.info);
-            let mut gpu =
-                GpuExecutor::new(&model, ctx, n_prompt + n_gen + 1).expect("gpu executor");
+            let mut gpu = GpuExecutor::new(&model, ctx, n_prompt + n_gen).expect("gpu executor");
             let t = time_steps(&mut gpu, n_prompt, n_gen).expect("gpu");
             let decode = n_gen as f64 / t.decode_s;
             println!(
@@ -61,7 +59,6 @@ fn main() {
                 n_prompt as f64 / t.prefill_s,
                 decode
             );
-            gpu.step_argmax(&[1], n_prompt + n_gen).expect("gpu step");
             let s = gpu.last_step;
             println!(
                 "     copy bandwidth {:.1} GB/s, roofline {:.0} tok/s ({:.1}% reached), gpu/cpu decode {:.2}×",

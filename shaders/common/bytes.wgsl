@@ -134,3 +134,23 @@ fn dot16_i8(q: vec4<u32>, x: X16) -> f32 {
     return dot(bytes_i8_f32(q.x), x.v0) + dot(bytes_i8_f32(q.y), x.v1)
          + dot(bytes_i8_f32(q.z), x.v2) + dot(bytes_i8_f32(q.w), x.v3);
 }
+
+// The low and high nibbles of 16 packed bytes (elements j and j + 16 of a 32-element block).
+fn nibbles_lo(q: vec4<u32>) -> vec4<u32> {
+    return q & vec4<u32>(0x0f0f0f0fu);
+}
+
+fn nibbles_hi(q: vec4<u32>) -> vec4<u32> {
+    return (q >> vec4<u32>(4u)) & vec4<u32>(0x0f0f0f0fu);
+}
+
+// Σ q · x over a 32-element block of 4-bit quants (Q4_0, Q4_1): low nibbles with x0, high with x1.
+fn dot_q4(q: vec4<u32>, x0: X16, x1: X16) -> f32 {
+    return dot16_u8(nibbles_lo(q), x0) + dot16_u8(nibbles_hi(q), x1);
+}
+
+// The same for 5-bit quants (Q5_0, Q5_1): bit 4 of element j is bit j of qh.
+fn dot_q5(q: vec4<u32>, qh: u32, x0: X16, x1: X16) -> f32 {
+    return dot16_u8(nibbles_lo(q) | spread_bits16(qh), x0)
+         + dot16_u8(nibbles_hi(q) | spread_bits16(qh >> 16u), x1);
+}

@@ -80,6 +80,7 @@ pub fn run(a: Args) -> Result<()> {
         return Err(Error::Usage("-p and -n must be at least 1".into()));
     }
     let (model, name) = open(&a)?;
+    // One position past the timed steps for the --profile step.
     let n_ctx = a.n_prompt + a.n_gen + 1;
     let active = active_bytes_per_token(&model);
     println!(
@@ -118,8 +119,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let mut exec = GpuExecutor::new(&model, ctx, n_ctx)?;
     let gpu = report_steps("gpu", &mut exec, &a, active, Some(bw))?;
-    // One more decode step, to read what recording it cost.
-    exec.step_argmax(&[1], a.n_prompt + a.n_gen)?;
+    // What recording the last timed decode step cost.
     let s = exec.last_step;
     println!(
         "gpu decode step: {} dispatches in {} compute pass(es), {} new bind groups, {:.2} ms of CPU to record and submit",

@@ -39,7 +39,6 @@ pub enum Lowered {
     Pair { other: usize },
 }
 
-#[derive(Clone)]
 pub struct Lowering {
     /// Per op of the graph.
     pub plan: Vec<Lowered>,

@@ -206,11 +206,11 @@ pub fn encode_matvec_slots(
     n_tok: usize,
     slots: &Slots,
 ) {
-    encode_slots(ctx, pipes, enc, (w, None), x, y, n_tok, slots);
+    encode_slots(ctx, pipes, enc, w, Second::None, x, y, n_tok, slots);
 }
 
 /// The gated FFN in one dispatch per chunk: y[s, r] = silu(Σ_c G_m(s)[r, c] x[row(s), c]) ·
-/// Σ_c U_m(s)[r, c] x[row(s), c], for gate and up weights of one type and shape.
+/// Σ_c U_m(s)[r, c] x[row(s), c], for gate and up weights that `glu_ok` accepts.
 #[allow(clippy::too_many_arguments)]
 pub fn encode_matvec_glu(
     ctx: &GpuContext,
@@ -223,21 +223,18 @@ pub fn encode_matvec_glu(
     n_tok: usize,
     slots: &Slots,
 ) -> Result<()> {
-    let same = |a: &GpuWeight, b: &GpuWeight| {
-        a.ty == b.ty && (a.n_mat, a.rows, a.cols) == (b.n_mat, b.rows, b.cols)
-    };
-    if !same(gate, up) || gate.chunks.len() != up.chunks.len() {
+    if !glu_ok(gate, up) {
         return Err(Error::Gpu(format!(
             "matvec_glu: gate {} {}×{}×{} and up {} {}×{}×{} differ",
             gate.ty, gate.n_mat, gate.rows, gate.cols, up.ty, up.n_mat, up.rows, up.cols
         )));
     }
-    encode_slots(ctx, pipes, enc, (gate, Some(up)), x, y, n_tok, slots);
+    encode_slots(ctx, pipes, enc, gate, Second::Up(up), x, y, n_tok, slots);
     Ok(())
 }
 
 /// y[t, r] = Σ_c W[r, c] x[t, c] and y2[t, r] = Σ_c W2[r, c] x[t, c] in one dispatch, for two
-/// single-chunk weights of one type and row length over the same activations.
+/// weights that `pair_ok` accepts, over the same activations.
 #[allow(clippy::too_many_arguments)]
 pub fn encode_matvec_pair(
     ctx: &GpuContext,
@@ -261,41 +258,31 @@ pub fn encode_matvec_pair(
             w2.chunks.len()
         )));
     }
-    let nr = pipes.matvec.nr as usize;
-    let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
-    let ids = pipes.placeholder(ctx);
-    for slot_base in (0..n_tok).step_by(max_z) {
-        let p = MatVecParams {
-            rows: w.rows as u32,
-            cols: w.cols as u32,
-            row_bytes: w.row_bytes as u32,
-            x_stride: w.cols as u32,
-            y_stride: w.rows as u32,
-            n_slot: 1,
-            mat_bytes: (w.rows * w.row_bytes) as u32,
-            x_per_slot: 1,
-            m_count: 1,
-            slot_base: slot_base as u32,
-            n_slots_total: n_tok as u32,
-            rows2: w2.rows as u32,
-            ..Default::default()
-        };
-        let (gx, gy) = grid(ctx, w.rows.div_ceil(nr) + w2.rows.div_ceil(nr));
-        let gz = (n_tok - slot_base).min(max_z) as u32;
-        let kernel = Kernel::MatVecPair(w.ty, pipes.matvec.reduce);
-        let (b1, b2) = (&w.chunks[0].buf, &w2.chunks[0].buf);
-        encode_op(
-            ctx,
-            pipes,
-            enc,
-            kernel,
-            &p,
-            &[b1, x, y, ids, b2, y2],
-            (gx, gy, gz),
-        );
-        enc.note_weight_bytes((w.rows * w.row_bytes + w2.rows * w2.row_bytes) as u64);
-    }
+    let slots = Slots {
+        n_slot: 1,
+        ids: None,
+        x_per_slot: true,
+        x_stride: None,
+    };
+    encode_slots(
+        ctx,
+        pipes,
+        enc,
+        w,
+        Second::Pair(w2, y2),
+        x,
+        y,
+        n_tok,
+        &slots,
+    );
     Ok(())
+}
+
+/// Whether a gate and an up weight can share a gated matvec: one type and shape, chunked alike.
+pub fn glu_ok(gate: &GpuWeight, up: &GpuWeight) -> bool {
+    gate.ty == up.ty
+        && (gate.n_mat, gate.rows, gate.cols) == (up.n_mat, up.rows, up.cols)
+        && gate.chunks.len() == up.chunks.len()
 }
 
 /// Whether two weights can share a paired matvec: one type and row length, one chunk each.
@@ -308,14 +295,25 @@ pub fn pair_ok(w: &GpuWeight, w2: &GpuWeight) -> bool {
         && w2.chunks.len() == 1
 }
 
-/// One dispatch per chunk of `w.0` (and the same chunk of the up weights `w.1` for the gated
-/// form) and per block of slots the grid's z dimension holds.
+/// The second weight a matvec dispatch reads through W2, if any.
+#[derive(Clone, Copy)]
+enum Second<'a> {
+    None,
+    /// The up weights of the gated form (the same chunk as W's).
+    Up(&'a GpuWeight),
+    /// The paired form: a second single-chunk matrix, written to its own output.
+    Pair(&'a GpuWeight, &'a wgpu::Buffer),
+}
+
+/// One dispatch per chunk of `w` (and of the up weights of the gated form) and per block of
+/// slots the grid's z dimension holds.
 #[allow(clippy::too_many_arguments)]
 fn encode_slots(
     ctx: &GpuContext,
     pipes: &Pipelines,
     enc: &mut Recorder,
-    (w, up): (&GpuWeight, Option<&GpuWeight>),
+    w: &GpuWeight,
+    second: Second,
     x: &wgpu::Buffer,
     y: &wgpu::Buffer,
     n_tok: usize,
@@ -324,21 +322,24 @@ fn encode_slots(
     let n_slots_total = n_tok * slots.n_slot;
     let ids = slots.ids.unwrap_or_else(|| pipes.placeholder(ctx));
     let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
-    let kernel = match up {
-        None => Kernel::MatVec(w.ty, pipes.matvec.reduce),
-        Some(_) => Kernel::MatVecGlu(w.ty, pipes.matvec.reduce),
+    let (reduce, nr) = (pipes.matvec.reduce, pipes.matvec.nr as usize);
+    let kernel = match second {
+        Second::None => Kernel::MatVec(w.ty, reduce),
+        Second::Up(_) => Kernel::MatVecGlu(w.ty, reduce),
+        Second::Pair(..) => Kernel::MatVecPair(w.ty, reduce),
     };
-    // Y2 is written only by the paired form; elsewhere a scratch no other binding aliases.
-    let y2 = pipes.scratch(ctx, "unused y2", 16);
     for (ci, c) in w.chunks.iter().enumerate() {
-        let w2 = up.map_or_else(|| pipes.placeholder(ctx), |u| &u.chunks[ci].buf);
+        // W2 and Y2 where the form has them, placeholders (read, written) elsewhere.
+        let (w2, y2, rows2) = match second {
+            Second::None => (pipes.placeholder(ctx), pipes.placeholder_out(ctx), 0),
+            Second::Up(u) => (&u.chunks[ci].buf, pipes.placeholder_out(ctx), 0),
+            Second::Pair(w2, y2) => (&w2.chunks[0].buf, y2, w2.rows),
+        };
         for slot_base in (0..n_slots_total).step_by(max_z) {
             let p = MatVecParams {
                 rows: c.n_rows as u32,
                 cols: w.cols as u32,
                 row_bytes: w.row_bytes as u32,
-                w_offset: 0,
-                x_offset: 0,
                 x_stride: slots.x_stride.unwrap_or(w.cols) as u32,
                 y_offset: c.r0 as u32,
                 y_stride: w.rows as u32,
@@ -350,27 +351,25 @@ fn encode_slots(
                 m_count: c.n_mat as u32,
                 slot_base: slot_base as u32,
                 n_slots_total: n_slots_total as u32,
+                rows2: rows2 as u32,
                 ..Default::default()
             };
-            let (gx, gy) = grid(ctx, c.n_rows.div_ceil(pipes.matvec.nr as usize));
+            let (gx, gy) = grid(ctx, c.n_rows.div_ceil(nr) + rows2.div_ceil(nr));
             let gz = (n_slots_total - slot_base).min(max_z) as u32;
-            encode_op(
-                ctx,
-                pipes,
-                enc,
-                kernel,
-                &p,
-                &[&c.buf, x, y, ids, w2, &y2],
-                (gx, gy, gz),
-            );
+            let bound = [&c.buf, x, y, ids, w2, y2];
+            encode_op(ctx, pipes, enc, kernel, &p, &bound, (gx, gy, gz));
             // Distinct matrices the slots can touch, each read once (exact for one token).
             let mats = if slots.n_slot > 1 || slots.ids.is_some() {
                 (gz as usize).min(c.n_mat)
             } else {
                 1
             };
-            let per_weight = (mats * c.n_rows * w.row_bytes) as u64;
-            enc.note_weight_bytes(per_weight * if up.is_some() { 2 } else { 1 });
+            let bytes = mats * c.n_rows * w.row_bytes;
+            enc.note_weight_bytes(match second {
+                Second::None => bytes,
+                Second::Up(_) => 2 * bytes,
+                Second::Pair(w2, _) => bytes + w2.rows * w2.row_bytes,
+            } as u64);
         }
     }
 }

@@ -90,6 +90,9 @@ pub struct Pipelines {
     /// [4] f32 (16 bytes, the least an array<vec4> binding takes), bound where a kernel's optional input is absent (expert ids of a plain matvec,
     /// addends of a mix without them); made once, not per dispatch.
     placeholder: OnceLock<wgpu::Buffer>,
+    /// [4] f32, bound where a kernel's optional output is absent (matvec's Y2): never aliases a
+    /// read-only binding of the same dispatch, as `placeholder` would.
+    placeholder_out: OnceLock<wgpu::Buffer>,
     pub matvec: MatVecShape,
     /// Dispatches encoded through these pipelines so far (the bench reports them per step).
     dispatches: AtomicU64,
@@ -109,6 +112,7 @@ impl Pipelines {
             binds: Mutex::new(HashMap::new()),
             scratch: Mutex::new(HashMap::new()),
             placeholder: OnceLock::new(),
+            placeholder_out: OnceLock::new(),
             matvec,
             dispatches: AtomicU64::new(0),
         }
@@ -229,6 +233,12 @@ impl Pipelines {
     /// Dispatches encoded so far.
     pub fn dispatches(&self) -> u64 {
         self.dispatches.load(Ordering::Relaxed)
+    }
+
+    /// The placeholder for an absent optional output binding.
+    pub fn placeholder_out(&self, ctx: &super::GpuContext) -> &wgpu::Buffer {
+        self.placeholder_out
+            .get_or_init(|| super::ops::storage_f32(ctx, "placeholder out", &[0.0; 4]))
     }
 
     /// The placeholder for an absent optional input binding.

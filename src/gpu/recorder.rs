@@ -112,7 +112,8 @@ impl Recorder {
     /// waits for the GPU and returns each dispatch's time. Needs the adapter's TIMESTAMP_QUERY.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn submit_profiled(self, ctx: &GpuContext, pipes: &Pipelines) -> Result<Vec<DispatchTime>> {
-        let n = self.dispatches().count();
+        let kernels: Vec<(Kernel, u64)> = self.dispatches().collect();
+        let n = kernels.len();
         let n_queries = (2 * n).max(2) as u32;
         if n_queries > wgpu::QUERY_SET_MAX_QUERIES {
             return Err(Error::Usage(format!(
@@ -131,7 +132,6 @@ impl Recorder {
             mapped_at_creation: false,
         });
         let mut enc = ctx.device.create_command_encoder(&Default::default());
-        let kernels: Vec<(Kernel, u64)> = self.dispatches().collect();
         self.record(ctx, pipes, &mut enc, Some(&queries));
         enc.resolve_query_set(&queries, 0..n_queries, &resolved, 0);
         ctx.queue.submit([enc.finish()]);

@@ -6,8 +6,5 @@ fn unit_first(ub: u32) -> u32 {
 }
 
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
-    let q = load_16(b + 4u);
-    let m = vec4<u32>(0x0f0f0f0fu);
-    let s = dot16_u8(q & m, x0) + dot16_u8((q >> vec4<u32>(4u)) & m, x1);
-    return load_f16(b) * s + load_f16(b + 2u) * (x0.sum + x1.sum);
+    return load_f16(b) * dot_q4(load_16(b + 4u), x0, x1) + load_f16(b + 2u) * (x0.sum + x1.sum);
 }

@@ -14,8 +14,5 @@ fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let qh = (lo.x >> 16u) | (lo.y << 16u);
     let q = vec4<u32>((lo.y >> 16u) | (lo.z << 16u), (lo.z >> 16u) | (lo.w << 16u),
                       (lo.w >> 16u) | (hi.x << 16u), (hi.x >> 16u) | (hi.y << 16u));
-    let m = vec4<u32>(0x0f0f0f0fu);
-    let s = dot16_u8((q & m) | spread_bits16(qh), x0)
-          + dot16_u8(((q >> vec4<u32>(4u)) & m) | spread_bits16(qh >> 16u), x1);
-    return f16_bits_to_f32(lo.x & 0xffffu) * (s - 16.0 * (x0.sum + x1.sum));
+    return f16_bits_to_f32(lo.x & 0xffffu) * (dot_q5(q, qh, x0, x1) - 16.0 * (x0.sum + x1.sum));
 }

@@ -9,12 +9,7 @@ fn unit_first(ub: u32) -> u32 {
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     // The 24-byte block in one 32-byte read: d @0, m @2, qh @4, qs @8.
     let w = load_32(b);
-    let lo = w[0];
-    let hi = w[1];
-    let q = vec4<u32>(lo.z, lo.w, hi.x, hi.y);
-    let qh = lo.y;
-    let m = vec4<u32>(0x0f0f0f0fu);
-    let s = dot16_u8((q & m) | spread_bits16(qh), x0)
-          + dot16_u8(((q >> vec4<u32>(4u)) & m) | spread_bits16(qh >> 16u), x1);
-    return f16_bits_to_f32(lo.x & 0xffffu) * s + f16_bits_to_f32(lo.x >> 16u) * (x0.sum + x1.sum);
+    let q = vec4<u32>(w[0].z, w[0].w, w[1].x, w[1].y);
+    let s = dot_q5(q, w[0].y, x0, x1);
+    return f16_bits_to_f32(w[0].x & 0xffffu) * s + f16_bits_to_f32(w[0].x >> 16u) * (x0.sum + x1.sum);
 }

@@ -11,14 +11,8 @@ fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let c = ub >> 1u;
     let q = load_16_aligned(b + 48u + 16u * ub);
     let qh = load_16_aligned(b + 16u + 16u * (ub & 1u)) >> vec4<u32>(2u * c);
-    let m = vec4<u32>(0x0f0f0f0fu);
     let m1 = vec4<u32>(0x01010101u);
-    let q0 = (q & m) | ((qh & m1) << vec4<u32>(4u));
-    let q1 = ((q >> vec4<u32>(4u)) & m) | (((qh >> vec4<u32>(1u)) & m1) << vec4<u32>(4u));
-    let hdr = load_16_aligned(b);
-    let sm0 = scale_min_k4_hdr(hdr, 2u * c);
-    let sm1 = scale_min_k4_hdr(hdr, 2u * c + 1u);
-    let qx = f32(sm0.x) * dot16_u8(q0, x0) + f32(sm1.x) * dot16_u8(q1, x1);
-    let mx = f32(sm0.y) * x0.sum + f32(sm1.y) * x1.sum;
-    return f16_bits_to_f32(hdr.x & 0xffffu) * qx - f16_bits_to_f32(hdr.x >> 16u) * mx;
+    let q0 = nibbles_lo(q) | ((qh & m1) << vec4<u32>(4u));
+    let q1 = nibbles_hi(q) | (((qh >> vec4<u32>(1u)) & m1) << vec4<u32>(4u));
+    return k4_unit(b, c, dot16_u8(q0, x0), dot16_u8(q1, x1), x0, x1);
 }

@@ -15,10 +15,9 @@ fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let half = ub & 1u;
     let lo = load_16(b + 64u * n + 32u * k + 16u * half);
     let hi = load_16(b + 128u + 32u * n + 16u * half) >> vec4<u32>(2u * k);
-    let m4 = vec4<u32>(0x0f0f0f0fu);
     let m2 = vec4<u32>(0x03030303u);
-    let q0 = (lo & m4) | ((hi & m2) << vec4<u32>(4u));
-    let q1 = ((lo >> vec4<u32>(4u)) & m4) | (((hi >> vec4<u32>(4u)) & m2) << vec4<u32>(4u));
+    let q0 = nibbles_lo(lo) | ((hi & m2) << vec4<u32>(4u));
+    let q1 = nibbles_hi(lo) | (((hi >> vec4<u32>(4u)) & m2) << vec4<u32>(4u));
     let p = 8u * n + 2u * k + half;
     let s0 = f32(load_i8(b + 192u + p)) * (dot16_u8(q0, x0) - 32.0 * x0.sum);
     let s1 = f32(load_i8(b + 196u + p)) * (dot16_u8(q1, x1) - 32.0 * x1.sum);

@@ -5,12 +5,13 @@
 //! `check` compares the two executors.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 mod encode;
 
 use super::context::GpuContext;
 use super::lower::{lower, Lowering};
-use super::ops::{pair_ok, storage_f32, GpuWeight};
+use super::ops::{glu_ok, pair_ok, storage_f32, GpuWeight};
 use super::pipelines::Pipelines;
 use super::recorder::{DispatchTime, Recorded, Recorder};
 use super::routing;
@@ -49,7 +50,7 @@ pub struct GpuExecutor<'m> {
     /// The last step's graph, reused by the next step of the same shape.
     graph: Option<Graph>,
     /// The fused lowering of the last step shape (position 0 standing for any position).
-    lowered: Option<(StepSpec, Lowering)>,
+    lowered: Option<(StepSpec, Rc<Lowering>)>,
 }
 
 /// The CPU side of one step.
@@ -224,7 +225,7 @@ impl<'m> GpuExecutor<'m> {
         let mut enc = Recorder::new();
         // check reads every node: run the op list unfused so each one exists on the GPU too.
         let low = if read == Readback::Everything {
-            Lowering::none(g)
+            Rc::new(Lowering::none(g))
         } else {
             self.lowering_for(g)
         };
@@ -294,21 +295,16 @@ impl<'m> GpuExecutor<'m> {
 
     /// The fused lowering of `g`, reused while steps keep the same shape (every decode step):
     /// the op list depends on the step's shape, not on its position.
-    fn lowering_for(&mut self, g: &Graph) -> Lowering {
+    fn lowering_for(&mut self, g: &Graph) -> Rc<Lowering> {
         let shape = StepSpec { pos0: 0, ..g.spec };
         if let Some((s, low)) = &self.lowered {
             if *s == shape && low.plan.len() == g.ops.len() {
                 return low.clone();
             }
         }
-        let glu_ok = |a: WeightId, b: WeightId| {
-            let (a, b) = (self.mat(a), self.mat(b));
-            a.ty == b.ty
-                && (a.n_mat, a.rows, a.cols) == (b.n_mat, b.rows, b.cols)
-                && a.chunks.len() == b.chunks.len()
-        };
+        let glu_ok = |a: WeightId, b: WeightId| glu_ok(self.mat(a), self.mat(b));
         let pair_ok = |a: WeightId, b: WeightId| pair_ok(self.mat(a), self.mat(b));
-        let low = lower(g, &glu_ok, &pair_ok);
+        let low = Rc::new(lower(g, &glu_ok, &pair_ok));
         self.lowered = Some((shape, low.clone()));
         low
     }
