@@ -34,6 +34,8 @@ override PAIR: u32 = 0u;
 // Partial sums per invocation: NR rows, twice with GLU.
 override NACC: u32 = NR * (1u + GLU);
 const NR_MAX: u32 = 16u;
+// Partial sums per invocation, at most (NACC ≤ 2 · NR_MAX).
+const ACC_MAX: u32 = 2u * NR_MAX;
 
 struct Params {
     rows: u32,
@@ -131,7 +133,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let w_mat = P.w_offset + (m - P.m_first) * P.mat_bytes;
     let x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
     let nr = min(NR, rows - r0);
-    var acc: array<f32, NR_MAX>;
+    var acc: array<f32, ACC_MAX>;
     let units = P.cols / 32u;
     for (var u = lane.lid; u < units; u = u + WG) {
         let e = 32u * u;

@@ -1,6 +1,6 @@
 //! The multi-row matvec against the CPU at the row lengths of real models (V2-Lite 2048 and 1408,
 //! V3 7168) for every block type, through both reductions (workgroup tree and subgroupAdd) and
-//! several workgroup shapes (WG invocations × NR rows, 8 × 1 .. 256 × 8), with row counts that leave the last row
+//! several workgroup shapes (WG invocations × NR rows, 8 × 1 .. 256 × 8, and 8 × 16), with row counts that leave the last row
 //! group partly empty. Float types also at a row length that is not a multiple of 32 (the tail).
 //! The gated form (matvec_glu) against the CPU's SwiGlu of two matvecs, and the paired form
 //! (matvec_pair) against two CPU matvecs, for every type.
@@ -27,18 +27,18 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
         &[Reduce::Workgroup]
     };
     for &reduce in reduces {
-        for (wg, nr) in [(64, 4), (8, 8), (16, 1), (32, 3), (256, 8)] {
+        for (wg, nr) in [(64, 4), (8, 16), (16, 1), (32, 3), (256, 8)] {
             v.push(MatVecShape { wg, nr, reduce });
         }
     }
     v
 }
 
-/// The shapes adapters get by default (64 × 4 on GPUs, 8 × 8 on CPU adapters), both reductions.
+/// The shapes adapters get by default (64 × 4 on GPUs, 8 × 16 on CPU adapters), both reductions.
 fn default_shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
     shapes(ctx)
         .into_iter()
-        .filter(|s| (s.wg, s.nr) == (64, 4) || (s.wg, s.nr) == (8, 8))
+        .filter(|s| (s.wg, s.nr) == (64, 4) || (s.wg, s.nr) == (8, 16))
         .collect()
 }
 

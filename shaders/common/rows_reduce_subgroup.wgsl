@@ -13,7 +13,7 @@ override RED: u32 = WG * NACC;
 var<workgroup> red: array<f32, RED>;
 var<workgroup> row_totals: array<f32, NACC>;
 
-fn rows_reduce(acc: ptr<function, array<f32, NR_MAX>>, l: Lane) {
+fn rows_reduce(acc: ptr<function, array<f32, ACC_MAX>>, l: Lane) {
     for (var r = 0u; r < NACC; r = r + 1u) {
         let s = subgroupAdd((*acc)[r]);
         if (l.sg_lane == 0u) {

@@ -16,7 +16,7 @@ use super::kernels::{Kernel, Reduce};
 pub struct MatVecShape {
     /// Invocations per workgroup: a power of two, at least 8.
     pub wg: u32,
-    /// Rows per workgroup, 1 ..= 8.
+    /// Rows per workgroup, 1 ..= 16.
     pub nr: u32,
     /// Sum partials with subgroupAdd (adapters with subgroups) or a workgroup tree.
     pub reduce: Reduce,
@@ -34,16 +34,18 @@ impl Default for MatVecShape {
 
 impl MatVecShape {
     /// The shape for an adapter: subgroup reductions where it has them; 64 invocations × 4 rows
-    /// on GPUs, 8 × 8 on CPU adapters (lavapipe runs a workgroup on one core, 8 lanes wide at
+    /// on GPUs, 8 × 16 on CPU adapters (lavapipe runs a workgroup on one core, 8 lanes wide at
     /// 256 bits, so fewer, fuller workgroups measure faster there: on the 2-layer V2-Lite bench,
     /// the gated Q4_K matvec at 0.96–1.07 GB/s with 8 × 8, 0.82–0.90 with 16 × 8, 0.60–0.65 with
-    /// 32 × 4, in one interleaved run). `WGPU_DS_MATVEC=WG,NR` overrides the workgroup shape (for
+    /// 32 × 4, in one interleaved run; in three interleaved rounds of another, the Q6_K output
+    /// head at 0.62–0.84 GB/s with 8 × 8 and 0.88 with 8 × 16, the shared-expert Q4_K matvecs
+    /// at 0.43–1.02 and 0.72–1.14: a workgroup loads its activations once for all its rows). `WGPU_DS_MATVEC=WG,NR` overrides the workgroup shape (for
     /// measuring other shapes with `wgpu-ds bench`).
     pub fn for_adapter(ctx: &super::GpuContext) -> MatVecShape {
         let cpu = ctx.info.device_type == wgpu::DeviceType::Cpu;
         let mut shape = MatVecShape {
             wg: if cpu { 8 } else { 64 },
-            nr: if cpu { 8 } else { 4 },
+            nr: if cpu { 16 } else { 4 },
             // WebGPU's WGSL has no subgroup_id/num_subgroups (and wants `enable subgroups;`,
             // which naga rejects), so the browser build keeps the workgroup reduction.
             reduce: if ctx.optional.subgroups && !cfg!(target_arch = "wasm32") {
@@ -55,11 +57,11 @@ impl MatVecShape {
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
             if let [wg, nr] = parts[..] {
-                if wg.is_power_of_two() && (8..=1024).contains(&wg) && (1..=8).contains(&nr) {
+                if wg.is_power_of_two() && (8..=1024).contains(&wg) && (1..=16).contains(&nr) {
                     shape.wg = wg;
                     shape.nr = nr;
                 } else {
-                    log::warn!("WGPU_DS_MATVEC={v} ignored: WG must be a power of two in 8..=1024, NR in 1..=8");
+                    log::warn!("WGPU_DS_MATVEC={v} ignored: WG must be a power of two in 8..=1024, NR in 1..=16");
                 }
             }
         }
