@@ -10,6 +10,7 @@ pub mod check;
 pub mod convert;
 pub mod cpu;
 pub mod error;
+pub mod fuzz;
 pub mod gguf;
 pub mod gpu;
 pub mod model;

@@ -103,7 +103,7 @@ pub fn copy_bandwidth(ctx: &GpuContext, bytes: u64, reps: usize) -> Result<f64> 
         Ok(t.elapsed().as_secs_f64())
     };
     run(1)?; // warm-up
-    // The fastest of three, as for the matvecs: other load on the machine only slows a run.
+             // The fastest of three, as for the matvecs: other load on the machine only slows a run.
     let best = run(reps)?.min(run(reps)?).min(run(reps)?);
     Ok(2.0 * bytes as f64 * reps as f64 / best)
 }
@@ -148,7 +148,9 @@ pub fn matvec_rates(
         let mut n = reps.max(1);
         let mut t = run(n)?; // also the pipeline build and warm-up
         while t < 0.2 && n < 1 << 16 {
-            n = (n * 2).max((n as f64 * 0.25 / t.max(1e-6)) as usize).min(1 << 16);
+            n = (n * 2)
+                .max((n as f64 * 0.25 / t.max(1e-6)) as usize)
+                .min(1 << 16);
             t = run(n)?;
         }
         let mut best = t;

@@ -140,11 +140,20 @@ impl GgufFile {
             .ok_or_else(|| Error::gguf(&self.path, name, "tensor not found"))
     }
 
-    /// The stored bytes of a tensor (its GGUF blocks, unconverted). Extents were checked at parse.
+    /// The stored bytes of a tensor (its GGUF blocks, unconverted). Every tensor this file
+    /// returns lies inside its part (checked at parse, empty tensors included); for a
+    /// `TensorInfo` made elsewhere whose range is not in the file, the slice is empty rather
+    /// than a panic.
     pub fn tensor_data(&self, t: &TensorInfo) -> &[u8] {
-        let part = &self.parts[t.part];
-        let start = (part.data_offset + t.offset) as usize;
-        &part.bytes[start..start + t.n_bytes as usize]
+        let Some(part) = self.parts.get(t.part) else {
+            return &[];
+        };
+        let start = part.data_offset.checked_add(t.offset);
+        let end = start.and_then(|s| s.checked_add(t.n_bytes));
+        match (start, end) {
+            (Some(s), Some(e)) => part.bytes.get(s as usize..e as usize).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 }
 

@@ -327,8 +327,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed> {
 
     let header_end = c.pos as u64;
     let data_offset = header_end.div_ceil(alignment) * alignment;
-    let data_len = (bytes.len() as u64).saturating_sub(data_offset);
-    check_tensor_extents(path, &tensors, data_len)?;
+    check_tensor_extents(path, &tensors, data_offset, bytes.len() as u64)?;
     Ok(Parsed {
         version,
         alignment,
@@ -338,16 +337,24 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed> {
     })
 }
 
-/// Every tensor must lie inside the data section, and no two may overlap.
-fn check_tensor_extents(path: &Path, tensors: &[TensorInfo], data_len: u64) -> Result<()> {
+/// Every tensor, empty ones included, must lie inside the file's data section (which starts at
+/// `data_offset` of a file of `file_len` bytes), and no two may overlap. So the byte range
+/// `data_offset + offset .. + n_bytes` of every tensor the parser returns is inside the file.
+fn check_tensor_extents(
+    path: &Path,
+    tensors: &[TensorInfo],
+    data_offset: u64,
+    file_len: u64,
+) -> Result<()> {
+    let data_len = file_len.saturating_sub(data_offset);
     for t in tensors {
-        let end = t.offset.checked_add(t.n_bytes);
-        if end.is_none_or(|e| e > data_len) {
+        let end = (data_offset.checked_add(t.offset)).and_then(|s| s.checked_add(t.n_bytes));
+        if end.is_none_or(|e| e > file_len) {
             return Err(Error::gguf(
                 path,
                 &t.name,
                 format!(
-                    "data [{}, +{}) runs past the end of the data section ({data_len} bytes); file truncated?",
+                    "data [{}, +{}) runs past the end of the data section ({data_len} bytes from byte {data_offset} of {file_len}); file truncated?",
                     t.offset, t.n_bytes
                 ),
             ));
