@@ -2,14 +2,20 @@
 // CPU twin: cpu::ops::rms_norm (the RmsNorm op); it sums in f64, this kernel in f32 (a tree of WG
 // partial sums, each over n / WG elements, so the rounding error stays ~1e-7 relative).
 //
-// With `add` set, the row is X + B first (the residual Add before a norm, folded by the executor):
-// that sum is also written to S [n_rows, n], and normalized into Y.
+// The row may be computed first from ops the executor folded into the norm, and is then also
+// stored to S [n_rows, n] (the residual stream, read again later):
+//   k > 0   : the MoE mix Σ_s MW[r, s] · X[r, s, :] over k expert slots (weighted_sum.wgsl's sum,
+//             in the same order), instead of X's row;
+//   n_add   : plus B (and then A1) [n_rows, n], added in that order as separate f32 Adds would
+//             (the shared experts' output and the residual; or the residual alone).
 //
-// Bindings: X f32 (row r at r · x_stride: a prefix of longer rows, or the rows themselves),
-//           W [n] f32, Y f32 (row r at r · y_stride + y_offset: [n_rows, n] itself, or rows of
-//           the latent cache), B and S [n_rows, n] f32 (used only with `add`), P params.
+// Bindings: X f32 (row r at r · x_stride: a prefix of longer rows, or the rows themselves; with
+//           k > 0 [n_rows, k, n]), W [n] f32, Y f32 (row r at r · y_stride + y_offset:
+//           [n_rows, n] itself, or rows of the latent cache), B, A1 and S [n_rows, n] f32, MW
+//           [n_rows, k] f32 (each read or written only when used), P params.
 // Mapping: one workgroup per row, rows over workgroup x + y · (x count) so any row count fits the
-// per-dimension limit. The WG invocations stride over the row twice: sum of squares, then scale.
+// per-dimension limit. The WG invocations stride over the row twice: sum of squares (computing
+// and storing the row), then scale (reading the stored row back).
 
 const WG: u32 = 256u;
 
@@ -20,8 +26,8 @@ struct Params {
     x_stride: u32,
     y_stride: u32,
     y_offset: u32,
-    add: u32,
-    pad0: u32,
+    n_add: u32,
+    k: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -29,14 +35,27 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read_write> S: array<f32>;
-@group(0) @binding(5) var<uniform> P: Params;
+@group(0) @binding(5) var<storage, read> A1: array<f32>;
+@group(0) @binding(6) var<storage, read> MW: array<f32>;
+@group(0) @binding(7) var<uniform> P: Params;
 
-// Element c of row r: X, or X + B (stored to S) with `add`.
-fn load_row(x_row: u32, r: u32, c: u32) -> f32 {
-    if (P.add == 0u) {
-        return X[x_row + c];
+// Element c of row r before the norm.
+fn row_value(x_row: u32, r: u32, c: u32) -> f32 {
+    var v = 0.0;
+    if (P.k == 0u) {
+        v = X[x_row + c];
+    } else {
+        for (var s = 0u; s < P.k; s = s + 1u) {
+            v = v + MW[r * P.k + s] * X[(r * P.k + s) * P.n + c];
+        }
     }
-    return X[x_row + c] + B[r * P.n + c];
+    if (P.n_add > 0u) {
+        v = v + B[r * P.n + c];
+    }
+    if (P.n_add > 1u) {
+        v = v + A1[r * P.n + c];
+    }
+    return v;
 }
 
 @compute @workgroup_size(WG)
@@ -49,10 +68,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let row = r * P.y_stride + P.y_offset;
     let x_row = r * P.x_stride;
+    let stored = P.k > 0u || P.n_add > 0u;
     var acc = 0.0;
     for (var c = lid; c < P.n; c = c + WG) {
-        let v = load_row(x_row, r, c);
-        if (P.add != 0u) {
+        let v = row_value(x_row, r, c);
+        if (stored) {
             S[r * P.n + c] = v;
         }
         acc = acc + v * v;
@@ -60,6 +80,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let sum_sq = workgroup_sum(acc, lid);
     let scale = 1.0 / sqrt(sum_sq / f32(P.n) + P.eps);
     for (var c = lid; c < P.n; c = c + WG) {
-        Y[row + c] = (load_row(x_row, r, c) * scale) * W[c];
+        // This invocation stored element c of S itself above.
+        var v: f32;
+        if (stored) {
+            v = S[r * P.n + c];
+        } else {
+            v = X[x_row + c];
+        }
+        Y[row + c] = (v * scale) * W[c];
     }
 }

@@ -13,7 +13,7 @@ use wgpu_ds::cpu::ops::rms_norm;
 use wgpu_ds::cpu::rope::Rope;
 use wgpu_ds::cpu::Buf;
 use wgpu_ds::gpu::elementwise::{
-    encode_add, encode_rms_norm, encode_rope, encode_weighted_sum, RmsNorm, RowView,
+    encode_add, encode_rms_norm, encode_rope, encode_weighted_sum, RmsNorm, RowSum, RowView,
 };
 use wgpu_ds::gpu::executor::{GpuExecutor, Readback};
 use wgpu_ds::gpu::lower::{lower, Lowered};
@@ -124,7 +124,11 @@ fn rms_norm_with_a_folded_add_stores_the_sum_and_matches_cpu() {
         &RmsNorm::plain(&sum_plain, &wb, &y_plain, rows, n, 1e-6),
     );
     let norm = RmsNorm {
-        add: Some((&bbuf, &sum_fused)),
+        sum: Some(RowSum {
+            s: &sum_fused,
+            mix: None,
+            addends: vec![&bbuf],
+        }),
         ..RmsNorm::plain(&ab, &wb, &y_fused, rows, n, 1e-6)
     };
     encode_rms_norm(&ctx, &pipes, &mut enc, &norm);
@@ -243,7 +247,8 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         let folded = low.plan.iter().filter(|l| **l == Lowered::Folded).count();
         let fused = |f: &dyn Fn(&Lowered) -> bool| low.plan.iter().filter(|l| f(l)).count();
         // Four slices per layer; each MoE layer's mix absorbs its shared-expert and residual Adds
-        // (the mix and one Add are folded, the last Add runs as the fused mix); every SwiGlu
+        // and runs inside the norm that first reads the layer's output (the next attn_norm or
+        // output_norm), so the mix and both Adds are folded; every SwiGlu
         // absorbs its gate and up matvecs; every KvStore is written by its RMSNorm and RoPE.
         assert_eq!(slices, 4 * model.config.n_layer, "{stem}");
         let stores = count(&|o| matches!(o, Op::KvStore { .. }));
@@ -254,7 +259,9 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         // One pair per layer: q (or q_a) with kv_a_mqa.
         let pairs = fused(&|l| matches!(l, Lowered::Pair { .. }));
         assert_eq!(pairs, model.config.n_layer, "{stem}");
-        let expect = slices + 2 * mixes + 2 * glus + stores + add_norms + pairs;
+        let mix_norms = fused(&|l| matches!(l, Lowered::MixNorm { .. }));
+        assert_eq!(mix_norms, mixes, "{stem}");
+        let expect = slices + 3 * mixes + 2 * glus + stores + add_norms + pairs;
         assert_eq!(folded, expect, "{stem}");
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
         assert_eq!(fused(&|l| matches!(l, Lowered::Glu { .. })), glus, "{stem}");
@@ -340,4 +347,47 @@ fn steady_decode_steps_make_no_new_bind_groups_and_one_pass() {
             "step at {pos}"
         );
     }
+}
+
+#[test]
+fn rms_norm_over_a_folded_moe_mix_stores_it_and_matches_the_unfused_kernels() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    // A V2-Lite MoE layer's output (6 experts, shared experts, residual) and the next attn_norm.
+    let (n_tok, k, n) = (2, 6, 2048);
+    let b = |v: &[f32]| storage_f32(&ctx, "in", v);
+    let (xb, mwb, shb, rb) = (
+        b(&values(n_tok * k * n, 31)),
+        b(&values(n_tok * k, 32)),
+        b(&values(n_tok * n, 33)),
+        b(&values(n_tok * n, 34)),
+    );
+    let w: Vec<f32> = values(n, 35).iter().map(|v| 1.0 + v).collect();
+    let wb = b(&w);
+    let nan = || storage_f32(&ctx, "out", &vec![f32::NAN; n_tok * n]);
+    let (mix_plain, y_plain, mix_fused, y_fused) = (nan(), nan(), nan(), nan());
+    let mut enc = Recorder::new();
+    let (x, mw, adds) = (&xb, &mwb, [&shb, &rb]);
+    encode_weighted_sum(
+        &ctx, &pipes, &mut enc, x, mw, &mix_plain, n_tok, k, n, &adds,
+    );
+    let plain = RmsNorm::plain(&mix_plain, &wb, &y_plain, n_tok, n, 1e-6);
+    encode_rms_norm(&ctx, &pipes, &mut enc, &plain);
+    let fused = RmsNorm {
+        sum: Some(RowSum {
+            s: &mix_fused,
+            mix: Some((&mwb, k)),
+            addends: adds.to_vec(),
+        }),
+        ..RmsNorm::plain(&xb, &wb, &y_fused, n_tok, n, 1e-6)
+    };
+    encode_rms_norm(&ctx, &pipes, &mut enc, &fused);
+    enc.submit(&ctx, &pipes);
+    let read = |b| read_f32(&ctx, b, n_tok * n).unwrap();
+    let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(read(&mix_fused)), bits(read(&mix_plain)), "stored mix");
+    assert_eq!(bits(read(&y_fused)), bits(read(&y_plain)), "normalized mix");
+    let mut want = vec![0f32; n_tok * n];
+    rms_norm(&read(&mix_plain), &w, 1e-6, &mut want);
+    assert_close("mix + rms_norm", &read(&y_fused), &want, 1e-5, 1e-5);
 }

@@ -28,8 +28,10 @@ pub struct RmsNormParams {
     pub x_stride: u32,
     pub y_stride: u32,
     pub y_offset: u32,
-    pub add: u32,
-    pub pad0: u32,
+    /// Addends folded into the row: 0, 1 (B) or 2 (B, then A1).
+    pub n_add: u32,
+    /// Expert slots of a folded MoE mix (0: the row is X's).
+    pub k: u32,
 }
 
 /// shaders/slice.wgsl `Params`.
@@ -128,8 +130,20 @@ pub struct RmsNorm<'a> {
     pub eps: f32,
     pub x_stride: Option<usize>,
     pub y_view: Option<RowView>,
-    /// (b, s): normalize x + b instead of x, and store x + b to s (both [n_rows, n]).
-    pub add: Option<(&'a Buffer, &'a Buffer)>,
+    /// Normalize a row computed from folded ops instead of x's, and store it.
+    pub sum: Option<RowSum<'a>>,
+}
+
+/// The row an RMSNorm computes before normalizing it, when it is not `x`'s own: (the MoE mix
+/// Σ_k mix[r, k] · x[r, k, :], or x[r, :]) + addends[0] + addends[1], each an f32 add in that
+/// order (the Adds and the WeightedSum the executor folded into the norm), stored to `s`.
+pub struct RowSum<'a> {
+    /// [n_rows, n]
+    pub s: &'a Buffer,
+    /// (weights [n_rows, k], k): x is [n_rows, k, n], the outputs of k expert slots.
+    pub mix: Option<(&'a Buffer, usize)>,
+    /// Up to two [n_rows, n].
+    pub addends: Vec<&'a Buffer>,
 }
 
 impl<'a> RmsNorm<'a> {
@@ -151,7 +165,7 @@ impl<'a> RmsNorm<'a> {
             eps,
             x_stride: None,
             y_view: None,
-            add: None,
+            sum: None,
         }
     }
 }
@@ -175,9 +189,21 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         (n_rows.max(1) - 1) * yv.stride + yv.offset + n,
         "rms_norm y",
     );
-    if let Some((b, s)) = a.add {
-        holds(b, n_rows * n, "rms_norm addend");
-        holds(s, n_rows * n, "rms_norm sum");
+    let k = a.sum.as_ref().and_then(|m| m.mix).map_or(0, |(_, k)| k);
+    if let Some(sum) = &a.sum {
+        assert!(sum.addends.len() <= 2, "rms_norm: at most two addends");
+        for b in &sum.addends {
+            holds(b, n_rows * n, "rms_norm addend");
+        }
+        holds(sum.s, n_rows * n, "rms_norm sum");
+        if let Some((mw, k)) = sum.mix {
+            assert!(
+                k > 0 && x_stride == n,
+                "rms_norm: a mix reads whole rows of k ≥ 1 slots"
+            );
+            holds(mw, n_rows * k, "rms_norm mix weights");
+            holds(a.x, n_rows * k * n, "rms_norm mixed x");
+        }
     }
     let p = RmsNormParams {
         n_rows: u32_of("rms_norm rows", n_rows),
@@ -186,15 +212,19 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         x_stride: u32_of("rms_norm x stride", x_stride),
         y_stride: u32_of("rms_norm y stride", yv.stride),
         y_offset: yv.offset as u32,
-        add: a.add.is_some() as u32,
-        pad0: 0,
+        n_add: a.sum.as_ref().map_or(0, |m| m.addends.len()) as u32,
+        k: k as u32,
     };
     u32_of(
         "rms_norm elements",
-        n_rows * x_stride.max(yv.stride) + yv.offset,
+        (n_rows * x_stride.max(yv.stride) + yv.offset).max(n_rows * k * n),
     );
-    // Without the Add, B and S are bound to x and y, which the kernel then never touches.
-    let (b, s) = a.add.unwrap_or((a.x, a.y));
+    // Unused inputs are bound to x (read-only, like them) and an unused S to y, which the kernel
+    // then never touches.
+    let sum = a.sum.as_ref();
+    let addend = |i: usize| sum.and_then(|m| m.addends.get(i).copied()).unwrap_or(a.x);
+    let s = sum.map_or(a.y, |m| m.s);
+    let mw = sum.and_then(|m| m.mix).map_or(a.x, |(mw, _)| mw);
     let (gx, gy) = grid(ctx, n_rows);
     encode_op(
         ctx,
@@ -202,7 +232,7 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         enc,
         Kernel::Op("rms_norm"),
         &p,
-        &[a.x, a.w, a.y, b, s],
+        &[a.x, a.w, a.y, addend(0), s, addend(1), mw],
         (gx, gy, 1),
     );
 }

@@ -9,7 +9,9 @@
 //! - The KvStore of a layer is not run: the RMSNorm producing kv_cmpr and the RoPE producing
 //!   k_pe write their rows straight into the latent cache (`to_cache`).
 //! - An Add whose sum is first read by an RMSNorm (the residual before ffn_norm and before the
-//!   next layer's attn_norm) runs inside that RMSNorm, which stores the sum as well.
+//!   next layer's attn_norm) runs inside that RMSNorm, which stores the sum as well; so does a
+//!   MoE mix with its Adds (the layer's output, first read by the next layer's attn_norm or by
+//!   output_norm).
 //! - Two plain matvecs over the same input that remain after that (q or q_a and kv_a_mqa of a
 //!   layer) run as one paired matvec (`matvec_pair`) where the weights allow it.
 //! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
@@ -35,6 +37,9 @@ pub enum Lowered {
     Glu { gate: usize, up: usize },
     /// This RMSNorm over the sum of the (folded) Add `add`, which it also stores.
     AddNorm { add: usize },
+    /// This RMSNorm over the WeightedSum `ws` plus `addends` (a folded MoeOut), which it also
+    /// stores to the norm's input node.
+    MixNorm { ws: usize, addends: Vec<NodeId> },
     /// This matvec and the (folded) matvec `other` over the same input, in one dispatch.
     Pair { other: usize },
 }
@@ -119,10 +124,22 @@ pub fn lower(
                 let Some(ai) = producer[x] else { continue };
                 let is_add = matches!(g.ops[ai], Op::Add { .. });
                 let first_reader = users[x].first() == Some(&i);
-                let free = l.plan[ai] == Lowered::Run && l.plan[i] == Lowered::Run;
-                if is_add && first_reader && free && x != g.logits {
-                    l.plan[ai] = Lowered::Folded;
-                    l.plan[i] = Lowered::AddNorm { add: ai };
+                if !first_reader || l.plan[i] != Lowered::Run || x == g.logits || !is_add {
+                    continue;
+                }
+                match &l.plan[ai] {
+                    Lowered::Run => {
+                        l.plan[ai] = Lowered::Folded;
+                        l.plan[i] = Lowered::AddNorm { add: ai };
+                    }
+                    Lowered::MoeOut { ws, addends } => {
+                        l.plan[i] = Lowered::MixNorm {
+                            ws: *ws,
+                            addends: addends.clone(),
+                        };
+                        l.plan[ai] = Lowered::Folded;
+                    }
+                    _ => {}
                 }
             }
             Op::SwiGlu { gate, up, .. } => {

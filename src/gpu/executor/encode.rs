@@ -4,7 +4,7 @@
 
 use super::GpuExecutor;
 use crate::error::Result;
-use crate::gpu::elementwise::{self, RowView};
+use crate::gpu::elementwise::{self, RowSum, RowView};
 use crate::gpu::lower::{Lowered, Lowering};
 use crate::gpu::mla_prefill::{self, MlaScratch};
 use crate::gpu::ops::{
@@ -65,7 +65,7 @@ impl GpuExecutor<'_> {
                     continue;
                 }
                 Lowered::ReadView { src, view } => Some((*src, *view)),
-                Lowered::Run | Lowered::AddNorm { .. } => None,
+                Lowered::Run | Lowered::AddNorm { .. } | Lowered::MixNorm { .. } => None,
             };
             match op {
                 Op::GetRows { .. }
@@ -257,18 +257,38 @@ impl GpuExecutor<'_> {
                 let (xb, view) = read(x);
                 // kv_cmpr: straight into cache rows pos0.., at column 0.
                 let (yb, y_view) = self.write_target(low.to_cache[i], out, bufs, (spec.pos0, 0));
-                // A folded Add: normalize a + b and store the sum to its node.
-                let (xb, add) = match low.plan[i] {
-                    Lowered::AddNorm { add } => match g.ops[add] {
-                        Op::Add { a, b, out: sum } => (&bufs[a], Some((&bufs[b], &bufs[sum]))),
+                // A folded Add: normalize a + b and store the sum to its node. A folded MoE
+                // mix (and its Adds): normalize the mix and store it to the norm's input node.
+                let (xb, sum) = match &low.plan[i] {
+                    Lowered::AddNorm { add } => match g.ops[*add] {
+                        Op::Add { a, b, out: sum } => {
+                            let s = RowSum {
+                                s: &bufs[sum],
+                                mix: None,
+                                addends: vec![&bufs[b]],
+                            };
+                            (&bufs[a], Some(s))
+                        }
                         _ => unreachable!("AddNorm folds an Add"),
+                    },
+                    Lowered::MixNorm { ws, addends } => match g.ops[*ws] {
+                        Op::WeightedSum { x: mx, weights, .. } => {
+                            let k = g.nodes[weights].len() / (len(out) / n);
+                            let s = RowSum {
+                                s: &bufs[x],
+                                mix: Some((&bufs[weights], k)),
+                                addends: addends.iter().map(|&a| &bufs[a]).collect(),
+                            };
+                            (&bufs[mx], Some(s))
+                        }
+                        _ => unreachable!("MixNorm folds a WeightedSum"),
                     },
                     _ => (xb, None),
                 };
                 let norm = elementwise::RmsNorm {
                     x_stride: view.map(|v| v.stride),
                     y_view,
-                    add,
+                    sum,
                     ..elementwise::RmsNorm::plain(xb, &self.vecs[&w], yb, len(out) / n, n, eps)
                 };
                 elementwise::encode_rms_norm(ctx, pipes, enc, &norm);
