@@ -7,8 +7,14 @@
 // the partial (m, l, acc) and attn_combine.wgsl merges the chunks. An empty chunk (beyond the
 // token's last position) writes l = 0. CPU twin: cpu::attention::attn_absorbed.
 //
+// q_pe is read from QP at head th's th · qp_stride + qp_offset ([n_tok, n_head, rope] itself, or
+// the rope part of q's rows), and with rope_q set rotated on load by TABLE as rope.wgsl would
+// (the executor folds q_pe's RoPE in here). Each workgroup keeps its heads' q_pe in workgroup
+// memory.
+//
 // Bindings: CACHE [n_ctx, kv + rope] f32 (per position c_kv then k_pe), QA [n_tok, n_head, kv],
-//           QP [n_tok, n_head, rope], DST: OUT [n_tok, n_head, kv] when direct, else
+//           QP f32 (see above), TABLE [n_tok, rope / 2, 2] f32 (read only with rope_q),
+//           DST: OUT [n_tok, n_head, kv] when direct, else
 //           PART [n_tok, n_head, n_chunks, kv + 2] (m, l, acc[kv]), P params.
 // Mapping: one workgroup per (chunk, group of HG heads, token) = (x, y, z), so each cached latent
 // row is read once for HG heads (not once per head). The chunk is walked in tiles of WG positions
@@ -22,6 +28,7 @@
 const WG: u32 = 64u;
 const MAX_CPT: u32 = 16u;
 const HG: u32 = 4u;
+const MAX_ROPE: u32 = 64u;
 
 struct Params {
     n_tok: u32,
@@ -33,16 +40,40 @@ struct Params {
     n_chunks: u32,
     direct: u32,
     scale: f32,
+    qp_stride: u32,
+    qp_offset: u32,
+    rope_q: u32,
+    pad0: u32,
 }
 
 @group(0) @binding(0) var<storage, read> CACHE: array<f32>;
 @group(0) @binding(1) var<storage, read> QA: array<f32>;
 @group(0) @binding(2) var<storage, read> QP: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DST: array<f32>;
-@group(0) @binding(4) var<uniform> P: Params;
+@group(0) @binding(3) var<storage, read> TABLE: array<f32>;
+@group(0) @binding(4) var<storage, read_write> DST: array<f32>;
+@group(0) @binding(5) var<uniform> P: Params;
 
 // exp(score − m) of the tile's positions, per head of the group.
 var<workgroup> tile_pg: array<f32, HG * WG>;
+// q_pe of the group's heads (rotated when rope_q).
+var<workgroup> qp_g: array<f32, HG * MAX_ROPE>;
+
+// Element j of head th's q_pe, for token t.
+fn q_pe_at(t: u32, th: u32, j: u32) -> f32 {
+    let base = th * P.qp_stride + P.qp_offset;
+    if (P.rope_q == 0u) {
+        return QP[base + j];
+    }
+    let i = j / 2u;
+    let c = TABLE[(t * (P.rope / 2u) + i) * 2u];
+    let s = TABLE[(t * (P.rope / 2u) + i) * 2u + 1u];
+    let x0 = QP[base + 2u * i];
+    let x1 = QP[base + 2u * i + 1u];
+    if ((j & 1u) == 0u) {
+        return x0 * c - x1 * s;
+    }
+    return x0 * s + x1 * c;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -57,6 +88,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let n_vis = P.pos0 + t + 1u;
     let s0 = c * P.chunk;
     let s1 = min(s0 + P.chunk, n_vis);
+
+    for (var e = lid; e < HG * P.rope; e = e + WG) {
+        qp_g[e] = q_pe_at(t, th0 + min(e / P.rope, nh - 1u), e % P.rope);
+    }
+    // The group's q_pe is in qp_g before any score reads it.
+    workgroupBarrier();
 
     var sm: array<Softmax, HG>;
     for (var g = 0u; g < HG; g = g + 1u) {
@@ -78,7 +115,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             for (var j = 0u; j < P.rope; j = j + 1u) {
                 let cv = CACHE[row + kv + j];
                 for (var g = 0u; g < HG; g = g + 1u) {
-                    score[g] = score[g] + QP[(th0 + min(g, nh - 1u)) * P.rope + j] * cv;
+                    score[g] = score[g] + qp_g[g * P.rope + j] * cv;
                 }
             }
         }

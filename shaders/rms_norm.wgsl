@@ -9,10 +9,16 @@
 //   n_add   : plus B (and then A1) [n_rows, n], added in that order as separate f32 Adds would
 //             (the shared experts' output and the residual; or the residual alone).
 //
+// A latent-cache row continues past the norm with its RoPE part: with rope_pairs > 0 the
+// workgroup also rotates the pairs (X[r, rope_x + 2i], X[r, rope_x + 2i + 1]) of its row by
+// TABLE[r, i] (cos, sin) into Y[r, rope_y + 2i ..] as rope.wgsl does (kv_cmpr's norm and k_pe's
+// RoPE of one token, both written into the cache, in one dispatch).
+//
 // Bindings: X f32 (row r at r · x_stride: a prefix of longer rows, or the rows themselves; with
 //           k > 0 [n_rows, k, n]), W [n] f32, Y f32 (row r at r · y_stride + y_offset:
 //           [n_rows, n] itself, or rows of the latent cache), B, A1 and S [n_rows, n] f32, MW
-//           [n_rows, k] f32 (each read or written only when used), P params.
+//           [n_rows, k] f32, TABLE [n_rows, rope_pairs, 2] f32 (each read or written only when
+//           used), P params.
 // Mapping: one workgroup per row, rows over workgroup x + y · (x count) so any row count fits the
 // per-dimension limit. The WG invocations stride over the row twice: sum of squares (computing
 // and storing the row), then scale (reading the stored row back).
@@ -28,6 +34,10 @@ struct Params {
     y_offset: u32,
     n_add: u32,
     k: u32,
+    rope_pairs: u32,
+    rope_x: u32,
+    rope_y: u32,
+    pad0: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -37,7 +47,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> S: array<f32>;
 @group(0) @binding(5) var<storage, read> A1: array<f32>;
 @group(0) @binding(6) var<storage, read> MW: array<f32>;
-@group(0) @binding(7) var<uniform> P: Params;
+@group(0) @binding(7) var<storage, read> TABLE: array<f32>;
+@group(0) @binding(8) var<uniform> P: Params;
 
 // Element c of row r before the norm.
 fn row_value(x_row: u32, r: u32, c: u32) -> f32 {
@@ -88,5 +99,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             v = X[x_row + c];
         }
         Y[row + c] = (v * scale) * W[c];
+    }
+    for (var i = lid; i < P.rope_pairs; i = i + WG) {
+        let c = TABLE[(r * P.rope_pairs + i) * 2u];
+        let s = TABLE[(r * P.rope_pairs + i) * 2u + 1u];
+        let ex = x_row + P.rope_x + 2u * i;
+        let e = row + P.rope_y + 2u * i;
+        let x0 = X[ex];
+        let x1 = X[ex + 1u];
+        Y[e] = x0 * c - x1 * s;
+        Y[e + 1u] = x0 * s + x1 * c;
     }
 }

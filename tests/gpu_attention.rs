@@ -10,7 +10,7 @@ mod common;
 use common::{assert_close, values};
 
 use wgpu_ds::cpu::attention::{attn_absorbed, LatentCache};
-use wgpu_ds::gpu::attention::{attn_chunk, encode_attn_absorbed, encode_attn_absorbed_chunked};
+use wgpu_ds::gpu::attention::{attn_chunk, encode_attn_absorbed, AttnAbsorbed, QPe};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
@@ -118,17 +118,20 @@ fn check(ctx: &GpuContext, pipes: &Pipelines, c: &Case, chunk: Option<usize>) {
     let qp = storage_f32(ctx, "q_pe", &c.q_pe);
     let ob = storage_f32(ctx, "out", &vec![f32::NAN; want.len()]);
     let mut enc = Recorder::new();
-    let args = (c.pos0, c.n_tok, c.n_head, c.kv, c.rope, SCALE);
-    match chunk {
-        None => encode_attn_absorbed(
-            ctx, pipes, &mut enc, &cb, &qa, &qp, &ob, args.0, args.1, args.2, args.3, args.4,
-            args.5,
-        ),
-        Some(ch) => encode_attn_absorbed_chunked(
-            ctx, pipes, &mut enc, &cb, &qa, &qp, &ob, args.0, args.1, args.2, args.3, args.4,
-            args.5, ch,
-        ),
-    }
+    let attn = AttnAbsorbed {
+        cache: &cb,
+        q_abs: &qa,
+        q_pe: QPe::plain(&qp),
+        out: &ob,
+        pos0: c.pos0,
+        n_tok: c.n_tok,
+        n_head: c.n_head,
+        kv: c.kv,
+        rope: c.rope,
+        scale: SCALE,
+        chunk,
+    };
+    encode_attn_absorbed(ctx, pipes, &mut enc, &attn);
     enc.submit(ctx, pipes);
     let got = read_f32(ctx, &ob, want.len()).unwrap();
     let ch = chunk.unwrap_or_else(|| attn_chunk(n_kv, c.n_tok, c.n_head));
@@ -183,4 +186,70 @@ fn attn_absorbed_matches_cpu_for_an_odd_small_shape() {
     // Chunks that are not whole tiles, and one chunk for everything.
     check(&ctx, &pipes, &case(72, 8, 3, 70, 2), Some(37));
     check(&ctx, &pipes, &case(72, 8, 3, 70, 2), Some(4096));
+}
+
+/// q_pe read from the rope part of q's rows (128 nope + 64 rope per head) and rotated on load
+/// (the executor's folded RoPE) gives the CPU's attention over the rotated q_pe.
+#[test]
+fn attn_absorbed_rotates_q_pe_on_load_from_q_rows() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    let model =
+        wgpu_ds::model::Model::open("tests/fixtures/oracle/models/tiny-v2lite-s-F32.gguf").unwrap();
+    let rope = wgpu_ds::cpu::rope::Rope::new(&model.config);
+    let d = rope.n_dims();
+    let (nope, n_head, pos0, n_tok) = (128, 16, 70, 2);
+    let c = case(512, d, n_head, pos0, n_tok);
+    // q rows: nope values, then the unrotated q_pe; the CPU attends with the rotated one.
+    let stride = nope + d;
+    let noise = values(n_tok * n_head * nope, 17);
+    let mut q = Vec::new();
+    let mut rotated = c.q_pe.clone();
+    for th in 0..n_tok * n_head {
+        q.extend_from_slice(&noise[th * nope..][..nope]);
+        q.extend_from_slice(&c.q_pe[th * d..][..d]);
+        rope.apply(&mut rotated[th * d..][..d], pos0 + th / n_head);
+    }
+    let want = attn_absorbed(&c.cache, 0, pos0, &c.q_abs, &rotated, n_head, SCALE);
+    let cb = storage_f32(&ctx, "cache", c.cache.rows(0, pos0 + n_tok));
+    let (qa, qb) = (
+        storage_f32(&ctx, "q_abs", &c.q_abs),
+        storage_f32(&ctx, "q", &q),
+    );
+    let tb = storage_f32(&ctx, "table", &rope.table(pos0, n_tok));
+    let ob = storage_f32(&ctx, "out", &vec![f32::NAN; want.len()]);
+    let view = wgpu_ds::gpu::elementwise::RowView {
+        stride,
+        offset: nope,
+    };
+    for chunk in [None, Some(64)] {
+        let attn = AttnAbsorbed {
+            cache: &cb,
+            q_abs: &qa,
+            q_pe: QPe {
+                buf: &qb,
+                view: Some(view),
+                table: Some(&tb),
+            },
+            out: &ob,
+            pos0,
+            n_tok,
+            n_head,
+            kv: 512,
+            rope: d,
+            scale: SCALE,
+            chunk,
+        };
+        let mut enc = Recorder::new();
+        encode_attn_absorbed(&ctx, &pipes, &mut enc, &attn);
+        enc.submit(&ctx, &pipes);
+        let got = read_f32(&ctx, &ob, want.len()).unwrap();
+        assert_close(
+            &format!("q_pe rotated on load, chunk {chunk:?}"),
+            &got,
+            &want,
+            1e-5,
+            1e-4,
+        );
+    }
 }

@@ -13,7 +13,8 @@ use wgpu_ds::cpu::ops::rms_norm;
 use wgpu_ds::cpu::rope::Rope;
 use wgpu_ds::cpu::Buf;
 use wgpu_ds::gpu::elementwise::{
-    encode_add, encode_rms_norm, encode_rope, encode_weighted_sum, RmsNorm, RowSum, RowView,
+    encode_add, encode_rms_norm, encode_rope, encode_weighted_sum, RmsNorm, RopeTail, RowSum,
+    RowView,
 };
 use wgpu_ds::gpu::executor::{GpuExecutor, Readback};
 use wgpu_ds::gpu::lower::{lower, Lowered};
@@ -261,7 +262,14 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         assert_eq!(pairs, model.config.n_layer, "{stem}");
         let mix_norms = fused(&|l| matches!(l, Lowered::MixNorm { .. }));
         assert_eq!(mix_norms, mixes, "{stem}");
-        let expect = slices + 3 * mixes + 2 * glus + stores + add_norms + pairs;
+        // Every layer's k_pe RoPE runs inside its kv_cmpr norm.
+        let norm_ropes = fused(&|l| matches!(l, Lowered::NormRope { .. }));
+        assert_eq!(norm_ropes, model.config.n_layer, "{stem}");
+        // And every layer's q_pe RoPE inside its absorbed attention.
+        let q_ropes = fused(&|l| matches!(l, Lowered::QRope { .. }));
+        assert_eq!(q_ropes, model.config.n_layer, "{stem}");
+        let expect =
+            slices + 3 * mixes + 2 * glus + stores + add_norms + pairs + norm_ropes + q_ropes;
         assert_eq!(folded, expect, "{stem}");
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
         assert_eq!(fused(&|l| matches!(l, Lowered::Glu { .. })), glus, "{stem}");
@@ -390,4 +398,58 @@ fn rms_norm_over_a_folded_moe_mix_stores_it_and_matches_the_unfused_kernels() {
     let mut want = vec![0f32; n_tok * n];
     rms_norm(&read(&mix_plain), &w, 1e-6, &mut want);
     assert_close("mix + rms_norm", &read(&y_fused), &want, 1e-5, 1e-5);
+}
+
+#[test]
+fn rms_norm_with_a_rope_tail_writes_the_cache_rows_as_norm_then_rope() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    let model = Model::open(format!("{ORACLE}/tiny-v2lite-s-F32.gguf")).unwrap();
+    let rope = Rope::new(&model.config);
+    // V2-Lite's latent row: kv_cmpr 512 then k_pe 64, as kv_a_mqa writes it per token.
+    let (kv, d) = (512, rope.n_dims());
+    let width = kv + d;
+    let (n_tok, pos0, n_ctx) = (3, 4, 9);
+    let b = |v: &[f32]| storage_f32(&ctx, "in", v);
+    let cache0 = values(n_ctx * width, 41);
+    let w: Vec<f32> = values(kv, 42).iter().map(|v| 1.0 + v).collect();
+    let (xb, wb) = (b(&values(n_tok * width, 43)), b(&w));
+    let tb = b(&rope.table(pos0, n_tok));
+    let (plain, fused) = (b(&cache0), b(&cache0));
+    let at = |col| RowView {
+        stride: width,
+        offset: pos0 * width + col,
+    };
+    let mut enc = Recorder::new();
+    let norm = |y| RmsNorm {
+        x_stride: Some(width),
+        y_view: Some(at(0)),
+        ..RmsNorm::plain(&xb, &wb, y, n_tok, kv, 1e-6)
+    };
+    encode_rms_norm(&ctx, &pipes, &mut enc, &norm(&plain));
+    let from = RowView {
+        stride: width,
+        offset: kv,
+    };
+    let views = (Some(from), Some(at(kv)));
+    encode_rope(&ctx, &pipes, &mut enc, &xb, &plain, &tb, n_tok, 1, d, views);
+    let tail = RopeTail {
+        table: &tb,
+        n_dims: d,
+        x_col: kv,
+        y_col: kv,
+    };
+    let with_tail = RmsNorm {
+        rope: Some(tail),
+        ..norm(&fused)
+    };
+    encode_rms_norm(&ctx, &pipes, &mut enc, &with_tail);
+    enc.submit(&ctx, &pipes);
+    let read = |b| read_f32(&ctx, b, n_ctx * width).unwrap();
+    let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(read(&fused)),
+        bits(read(&plain)),
+        "cache after norm + rope"
+    );
 }

@@ -8,6 +8,7 @@ use bytemuck::{Pod, Zeroable};
 use wgpu::Buffer;
 
 use super::context::GpuContext;
+use super::elementwise::RowView;
 use super::kernels::Kernel;
 use super::ops::encode_op;
 use super::pipelines::Pipelines;
@@ -18,6 +19,8 @@ use super::recorder::Recorder;
 const ATTN_WG: usize = 64;
 const ATTN_MAX_CPT: usize = 16;
 pub const ATTN_HG: usize = 4;
+/// attn_absorbed.wgsl's MAX_ROPE: q_pe dims a workgroup keeps per head (64 in DeepSeek models).
+pub const ATTN_MAX_ROPE: usize = 64;
 /// Workgroups a split aims for: enough to fill a large GPU, few enough that the partials stay
 /// small (at most 2 · TARGET_GROUPS · (kv + 2) floats, 4.2 MB for kv = 512).
 const TARGET_GROUPS: usize = 1024;
@@ -37,6 +40,12 @@ pub struct AttnAbsorbedParams {
     /// 1: one chunk, the kernel writes the output; 0: it writes partials for attn_combine.
     pub direct: u32,
     pub scale: f32,
+    /// Head th's q_pe at th · qp_stride + qp_offset.
+    pub qp_stride: u32,
+    pub qp_offset: u32,
+    /// 1: rotate q_pe's pairs by the rope table on load (a folded RoPE).
+    pub rope_q: u32,
+    pub pad0: u32,
 }
 
 /// shaders/attn_combine.wgsl `Params`.
@@ -58,50 +67,61 @@ pub fn attn_chunk(n_kv: usize, n_tok: usize, n_head: usize) -> usize {
     n_kv.div_ceil(want).next_multiple_of(ATTN_WG).max(ATTN_WG)
 }
 
-/// Encodes the absorbed attention of `n_tok` tokens at positions pos0 .. pos0 + n_tok over one
-/// layer's latent cache (cpu::attention::attn_absorbed), causal: token t sees 0 ..= pos0 + t.
-/// cache: [n_ctx ≥ pos0 + n_tok, kv + rope] f32 (c_kv then k_pe per position);
-/// q_abs: [T, H, kv]; q_pe: [T, H, rope]; out: [T, H, kv] (the latent output, before W_UV).
-#[allow(clippy::too_many_arguments)]
+/// Where attn_absorbed reads q_pe: [T, H, rope] itself, or (a folded RoPE) the rope part of
+/// wider q rows, rotated on load.
+#[derive(Clone, Copy)]
+pub struct QPe<'a> {
+    pub buf: &'a Buffer,
+    /// Head th's rope dims at th · stride + offset (None: [T, H, rope] contiguous).
+    pub view: Option<RowView>,
+    /// [T, rope / 2, 2] (cos, sin): rotate the pairs as rope.wgsl would (None: already rotated).
+    pub table: Option<&'a Buffer>,
+}
+
+impl<'a> QPe<'a> {
+    /// q_pe as its own [T, H, rope] node, already rotated.
+    pub fn plain(buf: &'a Buffer) -> Self {
+        QPe {
+            buf,
+            view: None,
+            table: None,
+        }
+    }
+}
+
+/// The buffers and shape of one absorbed attention (`encode_attn_absorbed`): `n_tok` tokens at
+/// positions pos0 .. pos0 + n_tok over one layer's latent cache (cpu::attention::attn_absorbed),
+/// causal: token t sees 0 ..= pos0 + t.
+pub struct AttnAbsorbed<'a> {
+    /// [n_ctx ≥ pos0 + n_tok, kv + rope] f32 (c_kv then k_pe per position)
+    pub cache: &'a Buffer,
+    /// [T, H, kv]
+    pub q_abs: &'a Buffer,
+    pub q_pe: QPe<'a>,
+    /// [T, H, kv] (the latent output, before W_UV)
+    pub out: &'a Buffer,
+    pub pos0: usize,
+    pub n_tok: usize,
+    pub n_head: usize,
+    pub kv: usize,
+    pub rope: usize,
+    pub scale: f32,
+    /// Positions per chunk (None: `attn_chunk`'s choice; tests force many chunks).
+    pub chunk: Option<usize>,
+}
+
+/// Encodes `a` (attn_absorbed.wgsl, then attn_combine.wgsl when the cache is split in chunks).
 pub fn encode_attn_absorbed(
     ctx: &GpuContext,
     pipes: &Pipelines,
     enc: &mut Recorder,
-    cache: &Buffer,
-    q_abs: &Buffer,
-    q_pe: &Buffer,
-    out: &Buffer,
-    pos0: usize,
-    n_tok: usize,
-    n_head: usize,
-    kv: usize,
-    rope: usize,
-    scale: f32,
+    a: &AttnAbsorbed,
 ) {
-    let chunk = attn_chunk(pos0 + n_tok, n_tok, n_head);
-    encode_attn_absorbed_chunked(
-        ctx, pipes, enc, cache, q_abs, q_pe, out, pos0, n_tok, n_head, kv, rope, scale, chunk,
-    );
-}
-
-/// [`encode_attn_absorbed`] with the chunk length given (tests use it to force many chunks).
-#[allow(clippy::too_many_arguments)]
-pub fn encode_attn_absorbed_chunked(
-    ctx: &GpuContext,
-    pipes: &Pipelines,
-    enc: &mut Recorder,
-    cache: &Buffer,
-    q_abs: &Buffer,
-    q_pe: &Buffer,
-    out: &Buffer,
-    pos0: usize,
-    n_tok: usize,
-    n_head: usize,
-    kv: usize,
-    rope: usize,
-    scale: f32,
-    chunk: usize,
-) {
+    let (pos0, n_tok, n_head, kv, rope) = (a.pos0, a.n_tok, a.n_head, a.kv, a.rope);
+    let (cache, q_abs, out) = (a.cache, a.q_abs, a.out);
+    let chunk = a
+        .chunk
+        .unwrap_or_else(|| attn_chunk(pos0 + n_tok, n_tok, n_head));
     let n_kv = pos0 + n_tok;
     assert!(
         n_tok > 0 && n_head > 0 && chunk > 0,
@@ -112,11 +132,29 @@ pub fn encode_attn_absorbed_chunked(
         "attn_absorbed: kv_lora {kv} > {}",
         ATTN_WG * ATTN_MAX_CPT
     );
+    assert!(
+        rope <= ATTN_MAX_ROPE && rope.is_multiple_of(2),
+        "attn_absorbed: rope dims {rope} (at most {ATTN_MAX_ROPE}, even)"
+    );
     let f = |n: usize| (n * 4) as u64;
+    let qv = a.q_pe.view.unwrap_or(RowView {
+        stride: rope,
+        offset: 0,
+    });
+    assert!(
+        qv.offset + rope <= qv.stride,
+        "attn_absorbed: q_pe view {qv:?}"
+    );
+    if let Some(t) = a.q_pe.table {
+        assert!(
+            t.size() >= f(n_tok * rope),
+            "attn_absorbed: rope table shorter than [{n_tok}, {rope}]"
+        );
+    }
     assert!(
         cache.size() >= f(n_kv * (kv + rope))
             && q_abs.size() >= f(n_tok * n_head * kv)
-            && q_pe.size() >= f(n_tok * n_head * rope)
+            && a.q_pe.buf.size() >= f((n_tok * n_head - 1) * qv.stride + qv.offset + rope)
             && out.size() >= f(n_tok * n_head * kv),
         "attn_absorbed: a buffer is smaller than its shape ({n_kv} positions, {n_tok} tokens, {n_head} heads, {kv} + {rope})"
     );
@@ -131,8 +169,14 @@ pub fn encode_attn_absorbed_chunked(
         chunk: chunk as u32,
         n_chunks: n_chunks as u32,
         direct: direct as u32,
-        scale,
+        scale: a.scale,
+        qp_stride: qv.stride as u32,
+        qp_offset: qv.offset as u32,
+        rope_q: a.q_pe.table.is_some() as u32,
+        pad0: 0,
     };
+    // Without a table the kernel never reads binding 4; q_pe (also read-only) stands in.
+    let (q_pe, table) = (a.q_pe.buf, a.q_pe.table.unwrap_or(a.q_pe.buf));
     let groups = (
         n_chunks as u32,
         n_head.div_ceil(ATTN_HG) as u32,
@@ -145,7 +189,7 @@ pub fn encode_attn_absorbed_chunked(
             enc,
             Kernel::Op("attn_absorbed"),
             &p,
-            &[cache, q_abs, q_pe, out],
+            &[cache, q_abs, q_pe, table, out],
             groups,
         );
         return;
@@ -164,7 +208,7 @@ pub fn encode_attn_absorbed_chunked(
         enc,
         Kernel::Op("attn_absorbed"),
         &p,
-        &[cache, q_abs, q_pe, &part],
+        &[cache, q_abs, q_pe, table, &part],
         groups,
     );
     let pc = AttnCombineParams {

@@ -32,6 +32,12 @@ pub struct RmsNormParams {
     pub n_add: u32,
     /// Expert slots of a folded MoE mix (0: the row is X's).
     pub k: u32,
+    /// RoPE pairs after the norm (0: none), read from x at rope_x and written to y at rope_y
+    /// within each row.
+    pub rope_pairs: u32,
+    pub rope_x: u32,
+    pub rope_y: u32,
+    pub pad0: u32,
 }
 
 /// shaders/slice.wgsl `Params`.
@@ -132,6 +138,19 @@ pub struct RmsNorm<'a> {
     pub y_view: Option<RowView>,
     /// Normalize a row computed from folded ops instead of x's, and store it.
     pub sum: Option<RowSum<'a>>,
+    /// RoPE the rest of each row after the norm (a folded Rope).
+    pub rope: Option<RopeTail<'a>>,
+}
+
+/// The RoPE part of the rows an RMSNorm normalizes (k_pe after kv_cmpr in kv_a_mqa's output),
+/// rotated as `encode_rope` would with one head per row and written to the same rows of y.
+pub struct RopeTail<'a> {
+    /// [n_rows, n_dims / 2, 2] (cos, sin) for each row's token.
+    pub table: &'a Buffer,
+    pub n_dims: usize,
+    /// Where the part starts in a row of x (after its x_stride) and of y (after its y_view).
+    pub x_col: usize,
+    pub y_col: usize,
 }
 
 /// The row an RMSNorm computes before normalizing it, when it is not `x`'s own: (the MoE mix
@@ -166,6 +185,7 @@ impl<'a> RmsNorm<'a> {
             x_stride: None,
             y_view: None,
             sum: None,
+            rope: None,
         }
     }
 }
@@ -214,7 +234,30 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         y_offset: yv.offset as u32,
         n_add: a.sum.as_ref().map_or(0, |m| m.addends.len()) as u32,
         k: k as u32,
+        rope_pairs: a.rope.as_ref().map_or(0, |t| t.n_dims / 2) as u32,
+        rope_x: a.rope.as_ref().map_or(0, |t| t.x_col) as u32,
+        rope_y: a.rope.as_ref().map_or(0, |t| t.y_col) as u32,
+        pad0: 0,
     };
+    if let Some(t) = &a.rope {
+        let fits = t.x_col + t.n_dims <= x_stride && t.y_col + t.n_dims <= yv.stride;
+        assert!(
+            t.n_dims.is_multiple_of(2) && fits,
+            "rms_norm: a RoPE part of {} at x column {}, y column {} does not fit rows of {x_stride} / {}",
+            t.n_dims,
+            t.x_col,
+            t.y_col,
+            yv.stride
+        );
+        let last = n_rows.max(1) - 1;
+        holds(a.x, last * x_stride + t.x_col + t.n_dims, "rms_norm rope x");
+        holds(
+            a.y,
+            last * yv.stride + yv.offset + t.y_col + t.n_dims,
+            "rms_norm rope y",
+        );
+        holds(t.table, n_rows * t.n_dims, "rms_norm rope table");
+    }
     u32_of(
         "rms_norm elements",
         (n_rows * x_stride.max(yv.stride) + yv.offset).max(n_rows * k * n),
@@ -232,7 +275,16 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         enc,
         Kernel::Op("rms_norm"),
         &p,
-        &[a.x, a.w, a.y, addend(0), s, addend(1), mw],
+        &[
+            a.x,
+            a.w,
+            a.y,
+            addend(0),
+            s,
+            addend(1),
+            mw,
+            a.rope.as_ref().map_or(a.x, |t| t.table),
+        ],
         (gx, gy, 1),
     );
 }

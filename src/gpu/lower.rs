@@ -12,6 +12,10 @@
 //!   next layer's attn_norm) runs inside that RMSNorm, which stores the sum as well; so does a
 //!   MoE mix with its Adds (the layer's output, first read by the next layer's attn_norm or by
 //!   output_norm).
+//! - The RMSNorm of kv_cmpr and the RoPE of k_pe, both reading kv_a_mqa's output rows and both
+//!   writing the layer's latent-cache rows, run as one dispatch (the norm with a RoPE tail).
+//! - The RoPE of q_pe, read only by the absorbed attention, runs inside it (q_pe rotated on
+//!   load from q's rows).
 //! - Two plain matvecs over the same input that remain after that (q or q_a and kv_a_mqa of a
 //!   layer) run as one paired matvec (`matvec_pair`) where the weights allow it.
 //! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
@@ -42,6 +46,21 @@ pub enum Lowered {
     MixNorm { ws: usize, addends: Vec<NodeId> },
     /// This matvec and the (folded) matvec `other` over the same input, in one dispatch.
     Pair { other: usize },
+    /// This absorbed attention, reading q_pe as the (folded) RoPE `rope` of `view` of `src`
+    /// (None: src itself), rotated on load.
+    QRope {
+        rope: usize,
+        src: NodeId,
+        view: Option<RowView>,
+    },
+    /// This RMSNorm, reading `view` of `src`, and the (folded) RoPE `rope`, reading `rope_view`
+    /// of the same rows, in one dispatch; both write the latent cache.
+    NormRope {
+        src: NodeId,
+        view: RowView,
+        rope: usize,
+        rope_view: RowView,
+    },
 }
 
 pub struct Lowering {
@@ -159,6 +178,8 @@ pub fn lower(
             _ => {}
         }
     }
+    fold_norm_rope(g, &mut l);
+    fold_q_rope(g, &users, &producer, &mut l);
     // Pairs last, so the gated form keeps the gate and up matvecs it wants.
     for (i, op) in g.ops.iter().enumerate() {
         let Op::MatMul { w, x, out } = *op else {
@@ -271,5 +292,64 @@ fn fold_moe_out(g: &Graph, users: &[Vec<usize>], l: &mut Lowering, ws: usize, ou
     if let Some(j) = last {
         l.plan[ws] = Lowered::Folded;
         l.plan[j] = Lowered::MoeOut { ws, addends };
+    }
+}
+
+/// A RoPE into a layer's cache rows folded into the RMSNorm into the same rows, when both read
+/// views of the same source rows (kv_a_mqa's output: kv_cmpr, then k_pe).
+fn fold_norm_rope(g: &Graph, l: &mut Lowering) {
+    for j in 0..g.ops.len() {
+        let (Op::Rope { .. }, Some(layer)) = (&g.ops[j], l.to_cache[j]) else {
+            continue;
+        };
+        let Lowered::ReadView {
+            src,
+            view: rope_view,
+        } = l.plan[j]
+        else {
+            continue;
+        };
+        let norm = (0..j).find(|&i| {
+            matches!(g.ops[i], Op::RmsNorm { .. })
+                && l.to_cache[i] == Some(layer)
+                && matches!(l.plan[i], Lowered::ReadView { src: s, view }
+                    if s == src && view.stride == rope_view.stride)
+        });
+        let Some(i) = norm else { continue };
+        let Lowered::ReadView { view, .. } = l.plan[i] else {
+            unreachable!("matched above")
+        };
+        l.plan[i] = Lowered::NormRope {
+            src,
+            view,
+            rope: j,
+            rope_view,
+        };
+        l.plan[j] = Lowered::Folded;
+    }
+}
+
+/// The RoPE producing an absorbed attention's q_pe folded into the attention, when nothing else
+/// reads q_pe.
+fn fold_q_rope(g: &Graph, users: &[Vec<usize>], producer: &[Option<usize>], l: &mut Lowering) {
+    for a in 0..g.ops.len() {
+        let Op::AttnAbsorbed { q_pe, .. } = g.ops[a] else {
+            continue;
+        };
+        let Some(j) = producer[q_pe] else { continue };
+        let Op::Rope { x, .. } = g.ops[j] else {
+            continue;
+        };
+        if users[q_pe] != [a] || l.to_cache[j].is_some() || l.plan[a] != Lowered::Run {
+            continue;
+        }
+        let (src, view) = match l.plan[j] {
+            Lowered::Run => (x, None),
+            Lowered::ReadView { src, view } => (src, Some(view)),
+            _ => continue,
+        };
+        l.plan[a] = Lowered::QRope { rope: j, src, view };
+        l.plan[j] = Lowered::Folded;
+        l.elided[q_pe] = true;
     }
 }

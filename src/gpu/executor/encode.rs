@@ -4,7 +4,7 @@
 
 use super::GpuExecutor;
 use crate::error::Result;
-use crate::gpu::elementwise::{self, RowSum, RowView};
+use crate::gpu::elementwise::{self, RopeTail, RowSum, RowView};
 use crate::gpu::lower::{Lowered, Lowering};
 use crate::gpu::mla_prefill::{self, MlaScratch};
 use crate::gpu::ops::{
@@ -64,8 +64,13 @@ impl GpuExecutor<'_> {
                     self.encode_glu(enc, bufs, g, &g.ops[*gate], &g.ops[*up], op)?;
                     continue;
                 }
-                Lowered::ReadView { src, view } => Some((*src, *view)),
-                Lowered::Run | Lowered::AddNorm { .. } | Lowered::MixNorm { .. } => None,
+                Lowered::ReadView { src, view } | Lowered::NormRope { src, view, .. } => {
+                    Some((*src, *view))
+                }
+                Lowered::Run
+                | Lowered::AddNorm { .. }
+                | Lowered::MixNorm { .. }
+                | Lowered::QRope { .. } => None,
             };
             match op {
                 Op::GetRows { .. }
@@ -164,22 +169,29 @@ impl GpuExecutor<'_> {
                 out,
             } => {
                 let c = &self.model.config;
-                let (kv, rope) = (c.kv_lora_rank, c.n_embd_head_qk_rope);
-                attention::encode_attn_absorbed(
-                    ctx,
-                    pipes,
-                    enc,
-                    &self.cache[layer],
-                    &bufs[q_abs],
-                    &bufs[q_pe],
-                    &bufs[out],
-                    spec.pos0,
-                    t,
-                    c.n_head,
-                    kv,
-                    rope,
+                // A folded RoPE: q_pe rotated on load from the RoPE's input.
+                let q_pe = match io.low.plan[i] {
+                    Lowered::QRope { src, view, .. } => attention::QPe {
+                        buf: &bufs[src],
+                        view,
+                        table: Some(io.table),
+                    },
+                    _ => attention::QPe::plain(&bufs[q_pe]),
+                };
+                let attn = attention::AttnAbsorbed {
+                    cache: &self.cache[layer],
+                    q_abs: &bufs[q_abs],
+                    q_pe,
+                    out: &bufs[out],
+                    pos0: spec.pos0,
+                    n_tok: t,
+                    n_head: c.n_head,
+                    kv: c.kv_lora_rank,
+                    rope: c.n_embd_head_qk_rope,
                     scale,
-                );
+                    chunk: None,
+                };
+                attention::encode_attn_absorbed(ctx, pipes, enc, &attn);
             }
             Op::AttnMaterialized {
                 layer,
@@ -285,10 +297,21 @@ impl GpuExecutor<'_> {
                     },
                     _ => (xb, None),
                 };
+                // A folded RoPE of k_pe: the rest of the same rows, into the cache after kv_lora.
+                let rope = match low.plan[i] {
+                    Lowered::NormRope { rope_view, .. } => Some(RopeTail {
+                        table,
+                        n_dims: self.rope.n_dims(),
+                        x_col: rope_view.offset,
+                        y_col: self.model.config.kv_lora_rank,
+                    }),
+                    _ => None,
+                };
                 let norm = elementwise::RmsNorm {
                     x_stride: view.map(|v| v.stride),
                     y_view,
                     sum,
+                    rope,
                     ..elementwise::RmsNorm::plain(xb, &self.vecs[&w], yb, len(out) / n, n, eps)
                 };
                 elementwise::encode_rms_norm(ctx, pipes, enc, &norm);
