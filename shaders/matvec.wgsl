@@ -9,9 +9,11 @@
 //           w_offset + (m - m_first) · mat_bytes, row r at + r · row_bytes),
 //           X f32 read 4 at a time (row i at x_offset + i · x_stride), Y f32 (slot s, row r at y_offset +
 //           s · y_stride + r), IDS i32 [slots] (read only when use_ids), W2 as W (read only with
-//           GLU or PAIR), Y2 f32 [slots, rows2] (written only with PAIR), P params.
+//           GLU or PAIR), Y2 f32 [n_tok, rows2] (written only with PAIR), W3 and W4 as W (the
+//           second gated matrix: read only with GLU and PAIR), P params.
 // Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
-// count), the slot on z (plus slot_base when the slots exceed one dispatch). A row is cut into
+// count), the slot on z (plus slot_base when the slots exceed one dispatch); with PAIR one flat
+// list of workgroups over x + y · (x count) (see PAIR). A row is cut into
 // units of 32 elements: unit `ub = (32u % QK) / 32` of block `32u / QK`, two runs of 16 at
 // `unit_first(ub)` and `+ UNIT_RUN2` within the block, chosen by quant/dot/<type>.wgsl so that
 // one unit's quants share their bytes (both nibbles of 16 Q4_K bytes, say). Invocation i takes
@@ -28,8 +30,10 @@ override NR: u32 = 4u;
 // 1: the gated-FFN form (matvec_glu): W holds the gate matrices, W2 the up matrices of the same
 // shape, and Y = silu(gate · x) · (up · x), swiglu's binary_op on the two dots.
 override GLU: u32 = 0u;
-// 1: two matrices over the same X (matvec_pair): row groups past the first matrix's go to W2's
-// rows2 rows, written to Y2 [slots, rows2] (q and kv_a_mqa of a layer in one dispatch).
+// 1: two matrices over the same X (matvec_pair): after the first matrix's workgroups come W2's
+// (rows2 rows, one slot per token), written to Y2 [n_tok, rows2] (q and kv_a_mqa of a layer in
+// one dispatch). With GLU as well (matvec_glu_pair): the first is gated (W, W2: the routed
+// experts' gate and up), the second too (W3, W4: the shared experts').
 override PAIR: u32 = 0u;
 // Partial sums per invocation: NR rows, twice with GLU.
 override NACC: u32 = NR * (1u + GLU);
@@ -66,17 +70,27 @@ struct Params {
 @group(0) @binding(3) var<storage, read> IDS: array<i32>;
 @group(0) @binding(4) var<storage, read> W2: array<vec4<u32>>;
 @group(0) @binding(5) var<storage, read_write> Y2: array<f32>;
-@group(0) @binding(6) var<uniform> P: Params;
+@group(0) @binding(6) var<storage, read> W3: array<vec4<u32>>;
+@group(0) @binding(7) var<storage, read> W4: array<vec4<u32>>;
+@group(0) @binding(8) var<uniform> P: Params;
 
-// Which weight binding the quant code reads: 0 W, 1 W2 (GLU only).
+// Which weight binding the quant code reads: 0 W, 1 W2, 2 W3, 3 W4; W_BASE is the matrix's
+// first (its gate with GLU, whose up is W_BASE + 1): 0, or the second matrix's with PAIR.
 var<private> W_SEL: u32;
+var<private> W_BASE: u32;
 
-// Accessors for common/bytes.wgsl: W (or W2) is read 16 bytes per load.
+// Accessors for common/bytes.wgsl: the weights are read 16 bytes per load.
 fn w_quad(i: u32) -> vec4<u32> {
     if ((GLU == 0u && PAIR == 0u) || W_SEL == 0u) {
         return W[i];
     }
-    return W2[i];
+    if (W_SEL == 1u || GLU == 0u || PAIR == 0u) {
+        return W2[i];
+    }
+    if (W_SEL == 2u) {
+        return W3[i];
+    }
+    return W4[i];
 }
 
 fn w_word(i: u32) -> u32 {
@@ -108,16 +122,29 @@ fn load_x16(i: u32) -> X16 {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
     var group = wg.x + wg.y * nwg.x;
     var rows = P.rows;
-    // With PAIR, the groups past the first matrix's rows belong to W2 (uniform per workgroup).
+    var s = P.slot_base + wg.z;
+    // With PAIR the workgroups are one flat list (z = 1): (group, slot) pairs of the first
+    // matrix, then (group, token) pairs of the second (W2, or W3 and W4 with GLU), which has
+    // rows2 rows and one slot per token, written to Y2 [n_tok, rows2]. Uniform per workgroup.
     let groups1 = (P.rows + NR - 1u) / NR;
-    let second = PAIR != 0u && group >= groups1;
-    if (second) {
-        group = group - groups1;
-        rows = P.rows2;
-        W_SEL = 1u;
+    let first_items = groups1 * P.n_slots_total;
+    let second = PAIR != 0u && group >= first_items;
+    if (PAIR != 0u) {
+        if (second) {
+            let item = group - first_items;
+            let groups2 = (P.rows2 + NR - 1u) / NR;
+            group = item % groups2;
+            // The token's first slot: t = s / n_slot below.
+            s = (item / groups2) * P.n_slot;
+            rows = P.rows2;
+            W_BASE = select(1u, 2u, GLU != 0u);
+            W_SEL = W_BASE;
+        } else {
+            s = group / groups1;
+            group = group % groups1;
+        }
     }
     let r0 = group * NR;
-    let s = P.slot_base + wg.z;
     // Whole workgroups leave together, so the barriers in rows_reduce stay uniform.
     if (r0 >= rows || s >= P.n_slots_total) {
         return;
@@ -126,12 +153,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (P.use_ids != 0u) {
         m = u32(IDS[s]);
     }
-    if (m < P.m_first || m >= P.m_first + P.m_count) {
+    if (!second && (m < P.m_first || m >= P.m_first + P.m_count)) {
         return;
     }
     let t = s / P.n_slot;
-    let w_mat = P.w_offset + (m - P.m_first) * P.mat_bytes;
-    let x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
+    // The second matrix is one plain matrix at the start of its binding, read with X's row of t.
+    var w_mat = 0u;
+    var x_row = P.x_offset + t * P.x_stride;
+    if (!second) {
+        w_mat = P.w_offset + (m - P.m_first) * P.mat_bytes;
+        x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
+    }
     let nr = min(NR, rows - r0);
     var acc: array<f32, ACC_MAX>;
     let units = P.cols / 32u;
@@ -146,9 +178,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             if (r < nr) {
                 acc[r] = acc[r] + unit_dot(b + r * P.row_bytes, ub, x0, x1);
                 if (GLU != 0u) {
-                    W_SEL = 1u;
+                    W_SEL = W_BASE + 1u;
                     acc[NR + r] = acc[NR + r] + unit_dot(b + r * P.row_bytes, ub, x0, x1);
-                    W_SEL = 0u;
+                    W_SEL = W_BASE;
                 }
             }
         }
@@ -159,9 +191,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             let b = w_mat + (r0 + r) * P.row_bytes + c * BLOCK_BYTES;
             acc[r] = acc[r] + block_get(b, 0u) * x_at(x_row + c);
             if (GLU != 0u) {
-                W_SEL = 1u;
+                W_SEL = W_BASE + 1u;
                 acc[NR + r] = acc[NR + r] + block_get(b, 0u) * x_at(x_row + c);
-                W_SEL = 0u;
+                W_SEL = W_BASE;
             }
         }
     }
@@ -173,7 +205,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             v = binary_op(row_totals[r], row_totals[NR + r]);
         }
         if (second) {
-            Y2[s * P.rows2 + r0 + r] = v;
+            Y2[t * P.rows2 + r0 + r] = v;
         } else {
             Y[P.y_offset + s * P.y_stride + r0 + r] = v;
         }

@@ -268,11 +268,25 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         // And every layer's q_pe RoPE inside its absorbed attention.
         let q_ropes = fused(&|l| matches!(l, Lowered::QRope { .. }));
         assert_eq!(q_ropes, model.config.n_layer, "{stem}");
-        let expect =
-            slices + 3 * mixes + 2 * glus + stores + add_norms + pairs + norm_ropes + q_ropes;
+        // And every MoE layer's shared-expert gated matvec inside its routed one.
+        let glu_pairs = fused(&|l| matches!(l, Lowered::GluPair { .. }));
+        assert_eq!(glu_pairs, mixes, "{stem}");
+        let expect = slices
+            + 3 * mixes
+            + 2 * glus
+            + stores
+            + add_norms
+            + pairs
+            + norm_ropes
+            + q_ropes
+            + glu_pairs;
         assert_eq!(folded, expect, "{stem}");
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
-        assert_eq!(fused(&|l| matches!(l, Lowered::Glu { .. })), glus, "{stem}");
+        assert_eq!(
+            fused(&|l| matches!(l, Lowered::Glu { .. })),
+            glus - 2 * glu_pairs,
+            "{stem}"
+        );
         assert_eq!(low.n_run(), g.ops.len() - folded, "{stem}");
         assert!(!low.elided[g.logits], "{stem}: logits elided");
         for (op, l) in g.ops.iter().zip(&low.plan) {

@@ -3,7 +3,8 @@
 //! several workgroup shapes (WG invocations × NR rows, 8 × 1 .. 256 × 8, and 8 × 16), with row counts that leave the last row
 //! group partly empty. Float types also at a row length that is not a multiple of 32 (the tail).
 //! The gated form (matvec_glu) against the CPU's SwiGlu of two matvecs, and the paired form
-//! (matvec_pair) against two CPU matvecs, for every type.
+//! (matvec_pair) against two CPU matvecs, and the gated form of experts paired with a gated plain
+//! matrix (matvec_glu_pair: routed and shared experts) against the CPU, for every type.
 
 mod common;
 use common::{assert_close, quantized, with_outliers};
@@ -11,7 +12,8 @@ use common::{assert_close, quantized, with_outliers};
 use wgpu_ds::cpu::ops::{matmul, silu, QMatrix};
 use wgpu_ds::gpu::kernels::Reduce;
 use wgpu_ds::gpu::ops::{
-    encode_matvec, encode_matvec_glu, encode_matvec_pair, read_f32, storage_f32, GpuWeight, Slots,
+    encode_matvec, encode_matvec_glu, encode_matvec_glu_pair, encode_matvec_pair, read_f32,
+    storage_f32, GpuWeight, Slots,
 };
 use wgpu_ds::gpu::pipelines::{MatVecShape, Pipelines};
 use wgpu_ds::gpu::recorder::Recorder;
@@ -186,6 +188,106 @@ fn paired_matvec_matches_two_cpu_matvecs_for_every_type() {
             let got2 = read_f32(&ctx, &y2, n_tok * r2).unwrap();
             assert_close(&format!("{what} first"), &got1, &want1, 1e-3, 1e-4);
             assert_close(&format!("{what} second"), &got2, &want2, 1e-3, 1e-4);
+        }
+    }
+}
+
+/// silu(gate · x) · (up · x) per row of `rows` rows of the `rows × cols` matrices `gb`, `ub`.
+fn cpu_glu(
+    ty: QuantType,
+    (gb, ub): (&[u8], &[u8]),
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+) -> Vec<f32> {
+    let m = |bytes| QMatrix {
+        ty,
+        bytes,
+        rows,
+        cols,
+    };
+    let n_tok = x.len() / cols;
+    let g = matmul(m(gb), x, n_tok).unwrap();
+    let u = matmul(m(ub), x, n_tok).unwrap();
+    g.iter().zip(&u).map(|(&g, &u)| silu(g) * u).collect()
+}
+
+#[test]
+fn gated_experts_paired_with_gated_shared_experts_match_cpu_for_every_type() {
+    let Some(ctx) = common::gpu() else {
+        return;
+    };
+    let shapes = default_shapes(&ctx);
+    // 4 experts of 21 rows (V2-Lite's 1408 cut down), 2 chosen per token for 3 tokens, and
+    // shared experts of 13 rows, all over rows of 2048.
+    let (n_exp, rows, rows2, cols, n_tok, k) = (4, 21, 13, 2048, 3, 2);
+    let ids: Vec<i32> = vec![3, 0, 1, 1, 2, 3];
+    let idb = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: (ids.len() * 4) as u64,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    ctx.queue.write_buffer(&idb, 0, bytemuck::cast_slice(&ids));
+    for &ty in quant::SUPPORTED {
+        let (gb, ub) = (
+            quantized(ty, n_exp * rows, cols, 41),
+            quantized(ty, n_exp * rows, cols, 42),
+        );
+        let (g2b, u2b) = (
+            quantized(ty, rows2, cols, 43),
+            quantized(ty, rows2, cols, 44),
+        );
+        let x = with_outliers(n_tok * cols, 7);
+        let per = gb.len() / n_exp;
+        let mut want = Vec::new();
+        for (slot, &e) in ids.iter().enumerate() {
+            let e = e as usize;
+            let t = slot / k;
+            let xt = &x[t * cols..][..cols];
+            let bytes = (&gb[e * per..][..per], &ub[e * per..][..per]);
+            want.extend(cpu_glu(ty, bytes, rows, cols, xt));
+        }
+        let want2 = cpu_glu(ty, (&g2b, &u2b), rows2, cols, &x);
+        let up = |name, b: &[u8], n| {
+            GpuWeight::upload_stack(
+                &ctx,
+                name,
+                ty,
+                n,
+                if n == 1 { rows2 } else { rows },
+                cols,
+                b,
+            )
+            .unwrap()
+        };
+        let (gw, uw, g2w, u2w) = (
+            up("g", &gb, n_exp),
+            up("u", &ub, n_exp),
+            up("g2", &g2b, 1),
+            up("u2", &u2b, 1),
+        );
+        let xb = storage_f32(&ctx, "x", &x);
+        let slots = Slots {
+            n_slot: k,
+            ids: Some(&idb),
+            x_per_slot: false,
+            x_stride: None,
+        };
+        for &shape in &shapes {
+            let pipes = Pipelines::new(shape);
+            let y = storage_f32(&ctx, "y", &vec![f32::NAN; want.len()]);
+            let y2 = storage_f32(&ctx, "y2", &vec![f32::NAN; want2.len()]);
+            let mut enc = Recorder::new();
+            let (ws, ws2, ys) = ((&gw, &uw), (&g2w, &u2w), (&y, &y2));
+            encode_matvec_glu_pair(&ctx, &pipes, &mut enc, ws, ws2, &xb, ys, n_tok, &slots)
+                .unwrap();
+            enc.submit(&ctx, &pipes);
+            let what = format!("matvec_glu_pair {ty} {shape:?}");
+            let got = read_f32(&ctx, &y, want.len()).unwrap();
+            let got2 = read_f32(&ctx, &y2, want2.len()).unwrap();
+            assert_close(&format!("{what} experts"), &got, &want, 1e-3, 1e-4);
+            assert_close(&format!("{what} shared"), &got2, &want2, 1e-3, 1e-4);
         }
     }
 }

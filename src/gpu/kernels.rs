@@ -282,6 +282,10 @@ pub enum Kernel {
     /// Two matrices of the given type over the same activations in one dispatch (`matvec.wgsl`
     /// with `PAIR = 1`): q and kv_a_mqa of a layer.
     MatVecPair(QuantType, Reduce),
+    /// The gated form paired with a second gated matrix over the same activations
+    /// (`matvec.wgsl` with `GLU = 1` and `PAIR = 1`): the routed and the shared experts' gate
+    /// and up projections in one dispatch.
+    MatVecGluPair(QuantType, Reduce),
     /// The transposed product over stored rows (`matvec_t.wgsl`): y[d] = Σ_c W[c, d] x[c], for
     /// materializing MLA keys from attn_k_b.
     MatVecT(QuantType),
@@ -306,6 +310,8 @@ impl Kernel {
                 Kernel::MatVecGlu(t, Reduce::Subgroup),
                 Kernel::MatVecPair(t, Reduce::Workgroup),
                 Kernel::MatVecPair(t, Reduce::Subgroup),
+                Kernel::MatVecGluPair(t, Reduce::Workgroup),
+                Kernel::MatVecGluPair(t, Reduce::Subgroup),
                 Kernel::MatVecT(t),
                 Kernel::GetRows(t),
             ]
@@ -321,6 +327,7 @@ impl Kernel {
             Kernel::MatVec(t, r) => ("matvec", t, Some(r)),
             Kernel::MatVecGlu(t, r) => ("matvec_glu", t, Some(r)),
             Kernel::MatVecPair(t, r) => ("matvec_pair", t, Some(r)),
+            Kernel::MatVecGluPair(t, r) => ("matvec_glu_pair", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t", t, None),
             Kernel::GetRows(t) => ("get_rows", t, None),
             Kernel::Op(name) => return name.to_string(),
@@ -341,9 +348,10 @@ impl Kernel {
             return before.iter().copied().chain([*op_file]).collect();
         }
         let (op_file, ty, reduce) = match *self {
-            Kernel::MatVec(t, r) | Kernel::MatVecGlu(t, r) | Kernel::MatVecPair(t, r) => {
-                ("matvec.wgsl", t, Some(r))
-            }
+            Kernel::MatVec(t, r)
+            | Kernel::MatVecGlu(t, r)
+            | Kernel::MatVecPair(t, r)
+            | Kernel::MatVecGluPair(t, r) => ("matvec.wgsl", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
             Kernel::GetRows(t) => ("get_rows.wgsl", t, None),
             Kernel::Op(_) => unreachable!("handled above"),
@@ -368,6 +376,7 @@ impl Kernel {
             Kernel::MatVec(_, Reduce::Subgroup)
                 | Kernel::MatVecGlu(_, Reduce::Subgroup)
                 | Kernel::MatVecPair(_, Reduce::Subgroup)
+                | Kernel::MatVecGluPair(_, Reduce::Subgroup)
         )
     }
 

@@ -18,6 +18,8 @@
 //!   load from q's rows).
 //! - Two plain matvecs over the same input that remain after that (q or q_a and kv_a_mqa of a
 //!   layer) run as one paired matvec (`matvec_pair`) where the weights allow it.
+//! - The routed experts' gated matvec and the shared experts' over the same input run as one
+//!   dispatch (`matvec_glu_pair`) where the weights allow it.
 //! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
 //!   the shared experts and the routed experts) runs as one gated matvec (`matvec_glu`) where the
 //!   two weights have one type and shape.
@@ -39,6 +41,15 @@ pub enum Lowered {
     MoeOut { ws: usize, addends: Vec<NodeId> },
     /// This SwiGlu as one gated matvec over the weights of the (folded) ops `gate` and `up`.
     Glu { gate: usize, up: usize },
+    /// This SwiGlu as `Glu`, and the (folded) SwiGlu `other` of the (folded) plain matvecs
+    /// `gate2` and `up2` over the same input, in the same dispatch.
+    GluPair {
+        gate: usize,
+        up: usize,
+        other: usize,
+        gate2: usize,
+        up2: usize,
+    },
     /// This RMSNorm over the sum of the (folded) Add `add`, which it also stores.
     AddNorm { add: usize },
     /// This RMSNorm over the WeightedSum `ws` plus `addends` (a folded MoeOut), which it also
@@ -179,6 +190,7 @@ pub fn lower(
         }
     }
     fold_norm_rope(g, &mut l);
+    fold_glu_pair(g, pair_ok, &mut l);
     fold_q_rope(g, &users, &producer, &mut l);
     // Pairs last, so the gated form keeps the gate and up matvecs it wants.
     for (i, op) in g.ops.iter().enumerate() {
@@ -351,5 +363,35 @@ fn fold_q_rope(g: &Graph, users: &[Vec<usize>], producer: &[Option<usize>], l: &
         l.plan[a] = Lowered::QRope { rope: j, src, view };
         l.plan[j] = Lowered::Folded;
         l.elided[q_pe] = true;
+    }
+}
+
+/// A gated matvec of plain matrices (the shared experts) folded into an earlier gated matvec of
+/// experts (the routed ones) over the same input, when the weights can pair.
+fn fold_glu_pair(g: &Graph, pair_ok: &dyn Fn(WeightId, WeightId) -> bool, l: &mut Lowering) {
+    for i in 0..g.ops.len() {
+        let Lowered::Glu { gate, up } = l.plan[i] else {
+            continue;
+        };
+        let Op::MatMulId { w: gw, x, .. } = g.ops[gate] else {
+            continue;
+        };
+        let partner = (i + 1..g.ops.len()).find_map(|j| match l.plan[j] {
+            Lowered::Glu { gate: g2, up: u2 } => match g.ops[g2] {
+                Op::MatMul { w, x: x2, .. } if x2 == x && pair_ok(gw, w) => Some((j, g2, u2)),
+                _ => None,
+            },
+            _ => None,
+        });
+        if let Some((j, gate2, up2)) = partner {
+            l.plan[i] = Lowered::GluPair {
+                gate,
+                up,
+                other: j,
+                gate2,
+                up2,
+            };
+            l.plan[j] = Lowered::Folded;
+        }
     }
 }

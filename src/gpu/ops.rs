@@ -285,14 +285,46 @@ pub fn glu_ok(gate: &GpuWeight, up: &GpuWeight) -> bool {
         && gate.chunks.len() == up.chunks.len()
 }
 
-/// Whether two weights can share a paired matvec: one type and row length, one chunk each.
+/// Whether `w2` can be the second matrix of a paired matvec whose first is `w` (plain or
+/// gated): one type and row length, and `w2` one matrix in one chunk (the first may be experts
+/// in chunks: the second goes with the first chunk's dispatch).
 pub fn pair_ok(w: &GpuWeight, w2: &GpuWeight) -> bool {
-    w.ty == w2.ty
-        && w.cols == w2.cols
-        && w.n_mat == 1
-        && w2.n_mat == 1
-        && w.chunks.len() == 1
-        && w2.chunks.len() == 1
+    w.ty == w2.ty && w.cols == w2.cols && w2.n_mat == 1 && w2.chunks.len() == 1
+}
+
+/// The gated matvec of `gate`, `up` over `slots` (the routed experts, as encode_matvec_glu) and
+/// the gated matvec of `gate2`, `up2` (one plain matrix each: the shared experts) over the same
+/// activations, in one dispatch per chunk of `gate`: y as encode_matvec_glu,
+/// y2[t, r] = silu(Σ_c G2[r, c] x[t, c]) · Σ_c U2[r, c] x[t, c]. x: [n_tok, cols].
+#[allow(clippy::too_many_arguments)]
+pub fn encode_matvec_glu_pair(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut Recorder,
+    (gate, up): (&GpuWeight, &GpuWeight),
+    (gate2, up2): (&GpuWeight, &GpuWeight),
+    x: &wgpu::Buffer,
+    (y, y2): (&wgpu::Buffer, &wgpu::Buffer),
+    n_tok: usize,
+    slots: &Slots,
+) -> Result<()> {
+    let fits = glu_ok(gate, up) && glu_ok(gate2, up2) && pair_ok(gate, gate2);
+    if !fits || slots.x_per_slot || slots.x_stride.is_some() {
+        return Err(Error::Gpu(format!(
+            "matvec_glu_pair: {} {}×{}×{} and {} {}×{}×{} cannot share a dispatch",
+            gate.ty,
+            gate.n_mat,
+            gate.rows,
+            gate.cols,
+            gate2.ty,
+            gate2.n_mat,
+            gate2.rows,
+            gate2.cols
+        )));
+    }
+    let second = Second::GluPair { up, gate2, up2, y2 };
+    encode_slots(ctx, pipes, enc, gate, second, x, y, n_tok, slots);
+    Ok(())
 }
 
 /// The second weight a matvec dispatch reads through W2, if any.
@@ -303,6 +335,14 @@ enum Second<'a> {
     Up(&'a GpuWeight),
     /// The paired form: a second single-chunk matrix, written to its own output.
     Pair(&'a GpuWeight, &'a wgpu::Buffer),
+    /// The gated form (up weights as `Up`) paired with a second gated single-chunk matrix (gate,
+    /// up), written to its own output.
+    GluPair {
+        up: &'a GpuWeight,
+        gate2: &'a GpuWeight,
+        up2: &'a GpuWeight,
+        y2: &'a wgpu::Buffer,
+    },
 }
 
 /// One dispatch per chunk of `w` (and of the up weights of the gated form) and per block of
@@ -327,15 +367,29 @@ fn encode_slots(
         Second::None => Kernel::MatVec(w.ty, reduce),
         Second::Up(_) => Kernel::MatVecGlu(w.ty, reduce),
         Second::Pair(..) => Kernel::MatVecPair(w.ty, reduce),
+        Second::GluPair { .. } => Kernel::MatVecGluPair(w.ty, reduce),
     };
     for (ci, c) in w.chunks.iter().enumerate() {
-        // W2 and Y2 where the form has them, placeholders (read, written) elsewhere.
-        let (w2, y2, rows2) = match second {
-            Second::None => (pipes.placeholder(ctx), pipes.placeholder_out(ctx), 0),
-            Second::Up(u) => (&u.chunks[ci].buf, pipes.placeholder_out(ctx), 0),
-            Second::Pair(w2, y2) => (&w2.chunks[0].buf, y2, w2.rows),
+        // W2, Y2, W3 and W4 where the form has them, placeholders (read, written) elsewhere;
+        // a second matrix goes with the first chunk only.
+        let (ph, ph_out) = (pipes.placeholder(ctx), pipes.placeholder_out(ctx));
+        let (w2, y2, rows2, w3, w4) = match second {
+            Second::None => (ph, ph_out, 0, ph, ph),
+            Second::Up(u) => (&u.chunks[ci].buf, ph_out, 0, ph, ph),
+            Second::Pair(w2, y2) if ci == 0 => (&w2.chunks[0].buf, y2, w2.rows, ph, ph),
+            Second::Pair(w2, _) => (&w2.chunks[0].buf, ph_out, 0, ph, ph),
+            Second::GluPair { up, gate2, up2, y2 } => {
+                let rows2 = if ci == 0 { gate2.rows } else { 0 };
+                let y2 = if ci == 0 { y2 } else { ph_out };
+                let (g2, u2) = (&gate2.chunks[0].buf, &up2.chunks[0].buf);
+                (&up.chunks[ci].buf, y2, rows2, g2, u2)
+            }
         };
-        for slot_base in (0..n_slots_total).step_by(max_z) {
+        let paired = matches!(second, Second::Pair(..) | Second::GluPair { .. });
+        // The paired forms run as one flat list of workgroups (z = 1), the others with the
+        // slots on z, in blocks of what z holds.
+        let z_block = if paired { n_slots_total.max(1) } else { max_z };
+        for slot_base in (0..n_slots_total).step_by(z_block) {
             let p = MatVecParams {
                 rows: c.n_rows as u32,
                 cols: w.cols as u32,
@@ -354,13 +408,20 @@ fn encode_slots(
                 rows2: rows2 as u32,
                 ..Default::default()
             };
-            let (gx, gy) = grid(ctx, c.n_rows.div_ceil(nr) + rows2.div_ceil(nr));
-            let gz = (n_slots_total - slot_base).min(max_z) as u32;
-            let bound = [&c.buf, x, y, ids, w2, y2];
+            let (groups, gz) = if paired {
+                let items = c.n_rows.div_ceil(nr) * n_slots_total + rows2.div_ceil(nr) * n_tok;
+                (items, 1)
+            } else {
+                let gz = (n_slots_total - slot_base).min(max_z) as u32;
+                (c.n_rows.div_ceil(nr), gz)
+            };
+            let (gx, gy) = grid(ctx, groups);
+            let bound = [&c.buf, x, y, ids, w2, y2, w3, w4];
             encode_op(ctx, pipes, enc, kernel, &p, &bound, (gx, gy, gz));
             // Distinct matrices the slots can touch, each read once (exact for one token).
+            let slots_here = if paired { n_slots_total } else { gz as usize };
             let mats = if slots.n_slot > 1 || slots.ids.is_some() {
-                (gz as usize).min(c.n_mat)
+                slots_here.min(c.n_mat)
             } else {
                 1
             };
@@ -368,7 +429,8 @@ fn encode_slots(
             enc.note_weight_bytes(match second {
                 Second::None => bytes,
                 Second::Up(_) => 2 * bytes,
-                Second::Pair(w2, _) => bytes + w2.rows * w2.row_bytes,
+                Second::Pair(w2, _) => bytes + rows2 * w2.row_bytes,
+                Second::GluPair { gate2, .. } => 2 * (bytes + rows2 * gate2.row_bytes),
             } as u64);
         }
     }

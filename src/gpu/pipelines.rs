@@ -141,6 +141,12 @@ impl Pipelines {
                 ("NR", self.matvec.nr as f64),
                 ("PAIR", 1.0),
             ],
+            Kernel::MatVecGluPair(..) => vec![
+                ("WG", self.matvec.wg as f64),
+                ("NR", self.matvec.nr as f64),
+                ("GLU", 1.0),
+                ("PAIR", 1.0),
+            ],
             _ => vec![],
         }
     }

@@ -8,8 +8,8 @@ use crate::gpu::elementwise::{self, RopeTail, RowSum, RowView};
 use crate::gpu::lower::{Lowered, Lowering};
 use crate::gpu::mla_prefill::{self, MlaScratch};
 use crate::gpu::ops::{
-    encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_pair, encode_matvec_slots,
-    Slots,
+    encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_glu_pair, encode_matvec_pair,
+    encode_matvec_slots, Slots,
 };
 use crate::gpu::recorder::Recorder;
 use crate::gpu::{attention, routing};
@@ -61,7 +61,18 @@ impl GpuExecutor<'_> {
                     continue;
                 }
                 Lowered::Glu { gate, up } => {
-                    self.encode_glu(enc, bufs, g, &g.ops[*gate], &g.ops[*up], op)?;
+                    self.encode_glu(enc, bufs, g, (&g.ops[*gate], &g.ops[*up], op), None)?;
+                    continue;
+                }
+                Lowered::GluPair {
+                    gate,
+                    up,
+                    other,
+                    gate2,
+                    up2,
+                } => {
+                    let second = (&g.ops[*gate2], &g.ops[*up2], &g.ops[*other]);
+                    self.encode_glu(enc, bufs, g, (&g.ops[*gate], &g.ops[*up], op), Some(second))?;
                     continue;
                 }
                 Lowered::ReadView { src, view } | Lowered::NormRope { src, view, .. } => {
@@ -425,15 +436,15 @@ impl GpuExecutor<'_> {
         encode_matvec_pair(&self.ctx, &self.pipes, enc, (w, w2), &bufs[x], ys, n_tok)
     }
 
-    /// A SwiGlu (`swiglu`) of the matvecs `gate` and `up` as one gated matvec.
+    /// A SwiGlu (`swiglu`) of the matvecs `gate` and `up` as one gated matvec; with `pair`, the
+    /// SwiGlu of two plain matvecs over the same input in the same dispatch.
     fn encode_glu(
         &self,
         enc: &mut Recorder,
         bufs: &[wgpu::Buffer],
         g: &Graph,
-        gate: &Op,
-        up: &Op,
-        swiglu: &Op,
+        (gate, up, swiglu): (&Op, &Op, &Op),
+        pair: Option<(&Op, &Op, &Op)>,
     ) -> Result<()> {
         let t = g.spec.n_tokens;
         let out = graph::outputs(swiglu)[0];
@@ -465,14 +476,31 @@ impl GpuExecutor<'_> {
             None => g.nodes[x].len() / gw.cols,
             Some(_) => t,
         };
-        encode_matvec_glu(
+        let Some((gate2, up2, swiglu2)) = pair else {
+            return encode_matvec_glu(
+                &self.ctx,
+                &self.pipes,
+                enc,
+                gw,
+                uw,
+                &bufs[x],
+                &bufs[out],
+                n_tok,
+                &slots,
+            );
+        };
+        let (&Op::MatMul { w: g2, .. }, &Op::MatMul { w: u2, .. }) = (gate2, up2) else {
+            unreachable!("lower() pairs a gated matvec of plain matrices")
+        };
+        let out2 = graph::outputs(swiglu2)[0];
+        encode_matvec_glu_pair(
             &self.ctx,
             &self.pipes,
             enc,
-            gw,
-            uw,
+            (gw, uw),
+            (self.mat(g2), self.mat(u2)),
             &bufs[x],
-            &bufs[out],
+            (&bufs[out], &bufs[out2]),
             n_tok,
             &slots,
         )
