@@ -9,9 +9,15 @@
 //                                                                                      -> WEIGHTS
 // The encoder passes n_groups = 1 when grouping does not apply (one group, or all groups used).
 //
-// Bindings: LOGITS [n_tok, n_expert] f32, BIAS [n_expert] f32 (any buffer when has_bias = 0: it
-//           is not read), PROBS [n_tok, n_expert] f32, TOPK [n_tok, n_used] i32,
-//           WEIGHTS [n_tok, n_used] f32, P params.
+// With n_embd > 0 the kernel first computes the logits itself (the router's matvec, folded in by
+// the executor): logits[e] = Σ_c GATE[e, c] · LOGITS[t, c], LOGITS then holding the token's
+// normalized hidden state [n_tok, n_embd]; each expert's dot is split over WG / n_expert
+// invocations (at least one) whose partial sums are added in a fixed order.
+//
+// Bindings: LOGITS [n_tok, n_expert] f32 (or the hidden states, above), BIAS [n_expert] f32 (any
+//           buffer when has_bias = 0: it is not read), PROBS [n_tok, n_expert] f32,
+//           TOPK [n_tok, n_used] i32, WEIGHTS [n_tok, n_used] f32, GATE [n_expert, n_embd] f32
+//           (read only when n_embd > 0), P params.
 // Mapping: one workgroup per token (x + y · x count); the WG invocations stride over experts for
 // the softmax (workgroup max and sum), over groups for the group scores, and over experts again
 // for the top-k. No sort: an expert's rank is the number of experts that come before it in the
@@ -38,6 +44,10 @@ struct Params {
     has_bias: u32,
     norm: u32,
     scale: f32,
+    n_embd: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> LOGITS: array<f32>;
@@ -45,13 +55,55 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> PROBS: array<f32>;
 @group(0) @binding(3) var<storage, read_write> TOPK: array<i32>;
 @group(0) @binding(4) var<storage, read_write> WEIGHTS: array<f32>;
-@group(0) @binding(5) var<uniform> P: Params;
+@group(0) @binding(5) var<storage, read> GATE: array<f32>;
+@group(0) @binding(6) var<uniform> P: Params;
 
 var<workgroup> score: array<f32, MAX_E>;   // unbiased scores of this token
 var<workgroup> sel: array<f32, MAX_E>;     // selection scores (biased)
 var<workgroup> gscore: array<f32, MAX_G>;  // group scores
 var<workgroup> gkeep: array<u32, MAX_G>;   // 1 for kept groups
 var<workgroup> chosen: array<f32, MAX_K>;  // unbiased scores of the choices, best first
+var<workgroup> logit_w: array<f32, MAX_E>; // logits computed here (n_embd > 0)
+var<workgroup> part_w: array<f32, WG>;     // their partial sums
+
+// The router's matvec for token t into logit_w: invocation i sums part i % parts of expert
+// i / parts (parts = WG / n_expert, at least 1), then each expert adds its parts in order.
+fn router_logits(t: u32, n_e: u32, lid: u32) {
+    let parts = max(1u, WG / n_e);
+    let len = (P.n_embd + parts - 1u) / parts;
+    let x_row = t * P.n_embd;
+    for (var item = lid; item < n_e * parts; item = item + WG) {
+        let e = item / parts;
+        let c0 = (item % parts) * len;
+        let c1 = min(c0 + len, P.n_embd);
+        var acc = 0.0;
+        for (var c = c0; c < c1; c = c + 1u) {
+            acc = acc + GATE[e * P.n_embd + c] * LOGITS[x_row + c];
+        }
+        if (parts == 1u) {
+            logit_w[e] = acc;
+        } else {
+            part_w[item] = acc;
+        }
+    }
+    workgroupBarrier();
+    if (parts > 1u && lid < n_e) {
+        var total = 0.0;
+        for (var p = 0u; p < parts; p = p + 1u) {
+            total = total + part_w[lid * parts + p];
+        }
+        logit_w[lid] = total;
+    }
+    workgroupBarrier();
+}
+
+// Expert e's logit for the token whose logits start at `row`.
+fn logit(row: u32, e: u32) -> f32 {
+    if (P.n_embd != 0u) {
+        return logit_w[e];
+    }
+    return LOGITS[row + e];
+}
 // Whether (va, id a) is ranked before (vb, id b): larger value first, then lower id.
 fn before(va: f32, a: u32, vb: f32, b: u32) -> bool {
     return va > vb || (va == vb && a < b);
@@ -67,16 +119,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let n_e = P.n_expert;
     let row = t * n_e;
+    if (P.n_embd != 0u) {
+        router_logits(t, n_e, lid);
+    }
 
     // Scores: softmax with max subtraction (as cpu::ops::softmax), or sigmoid.
     var local_max = NEG;
     for (var e = lid; e < n_e; e = e + WG) {
-        local_max = max(local_max, LOGITS[row + e]);
+        local_max = max(local_max, logit(row, e));
     }
     let m = workgroup_max(local_max, lid);
     var local_sum = 0.0;
     for (var e = lid; e < n_e; e = e + WG) {
-        let x = LOGITS[row + e];
+        let x = logit(row, e);
         var s: f32;
         if (P.gating == 0u) {
             s = exp(x - m);

@@ -17,7 +17,7 @@ use wgpu_ds::gpu::elementwise::{
     RowView,
 };
 use wgpu_ds::gpu::executor::{GpuExecutor, Readback};
-use wgpu_ds::gpu::lower::{lower, Lowered};
+use wgpu_ds::gpu::lower::{lower, Fits, Lowered};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
@@ -240,7 +240,7 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
     for stem in ["tiny-v2lite-s-F32", "tiny-v3-s-F32"] {
         let model = Model::open(format!("{ORACLE}/{stem}.gguf")).unwrap();
         let g = model.graph(decode_spec(3));
-        let low = lower(&g, &|_, _| true, &|_, _| true);
+        let low = lower(&g, &Fits::ALL);
         let count = |f: &dyn Fn(&Op) -> bool| g.ops.iter().filter(|o| f(o)).count();
         let slices = count(&|o| matches!(o, Op::Slice { .. }));
         let mixes = count(&|o| matches!(o, Op::WeightedSum { .. }));
@@ -268,6 +268,9 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         // And every layer's q_pe RoPE inside its absorbed attention.
         let q_ropes = fused(&|l| matches!(l, Lowered::QRope { .. }));
         assert_eq!(q_ropes, model.config.n_layer, "{stem}");
+        // Every router matvec inside its routing.
+        let route_gates = fused(&|l| matches!(l, Lowered::RouteGate { .. }));
+        assert_eq!(route_gates, mixes, "{stem}");
         // And every MoE layer's shared-expert gated matvec inside its routed one.
         let glu_pairs = fused(&|l| matches!(l, Lowered::GluPair { .. }));
         assert_eq!(glu_pairs, mixes, "{stem}");
@@ -279,7 +282,8 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
             + pairs
             + norm_ropes
             + q_ropes
-            + glu_pairs;
+            + glu_pairs
+            + route_gates;
         assert_eq!(folded, expect, "{stem}");
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
         assert_eq!(
@@ -300,8 +304,11 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
     }
 }
 
+/// Every fold computes what the unfused ops compute in the same order, except the router's
+/// matvec inside the routing, which sums each logit in another order (f32 rounding): the logits
+/// of a fused step agree with the unfused ones to 1e-5 and give the same greedy tokens.
 #[test]
-fn fused_and_unfused_steps_give_identical_logits() {
+fn fused_and_unfused_steps_give_the_same_logits() {
     if common::gpu().is_none() {
         return;
     }
@@ -333,14 +340,12 @@ fn fused_and_unfused_steps_give_identical_logits() {
         };
         let (fused, d_fused) = logits(Readback::Logits);
         let (plain, d_plain) = logits(Readback::Everything);
-        let same = fused
-            .iter()
-            .zip(&plain)
-            .all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(
-            same && fused.len() == plain.len(),
-            "{stem}: fused logits differ from unfused"
-        );
+        assert_close(&format!("{stem}: fused logits"), &fused, &plain, 1e-5, 1e-5);
+        let vocab = model.config.n_vocab;
+        for (step, (f, p)) in fused.chunks(vocab).zip(plain.chunks(vocab)).enumerate() {
+            let (a, b) = (wgpu_ds::sample::argmax(f), wgpu_ds::sample::argmax(p));
+            assert_eq!(a, b, "{stem}: step {step} greedy token fused {a}, unfused {b}");
+        }
         assert!(
             d_fused < d_plain,
             "{stem}: {d_fused} dispatches fused, {d_plain} unfused"

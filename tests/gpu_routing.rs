@@ -11,7 +11,7 @@ use wgpu_ds::cpu::moe::route;
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
-use wgpu_ds::gpu::routing::{encode_argmax, encode_moe_route};
+use wgpu_ds::gpu::routing::{encode_argmax, encode_moe_route, MoeRoute, RouterInput};
 use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::graph::Routing;
 use wgpu_ds::model::Gating;
@@ -60,19 +60,17 @@ fn gpu_route(
     let tb = storage_f32(ctx, "topk", &vec![-1.0; n_tok * k]);
     let wb = storage_f32(ctx, "weights", &vec![0.0; n_tok * k]);
     let mut enc = Recorder::new();
-    encode_moe_route(
-        ctx,
-        pipes,
-        &mut enc,
-        &lb,
-        bb.as_ref(),
-        &pb,
-        &tb,
-        &wb,
+    let route = MoeRoute {
+        input: RouterInput::Logits(&lb),
+        bias: bb.as_ref(),
+        probs: &pb,
+        topk: &tb,
+        weights: &wb,
         n_tok,
         n_expert,
-        r,
-    );
+        routing: r,
+    };
+    encode_moe_route(ctx, pipes, &mut enc, &route);
     enc.submit(ctx, pipes);
     let topk = read_f32(ctx, &tb, n_tok * k).unwrap();
     Routed {
@@ -322,4 +320,83 @@ fn argmax_matches_cpu_with_ties_and_v3_vocabulary() {
     }
     assert_eq!(gpu_argmax(&ctx, &pipes, &cases[1].1), 98_765);
     assert_eq!(gpu_argmax(&ctx, &pipes, &cases[2].1), 3);
+}
+
+/// The router's matvec folded into the routing (RouterInput::Gate) scores the hidden states as
+/// the CPU's F32 matmul then route does: V2-Lite (64 experts of hidden 2048, softmax top-6) and
+/// V3 (256 experts of hidden 7168, sigmoid with bias and groups).
+#[test]
+fn moe_route_with_the_router_matvec_folded_in_matches_cpu_matmul_then_route() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    let v3_bias: Vec<f32> = values(256, 7).iter().map(|v| v * 0.4).collect();
+    let cases = [
+        (
+            "V2-Lite",
+            64,
+            2048,
+            routing(Gating::Softmax, 6, (1, 1), false, 1.0),
+            None,
+        ),
+        (
+            "V3",
+            256,
+            7168,
+            routing(Gating::Sigmoid, 8, (8, 4), true, 2.5),
+            Some(&v3_bias[..]),
+        ),
+    ];
+    for (what, n_e, n_embd, r, bias) in cases {
+        let n_tok = 3;
+        let x = values(n_tok * n_embd, 5);
+        let w: Vec<f32> = values(n_e * n_embd, 6).iter().map(|v| v * 0.2).collect();
+        let bytes: Vec<u8> = bytemuck::cast_slice(&w).to_vec();
+        let m = wgpu_ds::cpu::ops::QMatrix {
+            ty: wgpu_ds::quant::QuantType::F32,
+            bytes: &bytes,
+            rows: n_e,
+            cols: n_embd,
+        };
+        let logits = wgpu_ds::cpu::ops::matmul(m, &x, n_tok).unwrap();
+        let want = cpu_route(&logits, bias, &r, n_e);
+        let k = r.n_expert_used;
+        let (xb, wb) = (storage_f32(&ctx, "x", &x), storage_f32(&ctx, "gate", &w));
+        let bb = bias.map(|b| storage_f32(&ctx, "bias", b));
+        let pb = storage_f32(&ctx, "probs", &vec![0.0; n_tok * n_e]);
+        let tb = storage_f32(&ctx, "topk", &vec![-1.0; n_tok * k]);
+        let ob = storage_f32(&ctx, "weights", &vec![0.0; n_tok * k]);
+        let route = MoeRoute {
+            input: RouterInput::Gate {
+                x: &xb,
+                w: &wb,
+                n_embd,
+            },
+            bias: bb.as_ref(),
+            probs: &pb,
+            topk: &tb,
+            weights: &ob,
+            n_tok,
+            n_expert: n_e,
+            routing: &r,
+        };
+        let mut enc = Recorder::new();
+        encode_moe_route(&ctx, &pipes, &mut enc, &route);
+        enc.submit(&ctx, &pipes);
+        let topk: Vec<i32> = read_f32(&ctx, &tb, n_tok * k)
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits() as i32)
+            .collect();
+        assert_eq!(topk, want.topk, "{what}: expert ids");
+        let probs = read_f32(&ctx, &pb, n_tok * n_e).unwrap();
+        assert_close(&format!("{what} probs"), &probs, &want.probs, 1e-6, 1e-4);
+        let weights = read_f32(&ctx, &ob, n_tok * k).unwrap();
+        assert_close(
+            &format!("{what} weights"),
+            &weights,
+            &want.weights,
+            1e-6,
+            1e-4,
+        );
+    }
 }

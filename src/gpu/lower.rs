@@ -18,6 +18,8 @@
 //!   load from q's rows).
 //! - Two plain matvecs over the same input that remain after that (q or q_a and kv_a_mqa of a
 //!   layer) run as one paired matvec (`matvec_pair`) where the weights allow it.
+//! - The router's matvec (F32 gate weights in one chunk), read only by the routing, runs inside
+//!   the routing kernel.
 //! - The routed experts' gated matvec and the shared experts' over the same input run as one
 //!   dispatch (`matvec_glu_pair`) where the weights allow it.
 //! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
@@ -57,6 +59,8 @@ pub enum Lowered {
     MixNorm { ws: usize, addends: Vec<NodeId> },
     /// This matvec and the (folded) matvec `other` over the same input, in one dispatch.
     Pair { other: usize },
+    /// This MoeRoute, computing its logits as the (folded) matvec `gate` would.
+    RouteGate { gate: usize },
     /// This absorbed attention, reading q_pe as the (folded) RoPE `rope` of `view` of `src`
     /// (None: src itself), rotated on load.
     QRope {
@@ -111,13 +115,28 @@ fn consumers(g: &Graph) -> Vec<Vec<usize>> {
     c
 }
 
-/// The fused lowering of `g`. `glu_ok(gate, up)` says whether two weights can share a gated
-/// matvec (one type, shape and chunking on this device).
-pub fn lower(
-    g: &Graph,
-    glu_ok: &dyn Fn(WeightId, WeightId) -> bool,
-    pair_ok: &dyn Fn(WeightId, WeightId) -> bool,
-) -> Lowering {
+/// What the device allows the lowering to fuse, by weight.
+pub struct Fits<'a> {
+    /// Two weights can share a gated matvec (one type, shape and chunking).
+    pub glu: &'a dyn Fn(WeightId, WeightId) -> bool,
+    /// The second can be paired with the first in one matvec dispatch.
+    pub pair: &'a dyn Fn(WeightId, WeightId) -> bool,
+    /// A router weight the routing kernel can read itself (F32, one chunk).
+    pub router: &'a dyn Fn(WeightId) -> bool,
+}
+
+impl Fits<'_> {
+    /// Everything fits (for tests of the lowering itself).
+    pub const ALL: Fits<'static> = Fits {
+        glu: &|_, _| true,
+        pair: &|_, _| true,
+        router: &|_| true,
+    };
+}
+
+/// The fused lowering of `g`, fusing what `fits` allows on this device.
+pub fn lower(g: &Graph, fits: &Fits) -> Lowering {
+    let (glu_ok, pair_ok) = (fits.glu, fits.pair);
     let mut l = Lowering::none(g);
     let users = consumers(g);
     let mut producer = vec![None; g.nodes.len()];
@@ -192,6 +211,7 @@ pub fn lower(
     fold_norm_rope(g, &mut l);
     fold_glu_pair(g, pair_ok, &mut l);
     fold_q_rope(g, &users, &producer, &mut l);
+    fold_route_gate(g, &users, &producer, fits.router, &mut l);
     // Pairs last, so the gated form keeps the gate and up matvecs it wants.
     for (i, op) in g.ops.iter().enumerate() {
         let Op::MatMul { w, x, out } = *op else {
@@ -392,6 +412,31 @@ fn fold_glu_pair(g: &Graph, pair_ok: &dyn Fn(WeightId, WeightId) -> bool, l: &mu
                 up2,
             };
             l.plan[j] = Lowered::Folded;
+        }
+    }
+}
+
+/// The router's matvec folded into the routing, when nothing else reads the logits.
+fn fold_route_gate(
+    g: &Graph,
+    users: &[Vec<usize>],
+    producer: &[Option<usize>],
+    router_ok: &dyn Fn(WeightId) -> bool,
+    l: &mut Lowering,
+) {
+    for r in 0..g.ops.len() {
+        let Op::MoeRoute { logits, .. } = g.ops[r] else {
+            continue;
+        };
+        let Some(j) = producer[logits] else { continue };
+        let Op::MatMul { w, .. } = g.ops[j] else {
+            continue;
+        };
+        let free = l.plan[j] == Lowered::Run && l.plan[r] == Lowered::Run;
+        if users[logits] == [r] && free && logits != g.logits && router_ok(w) {
+            l.plan[r] = Lowered::RouteGate { gate: j };
+            l.plan[j] = Lowered::Folded;
+            l.elided[logits] = true;
         }
     }
 }

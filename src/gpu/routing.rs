@@ -33,6 +33,11 @@ pub struct MoeRouteParams {
     pub has_bias: u32,
     pub norm: u32,
     pub scale: f32,
+    /// Hidden size when the kernel computes the logits itself (0: LOGITS holds them).
+    pub n_embd: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
 }
 
 /// shaders/argmax.wgsl `Params`.
@@ -42,23 +47,40 @@ pub struct ArgmaxParams {
     pub n: u32,
 }
 
-/// Encodes DeepSeek's routing of `n_tok` tokens (cpu::moe::route per token).
-/// logits: [T, E] f32; bias: [E] f32 (V3's exp_probs_b); probs: [T, E] f32 (the unbiased scores);
-/// topk: [T, K] i32 (chosen experts, best first); weights: [T, K] f32. K = routing.n_expert_used.
-#[allow(clippy::too_many_arguments)]
-pub fn encode_moe_route(
-    ctx: &GpuContext,
-    pipes: &Pipelines,
-    enc: &mut Recorder,
-    logits: &Buffer,
-    bias: Option<&Buffer>,
-    probs: &Buffer,
-    topk: &Buffer,
-    weights: &Buffer,
-    n_tok: usize,
-    n_expert: usize,
-    routing: &Routing,
-) {
+/// What the router scores: logits [T, E] f32, or (the router's matvec folded in) the hidden
+/// states x [T, n_embd] f32 and the F32 gate weights w [E, n_embd].
+#[derive(Clone, Copy)]
+pub enum RouterInput<'a> {
+    Logits(&'a Buffer),
+    Gate {
+        x: &'a Buffer,
+        w: &'a Buffer,
+        n_embd: usize,
+    },
+}
+
+/// The buffers and shape of DeepSeek's routing of `n_tok` tokens (`encode_moe_route`).
+pub struct MoeRoute<'a> {
+    pub input: RouterInput<'a>,
+    /// [E] f32 (V3's exp_probs_b)
+    pub bias: Option<&'a Buffer>,
+    /// [T, E] f32 (the unbiased scores)
+    pub probs: &'a Buffer,
+    /// [T, K] i32 (chosen experts, best first)
+    pub topk: &'a Buffer,
+    /// [T, K] f32
+    pub weights: &'a Buffer,
+    pub n_tok: usize,
+    pub n_expert: usize,
+    /// K = routing.n_expert_used.
+    pub routing: &'a Routing,
+}
+
+/// Encodes `a` (cpu::moe::route per token, after the router's matvec when the input is the
+/// hidden state).
+pub fn encode_moe_route(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, a: &MoeRoute) {
+    let (n_tok, n_expert, routing) = (a.n_tok, a.n_expert, a.routing);
+    let (probs, topk, weights) = (a.probs, a.topk, a.weights);
     let k = routing.n_expert_used;
     let grouped = routing.n_groups > 1 && routing.n_group_used < routing.n_groups;
     let n_groups = if grouped { routing.n_groups } else { 1 };
@@ -71,11 +93,28 @@ pub fn encode_moe_route(
         "moe_route: {k} of {n_expert} experts in {n_groups} groups"
     );
     let (te, tk) = ((n_tok * n_expert * 4) as u64, (n_tok * k * 4) as u64);
+    let (first, gate, n_embd) = match a.input {
+        RouterInput::Logits(l) => {
+            assert!(
+                l.size() >= te,
+                "moe_route: logits smaller than [{n_tok}, {n_expert}]"
+            );
+            (l, None, 0)
+        }
+        RouterInput::Gate { x, w, n_embd } => {
+            let (tx, tw) = ((n_tok * n_embd * 4) as u64, (n_expert * n_embd * 4) as u64);
+            assert!(
+                n_embd > 0 && x.size() >= tx && w.size() >= tw,
+                "moe_route: hidden states or gate weights smaller than [{n_tok} | {n_expert}, {n_embd}]"
+            );
+            (x, Some(w), n_embd)
+        }
+    };
     assert!(
-        logits.size() >= te && probs.size() >= te && topk.size() >= tk && weights.size() >= tk,
+        probs.size() >= te && topk.size() >= tk && weights.size() >= tk,
         "moe_route: buffers smaller than [{n_tok}, {n_expert}] / [{n_tok}, {k}]"
     );
-    if let Some(b) = bias {
+    if let Some(b) = a.bias {
         assert!(
             b.size() >= (n_expert * 4) as u64,
             "moe_route: bias shorter than {n_expert}"
@@ -95,12 +134,16 @@ pub fn encode_moe_route(
             Gating::Softmax => 0,
             Gating::Sigmoid => 1,
         },
-        has_bias: bias.is_some() as u32,
+        has_bias: a.bias.is_some() as u32,
         norm: routing.norm as u32,
         scale: routing.scale,
+        n_embd: n_embd as u32,
+        ..Default::default()
     };
-    // Without a bias the shader never reads binding 1; the logits (also read-only) stand in.
-    let bias = bias.unwrap_or(logits);
+    // The shader never reads a binding it has no use for; the first input (also read-only)
+    // stands in for a missing bias or gate.
+    let bias = a.bias.unwrap_or(first);
+    let gate = gate.unwrap_or(first);
     let (gx, gy) = grid(ctx, n_tok);
     encode_op(
         ctx,
@@ -108,7 +151,7 @@ pub fn encode_moe_route(
         enc,
         Kernel::Op("moe_route"),
         &p,
-        &[logits, bias, probs, topk, weights],
+        &[first, bias, probs, topk, weights, gate],
         (gx, gy, 1),
     );
 }

@@ -81,7 +81,8 @@ impl GpuExecutor<'_> {
                 Lowered::Run
                 | Lowered::AddNorm { .. }
                 | Lowered::MixNorm { .. }
-                | Lowered::QRope { .. } => None,
+                | Lowered::QRope { .. }
+                | Lowered::RouteGate { .. } => None,
             };
             match op {
                 Op::GetRows { .. }
@@ -247,20 +248,32 @@ impl GpuExecutor<'_> {
                 weights,
             } => {
                 let n_expert = len(logits) / t;
-                let bias = bias.map(|b| &self.vecs[&b]);
-                routing::encode_moe_route(
-                    ctx,
-                    pipes,
-                    enc,
-                    &bufs[logits],
-                    bias,
-                    &bufs[probs],
-                    &bufs[topk],
-                    &bufs[weights],
-                    t,
+                // A folded router matvec: the route kernel scores the hidden states itself.
+                let input = match io.low.plan[i] {
+                    Lowered::RouteGate { gate } => match g.ops[gate] {
+                        Op::MatMul { w, x, .. } => {
+                            let m = self.mat(w);
+                            routing::RouterInput::Gate {
+                                x: &bufs[x],
+                                w: &m.chunks[0].buf,
+                                n_embd: m.cols,
+                            }
+                        }
+                        _ => unreachable!("RouteGate folds a MatMul"),
+                    },
+                    _ => routing::RouterInput::Logits(&bufs[logits]),
+                };
+                let route = routing::MoeRoute {
+                    input,
+                    bias: bias.map(|b| &self.vecs[&b]),
+                    probs: &bufs[probs],
+                    topk: &bufs[topk],
+                    weights: &bufs[weights],
+                    n_tok: t,
                     n_expert,
-                    &routing,
-                );
+                    routing: &routing,
+                };
+                routing::encode_moe_route(ctx, pipes, enc, &route);
             }
             _ => unreachable!("not an attention or routing op"),
         }

@@ -10,7 +10,7 @@ use std::rc::Rc;
 mod encode;
 
 use super::context::GpuContext;
-use super::lower::{lower, Lowering};
+use super::lower::{lower, Fits, Lowering};
 use super::ops::{glu_ok, pair_ok, storage_f32, GpuWeight};
 use super::pipelines::Pipelines;
 use super::recorder::{DispatchTime, Recorded, Recorder};
@@ -302,9 +302,18 @@ impl<'m> GpuExecutor<'m> {
                 return low.clone();
             }
         }
-        let glu_ok = |a: WeightId, b: WeightId| glu_ok(self.mat(a), self.mat(b));
-        let pair_ok = |a: WeightId, b: WeightId| pair_ok(self.mat(a), self.mat(b));
-        let low = Rc::new(lower(g, &glu_ok, &pair_ok));
+        let glu = |a: WeightId, b: WeightId| glu_ok(self.mat(a), self.mat(b));
+        let pair = |a: WeightId, b: WeightId| pair_ok(self.mat(a), self.mat(b));
+        let router = |w: WeightId| {
+            let m = self.mat(w);
+            m.ty == crate::quant::QuantType::F32 && m.n_mat == 1 && m.chunks.len() == 1
+        };
+        let fits = Fits {
+            glu: &glu,
+            pair: &pair,
+            router: &router,
+        };
+        let low = Rc::new(lower(g, &fits));
         self.lowered = Some((shape, low.clone()));
         low
     }
