@@ -12,7 +12,8 @@
 // (the executor folds q_pe's RoPE in here). Each workgroup keeps its heads' q_pe in workgroup
 // memory.
 //
-// Bindings: CACHE [n_ctx, kv + rope] f32 (per position c_kv then k_pe), QA [n_tok, n_head, kv],
+// Bindings: CACHE [n_ctx, kv + rope] (per position c_kv then k_pe) as u32: f32 words, or halves
+//           two per word with cache_f16 (common/half.wgsl), QA [n_tok, n_head, kv],
 //           QP f32 (see above), TABLE [n_tok, rope / 2, 2] f32 (read only with rope_q),
 //           DST: OUT [n_tok, n_head, kv] when direct, else
 //           PART [n_tok, n_head, n_chunks, kv + 2] (m, l, acc[kv]), P params.
@@ -43,10 +44,11 @@ struct Params {
     qp_stride: u32,
     qp_offset: u32,
     rope_q: u32,
-    pad0: u32,
+    // 1: the cache holds halves, two per word (even element low)
+    cache_f16: u32,
 }
 
-@group(0) @binding(0) var<storage, read> CACHE: array<f32>;
+@group(0) @binding(0) var<storage, read> CACHE: array<u32>;
 @group(0) @binding(1) var<storage, read> QA: array<f32>;
 @group(0) @binding(2) var<storage, read> QP: array<f32>;
 @group(0) @binding(3) var<storage, read> TABLE: array<f32>;
@@ -57,6 +59,14 @@ struct Params {
 var<workgroup> tile_pg: array<f32, HG * WG>;
 // q_pe of the group's heads (rotated when rope_q).
 var<workgroup> qp_g: array<f32, HG * MAX_ROPE>;
+
+// Element i of the cache (f32 words, or halves with cache_f16).
+fn cache_at(i: u32) -> f32 {
+    if (P.cache_f16 == 0u) {
+        return bitcast<f32>(CACHE[i]);
+    }
+    return f16_bits_to_f32((CACHE[i >> 1u] >> ((i & 1u) << 4u)) & 0xffffu);
+}
 
 // Element j of head th's q_pe, for token t.
 fn q_pe_at(t: u32, th: u32, j: u32) -> f32 {
@@ -107,13 +117,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (s < s1) {
             let row = s * width;
             for (var j = 0u; j < kv; j = j + 1u) {
-                let cv = CACHE[row + j];
+                let cv = cache_at(row + j);
                 for (var g = 0u; g < HG; g = g + 1u) {
                     score[g] = score[g] + QA[(th0 + min(g, nh - 1u)) * kv + j] * cv;
                 }
             }
             for (var j = 0u; j < P.rope; j = j + 1u) {
-                let cv = CACHE[row + kv + j];
+                let cv = cache_at(row + kv + j);
                 for (var g = 0u; g < HG; g = g + 1u) {
                     score[g] = score[g] + qp_g[g * P.rope + j] * cv;
                 }
@@ -137,7 +147,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             for (var k = 0u; k < MAX_CPT; k = k + 1u) {
                 let ch = lid + k * WG;
                 if (ch < kv) {
-                    let cv = CACHE[row + ch];
+                    let cv = cache_at(row + ch);
                     for (var g = 0u; g < HG; g = g + 1u) {
                         acc[g * MAX_CPT + k] = acc[g * MAX_CPT + k] + tile_pg[g * WG + i] * cv;
                     }

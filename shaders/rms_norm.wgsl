@@ -16,7 +16,8 @@
 //
 // Bindings: X f32 (row r at r · x_stride: a prefix of longer rows, or the rows themselves; with
 //           k > 0 [n_rows, k, n]), W [n] f32, Y f32 (row r at r · y_stride + y_offset:
-//           [n_rows, n] itself, or rows of the latent cache), B, A1 and S [n_rows, n] f32, MW
+//           [n_rows, n] itself, or rows of the latent cache; u32 words through
+//           common/cache_store.wgsl, halves with y_f16), B, A1 and S [n_rows, n] f32, MW
 //           [n_rows, k] f32, TABLE [n_rows, rope_pairs, 2] f32 (each read or written only when
 //           used), P params.
 // Mapping: one workgroup per row, rows over workgroup x + y · (x count) so any row count fits the
@@ -37,12 +38,13 @@ struct Params {
     rope_pairs: u32,
     rope_x: u32,
     rope_y: u32,
-    pad0: u32,
+    // 1: Y is a latent cache of halves (common/cache_store.wgsl)
+    y_f16: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<u32>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read_write> S: array<f32>;
 @group(0) @binding(5) var<storage, read> A1: array<f32>;
@@ -69,6 +71,14 @@ fn row_value(x_row: u32, r: u32, c: u32) -> f32 {
     return v;
 }
 
+// Element c of row r as the first pass computed it: read back from S where it was stored.
+fn stored_value(stored: bool, x_row: u32, r: u32, c: u32) -> f32 {
+    if (stored) {
+        return S[r * P.n + c];
+    }
+    return X[x_row + c];
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -90,15 +100,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let sum_sq = workgroup_sum(acc, lid);
     let scale = 1.0 / sqrt(sum_sq / f32(P.n) + P.eps);
-    for (var c = lid; c < P.n; c = c + WG) {
-        // This invocation stored element c of S itself above.
-        var v: f32;
-        if (stored) {
-            v = S[r * P.n + c];
-        } else {
-            v = X[x_row + c];
+    if (P.y_f16 == 0u) {
+        for (var c = lid; c < P.n; c = c + WG) {
+            // This invocation stored element c of S itself above.
+            Y[row + c] = bitcast<u32>((stored_value(stored, x_row, r, c) * scale) * W[c]);
         }
-        Y[row + c] = (v * scale) * W[c];
+    } else {
+        // Halves go two to a word: each invocation writes pairs (S was written element-wise
+        // above, so a barrier makes the other invocation's element visible).
+        storageBarrier();
+        for (var c = 2u * lid; c < P.n; c = c + 2u * WG) {
+            let a = (stored_value(stored, x_row, r, c) * scale) * W[c];
+            let b = (stored_value(stored, x_row, r, c + 1u) * scale) * W[c + 1u];
+            store_pair(row + c, a, b, 1u);
+        }
     }
     for (var i = lid; i < P.rope_pairs; i = i + WG) {
         let c = TABLE[(r * P.rope_pairs + i) * 2u];
@@ -107,7 +122,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let e = row + P.rope_y + 2u * i;
         let x0 = X[ex];
         let x1 = X[ex + 1u];
-        Y[e] = x0 * c - x1 * s;
-        Y[e + 1u] = x0 * s + x1 * c;
+        store_pair(e, x0 * c - x1 * s, x0 * s + x1 * c, P.y_f16);
     }
 }

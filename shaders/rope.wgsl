@@ -5,7 +5,8 @@
 // angles reach ~100 rad. CPU twin: cpu::rope::Rope::apply (the Rope op).
 //
 // Bindings: X f32 (head th's dims at th · x_stride + x_offset: the rope part of a wider row, or
-//           [n_tok, n_head, n_dims] itself), Y f32 (head th's dims at th · y_stride + y_offset:
+//           [n_tok, n_head, n_dims] itself), Y f32 words or packed halves (y_f16; see
+//           common/cache_store.wgsl) (head th's dims at th · y_stride + y_offset:
 //           [n_tok, n_head, n_dims] itself, or the rope part of latent-cache rows), TABLE [n_tok, n_dims / 2, 2] f32, P params.
 // Mapping: one invocation per pair, flat index (workgroup x + y · (x count)) · WG + lid.
 
@@ -19,11 +20,12 @@ struct Params {
     x_offset: u32,
     y_stride: u32,
     y_offset: u32,
-    pad0: u32,
+    // 1: Y is a latent cache of halves (common/cache_store.wgsl)
+    y_f16: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
 @group(0) @binding(2) var<storage, read> TABLE: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
 
@@ -44,6 +46,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let ex = th * P.x_stride + P.x_offset + 2u * i;
     let x0 = X[ex];
     let x1 = X[ex + 1u];
-    Y[e] = x0 * c - x1 * s;
-    Y[e + 1u] = x0 * s + x1 * c;
+    store_pair(e, x0 * c - x1 * s, x0 * s + x1 * c, P.y_f16);
 }

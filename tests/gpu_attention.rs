@@ -15,6 +15,7 @@ use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::GpuContext;
+use wgpu_ds::model::CacheType;
 
 /// One attention step: a cache of n_kv = pos0 + n_tok positions and the queries of n_tok tokens.
 struct Case {
@@ -120,6 +121,7 @@ fn check(ctx: &GpuContext, pipes: &Pipelines, c: &Case, chunk: Option<usize>) {
     let mut enc = Recorder::new();
     let attn = AttnAbsorbed {
         cache: &cb,
+        cache_ty: CacheType::F32,
         q_abs: &qa,
         q_pe: QPe::plain(&qp),
         out: &ob,
@@ -225,6 +227,7 @@ fn attn_absorbed_rotates_q_pe_on_load_from_q_rows() {
     for chunk in [None, Some(64)] {
         let attn = AttnAbsorbed {
             cache: &cb,
+            cache_ty: CacheType::F32,
             q_abs: &qa,
             q_pe: QPe {
                 buf: &qb,
@@ -251,5 +254,66 @@ fn attn_absorbed_rotates_q_pe_on_load_from_q_rows() {
             1e-5,
             1e-4,
         );
+    }
+}
+
+/// With the cache in f16 (halves two per word, each value rounded to the nearest half), the
+/// kernel gives the CPU's attention over a cache rounded the same way: at V2-Lite and V3 head
+/// counts, one chunk and many.
+#[test]
+fn attn_absorbed_over_an_f16_cache_matches_cpu_over_the_same_halves() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    for (n_head, pos0, chunk) in [(16, 1500, None), (16, 1500, Some(64)), (128, 300, None)] {
+        let mut c = case(512, 64, n_head, pos0, 1);
+        let n_kv = pos0 + 1;
+        let w = c.kv + c.rope;
+        // Round the cache as an f16 cache stores it, and pack the halves two per word.
+        let mut halves = Vec::with_capacity(n_kv * w);
+        for s in 0..n_kv {
+            let row: Vec<f32> = c.cache.rows(0, n_kv)[s * w..][..w].to_vec();
+            c.cache.store(
+                0,
+                s,
+                &CacheType::F16.round_row(&row[..c.kv]),
+                &CacheType::F16.round_row(&row[c.kv..]),
+            );
+            halves.extend(row.iter().map(|&v| half::f16::from_f32(v).to_bits()));
+        }
+        let words: Vec<u32> = halves
+            .chunks(2)
+            .map(|p| p[0] as u32 | (p[1] as u32) << 16)
+            .collect();
+        let want = attn_absorbed(&c.cache, 0, pos0, &c.q_abs, &c.q_pe, n_head, SCALE);
+        let cb = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("cache f16"),
+            size: (words.len() * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue.write_buffer(&cb, 0, bytemuck::cast_slice(&words));
+        let qa = storage_f32(&ctx, "q_abs", &c.q_abs);
+        let qp = storage_f32(&ctx, "q_pe", &c.q_pe);
+        let ob = storage_f32(&ctx, "out", &vec![f32::NAN; want.len()]);
+        let attn = AttnAbsorbed {
+            cache: &cb,
+            cache_ty: CacheType::F16,
+            q_abs: &qa,
+            q_pe: QPe::plain(&qp),
+            out: &ob,
+            pos0,
+            n_tok: 1,
+            n_head,
+            kv: c.kv,
+            rope: c.rope,
+            scale: SCALE,
+            chunk,
+        };
+        let mut enc = Recorder::new();
+        encode_attn_absorbed(&ctx, &pipes, &mut enc, &attn);
+        enc.submit(&ctx, &pipes);
+        let got = read_f32(&ctx, &ob, want.len()).unwrap();
+        let what = format!("f16 cache, {n_head} heads, pos0 {pos0}, chunk {chunk:?}");
+        assert_close(&what, &got, &want, 1e-5, 1e-4);
     }
 }

@@ -27,6 +27,7 @@ use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::config::Yarn;
+use wgpu_ds::model::CacheType;
 use wgpu_ds::model::{Config, Model};
 
 /// Bit-for-bit equality (pure copies), first mismatches printed.
@@ -326,6 +327,7 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
                 n_head,
                 n_dims,
                 (None, None),
+                CacheType::F32,
             )
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
@@ -340,35 +342,101 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
 }
 
 #[test]
-fn kv_store_writes_latent_rows_like_the_cpu_cache() {
+fn kv_store_writes_latent_rows_like_the_cpu_cache_in_f32_and_f16() {
     let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
     // V2-Lite / V3: kv_lora 512, rope 64. A prefill chunk at 0, then steps at the end of the
-    // cache and in the middle, as decode and chunked prefill write them.
+    // cache and in the middle, as decode and chunked prefill write them. In f16 the cache holds
+    // halves two per word, each value rounded to the nearest half as the CPU cache rounds it.
     let (n_ctx, kv, rope) = (40, 512, 64);
-    let mut cpu = LatentCache::new(1, n_ctx, kv, rope);
-    let cache = storage_f32(&ctx, "cache", &vec![0.0; n_ctx * (kv + rope)]);
-    for (step, (pos0, n_tok)) in [(0, 5), (37, 3), (5, 1), (6, 13)].into_iter().enumerate() {
-        let c = values(n_tok * kv, step as u64 * 2 + 1, 2.0);
-        let p = values(n_tok * rope, step as u64 * 2 + 2, 2.0);
-        // The KvStore op of cpu/mod.rs.
-        for i in 0..n_tok {
-            let row = cpu.row_mut(0, pos0 + i);
-            row[..kv].copy_from_slice(&c[i * kv..][..kv]);
-            row[kv..].copy_from_slice(&p[i * rope..][..rope]);
+    let n = n_ctx * (kv + rope);
+    for ty in [CacheType::F32, CacheType::F16] {
+        let mut cpu = LatentCache::with_type(1, n_ctx, kv, rope, ty);
+        let cache = storage_f32(&ctx, "cache", &vec![0.0; n]);
+        for (step, (pos0, n_tok)) in [(0, 5), (37, 3), (5, 1), (6, 13)].into_iter().enumerate() {
+            let c = values(n_tok * kv, step as u64 * 2 + 1, 2.0);
+            let p = values(n_tok * rope, step as u64 * 2 + 2, 2.0);
+            // The KvStore op of cpu/mod.rs.
+            for i in 0..n_tok {
+                cpu.store(0, pos0 + i, &c[i * kv..][..kv], &p[i * rope..][..rope]);
+            }
+            let (cb, pb) = (
+                storage_f32(&ctx, "kv_cmpr", &c),
+                storage_f32(&ctx, "k_pe", &p),
+            );
+            run(&ctx, &pipes, |enc| {
+                encode_kv_store(
+                    &ctx, &pipes, enc, &cb, &pb, &cache, pos0, n_tok, kv, rope, ty,
+                )
+            });
+            // Widened back to f32 by cache_f32 (a copy for the f32 cache).
+            let wide = out(&ctx, n);
+            run(&ctx, &pipes, |enc| {
+                encode_cache_f32(&ctx, &pipes, enc, &cache, ty, &wide, n)
+            });
+            let got = read_f32(&ctx, &wide, n).unwrap();
+            let what = format!("kv_store {} pos {pos0}.. T={n_tok}", ty.name());
+            assert_same(&what, &got, cpu.rows(0, n_ctx));
         }
-        let (cb, pb) = (
-            storage_f32(&ctx, "kv_cmpr", &c),
-            storage_f32(&ctx, "k_pe", &p),
-        );
-        run(&ctx, &pipes, |enc| {
-            encode_kv_store(&ctx, &pipes, enc, &cb, &pb, &cache, pos0, n_tok, kv, rope)
-        });
-        let got = read_f32(&ctx, &cache, n_ctx * (kv + rope)).unwrap();
-        assert_same(
-            &format!("kv_store pos {pos0}.. T={n_tok}"),
-            &got,
-            cpu.rows(0, n_ctx),
+    }
+}
+
+/// f32 → f16 rounding on the GPU (common/half.wgsl, through kv_store) equals half::f16::from_f32
+/// bit for bit, over normal, subnormal, tie, overflow, infinite and NaN values.
+#[test]
+fn f16_cache_rounding_matches_the_cpu_bit_for_bit() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    let mut v: Vec<f32> = vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        65504.0,
+        65519.99,
+        65520.0,
+        1e6,
+        -1e6,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        6.1035156e-5,
+        6.097555e-5,
+        5.9604645e-8,
+        2.9802322e-8,
+        2.9802326e-8,
+        1e-9,
+        -3.0e-6,
+        1.00048828125,
+        1.00146484375,
+        0.33333334,
+        f32::NAN,
+    ];
+    // Ties and their neighbours at many exponents, and a spread of ordinary values.
+    for e in -30..16 {
+        let base = 2f32.powi(e);
+        for k in [0x1000u32, 0x0fff, 0x1001, 0x3000, 0x2000] {
+            v.push(f32::from_bits(base.to_bits() | k));
+        }
+    }
+    v.extend(values(4096, 77, 3.0));
+    let (kv, rope) = (v.len().next_multiple_of(2), 2);
+    v.resize(kv, 0.5);
+    let pe = [0.25f32, -0.25];
+    let cache = storage_f32(&ctx, "cache", &vec![0.0; kv + rope]);
+    let (cb, pb) = (storage_f32(&ctx, "kv", &v), storage_f32(&ctx, "pe", &pe));
+    let ty = CacheType::F16;
+    run(&ctx, &pipes, |enc| {
+        encode_kv_store(&ctx, &pipes, enc, &cb, &pb, &cache, 0, 1, kv, rope, ty)
+    });
+    let words = read_f32(&ctx, &cache, (kv + rope) / 2).unwrap();
+    for (i, &x) in v.iter().enumerate() {
+        let got = (words[i / 2].to_bits() >> (16 * (i % 2))) & 0xffff;
+        let want = half::f16::from_f32(x).to_bits() as u32;
+        assert_eq!(
+            got,
+            want,
+            "f16 of {x:e} ({:#010x}): gpu {got:#06x}, cpu {want:#06x}",
+            x.to_bits()
         );
     }
 }

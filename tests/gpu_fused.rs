@@ -13,8 +13,8 @@ use wgpu_ds::cpu::ops::rms_norm;
 use wgpu_ds::cpu::rope::Rope;
 use wgpu_ds::cpu::Buf;
 use wgpu_ds::gpu::elementwise::{
-    encode_add, encode_rms_norm, encode_rope, encode_weighted_sum, RmsNorm, RopeTail, RowSum,
-    RowView,
+    encode_add, encode_cache_f32, encode_rms_norm, encode_rope, encode_weighted_sum, RmsNorm,
+    RopeTail, RowSum, RowView,
 };
 use wgpu_ds::gpu::executor::{GpuExecutor, Readback};
 use wgpu_ds::gpu::lower::{lower, Fits, Lowered};
@@ -22,7 +22,7 @@ use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::model::graph::Op;
-use wgpu_ds::model::{AttnForm, Model, StepSpec};
+use wgpu_ds::model::{AttnForm, CacheType, Model, StepSpec};
 
 const ORACLE: &str = "tests/fixtures/oracle/models";
 
@@ -98,6 +98,7 @@ fn rms_norm_and_rope_write_latent_cache_rows_in_place() {
         1,
         d,
         (None, Some(at(kv))),
+        CacheType::F32,
     );
     enc.submit(&ctx, &pipes);
     let got = read_f32(&ctx, &cb, want.len()).unwrap();
@@ -180,6 +181,7 @@ fn rope_through_a_row_view_matches_cpu() {
             n_head,
             d,
             (Some(view), None),
+            CacheType::F32,
         );
         enc.submit(&ctx, &pipes);
         let got = read_f32(&ctx, &yb, want.len()).unwrap();
@@ -344,7 +346,10 @@ fn fused_and_unfused_steps_give_the_same_logits() {
         let vocab = model.config.n_vocab;
         for (step, (f, p)) in fused.chunks(vocab).zip(plain.chunks(vocab)).enumerate() {
             let (a, b) = (wgpu_ds::sample::argmax(f), wgpu_ds::sample::argmax(p));
-            assert_eq!(a, b, "{stem}: step {step} greedy token fused {a}, unfused {b}");
+            assert_eq!(
+                a, b,
+                "{stem}: step {step} greedy token fused {a}, unfused {b}"
+            );
         }
         assert!(
             d_fused < d_plain,
@@ -451,7 +456,19 @@ fn rms_norm_with_a_rope_tail_writes_the_cache_rows_as_norm_then_rope() {
         offset: kv,
     };
     let views = (Some(from), Some(at(kv)));
-    encode_rope(&ctx, &pipes, &mut enc, &xb, &plain, &tb, n_tok, 1, d, views);
+    encode_rope(
+        &ctx,
+        &pipes,
+        &mut enc,
+        &xb,
+        &plain,
+        &tb,
+        n_tok,
+        1,
+        d,
+        views,
+        CacheType::F32,
+    );
     let tail = RopeTail {
         table: &tb,
         n_dims: d,
@@ -470,5 +487,71 @@ fn rms_norm_with_a_rope_tail_writes_the_cache_rows_as_norm_then_rope() {
         bits(read(&fused)),
         bits(read(&plain)),
         "cache after norm + rope"
+    );
+}
+
+/// kv_cmpr's norm with k_pe's RoPE tail into an f16 cache: each value as the CPU computes it,
+/// rounded to a half (within a half's rounding of the CPU's, since the f32 values before rounding
+/// differ by f32 rounding), the other rows untouched.
+#[test]
+fn rms_norm_with_a_rope_tail_writes_an_f16_cache_like_the_cpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let pipes = Pipelines::default();
+    let model = Model::open(format!("{ORACLE}/tiny-v2lite-s-F32.gguf")).unwrap();
+    let rope = Rope::new(&model.config);
+    let (kv, d) = (512, rope.n_dims());
+    let width = kv + d;
+    let (n_tok, pos0, n_ctx) = (2, 3, 6);
+    let x = values(n_tok * width, 51);
+    let w: Vec<f32> = values(kv, 52).iter().map(|v| 1.0 + v).collect();
+    let mut want = vec![0f32; n_ctx * width];
+    for t in 0..n_tok {
+        let row = &mut want[(pos0 + t) * width..][..width];
+        rms_norm(&x[t * width..][..kv], &w, 1e-6, &mut row[..kv]);
+        row[kv..].copy_from_slice(&x[t * width + kv..][..d]);
+        rope.apply(&mut row[kv..], pos0 + t);
+        for v in row.iter_mut() {
+            *v = CacheType::F16.round(*v);
+        }
+    }
+    let b = |v: &[f32]| storage_f32(&ctx, "in", v);
+    let (xb, wb, tb) = (b(&x), b(&w), b(&rope.table(pos0, n_tok)));
+    // n_ctx · width halves in words, zero (as the untouched rows must stay).
+    let cache = b(&vec![0.0; n_ctx * width / 2]);
+    let norm = RmsNorm {
+        x_stride: Some(width),
+        y_view: Some(RowView {
+            stride: width,
+            offset: pos0 * width,
+        }),
+        rope: Some(RopeTail {
+            table: &tb,
+            n_dims: d,
+            x_col: kv,
+            y_col: kv,
+        }),
+        y_ty: CacheType::F16,
+        ..RmsNorm::plain(&xb, &wb, &cache, n_tok, kv, 1e-6)
+    };
+    let wide = b(&vec![f32::NAN; n_ctx * width]);
+    let mut enc = Recorder::new();
+    encode_rms_norm(&ctx, &pipes, &mut enc, &norm);
+    encode_cache_f32(
+        &ctx,
+        &pipes,
+        &mut enc,
+        &cache,
+        CacheType::F16,
+        &wide,
+        n_ctx * width,
+    );
+    enc.submit(&ctx, &pipes);
+    let got = read_f32(&ctx, &wide, n_ctx * width).unwrap();
+    assert_close(
+        "norm + rope tail into an f16 cache",
+        &got,
+        &want,
+        1e-3,
+        1e-3,
     );
 }

@@ -1,3 +1,5 @@
+// Needs common/half.wgsl (f16_bits_to_f32).
+//
 // Byte loaders over the weight binding `W`, which holds GGUF tensor bytes exactly as stored
 // (little-endian, padded to whole 16-byte units). Blocks of 18, 34, 110 or 210 bytes are not
 // 4-byte aligned, so every quant file reads its fields through these functions. The op file
@@ -26,23 +28,6 @@ fn load_u32(b: u32) -> u32 {
         return w_word(b >> 2u);
     }
     return load_u16(b) | (load_u16(b + 2u) << 16u);
-}
-
-// An IEEE half (bits in the low 16 of `h`) widened exactly to f32 with integer operations only:
-// unpack2x16float needs a capability some backends lack, and no shader-f16 is needed either.
-fn f16_bits_to_f32(h: u32) -> f32 {
-    let sign = (h & 0x8000u) << 16u;
-    let exp = (h >> 10u) & 0x1fu;
-    let mant = h & 0x3ffu;
-    if (exp == 0u) {
-        // Zero or subnormal: mant · 2^-24, exact in f32.
-        let v = f32(mant) * 5.9604644775390625e-8;
-        return select(v, -v, sign != 0u);
-    }
-    if (exp == 31u) {
-        return bitcast<f32>(sign | 0x7f800000u | (mant << 13u));
-    }
-    return bitcast<f32>(sign | ((exp + 112u) << 23u) | (mant << 13u));
 }
 
 fn load_f16(b: u32) -> f32 {

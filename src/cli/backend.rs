@@ -1,5 +1,6 @@
-//! `--backend` and `--adapter`, shared by run, check and bench.
+//! `--backend` and `--adapter`, shared by run, chat, check and bench; `--precision` and `--cache-type`.
 
+use wgpu_ds::model::{CacheType, Precision};
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::Result;
 
@@ -45,5 +46,27 @@ impl BackendArgs {
         let ctx = GpuContext::new_blocking(&self.options())?;
         eprintln!("GPU: {}", wgpu_ds::gpu::context::describe(&ctx.info));
         Ok(ctx)
+    }
+}
+
+/// `--precision` and `--cache-type`: the numerics a run may trade for speed.
+#[derive(clap::Args, Clone, Copy)]
+pub struct PrecisionArgs {
+    /// fast: the defaults that trade exactness for speed (the f16 latent cache); exact: every
+    /// such path off (the f32 cache), meeting the f32 tier against the CPU reference.
+    #[arg(long, value_enum, default_value_t = Precision::Fast)]
+    pub precision: Precision,
+    /// Latent cache element type (default f16 with --precision fast; always f32 with exact).
+    /// f16 halves the cache's memory and the bytes attention reads per position.
+    #[arg(long, value_enum)]
+    pub cache_type: Option<CacheType>,
+}
+
+impl PrecisionArgs {
+    pub fn cache_type(&self) -> CacheType {
+        if self.precision == Precision::Exact && self.cache_type == Some(CacheType::F16) {
+            log::warn!("--precision exact keeps the latent cache in f32; --cache-type f16 ignored");
+        }
+        self.precision.cache_type(self.cache_type)
     }
 }

@@ -13,7 +13,7 @@ use wgpu_ds::quant::QuantType;
 use wgpu_ds::session::Executor;
 use wgpu_ds::{Error, Result};
 
-use super::backend::{Backend, BackendArgs};
+use super::backend::{Backend, BackendArgs, PrecisionArgs};
 use super::ModelArg;
 
 #[derive(clap::Args)]
@@ -35,6 +35,8 @@ pub struct Args {
     pub ty: String,
     #[command(flatten)]
     pub backend: BackendArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// Prompt tokens for the prefill measurement.
     #[arg(short = 'p', long = "n-prompt", default_value_t = 64)]
     pub n_prompt: usize,
@@ -117,7 +119,7 @@ pub fn run(a: Args) -> Result<()> {
             100.0 * gbs / bw
         );
     }
-    let mut exec = GpuExecutor::new(&model, ctx, n_ctx)?;
+    let mut exec = GpuExecutor::with_cache(&model, ctx, n_ctx, a.precision.cache_type())?;
     let gpu = report_steps("gpu", &mut exec, &a, active, Some(bw))?;
     // What recording the last timed decode step cost.
     let s = exec.last_step;

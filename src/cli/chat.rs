@@ -11,7 +11,7 @@ use wgpu_ds::session::{generate_from, Executor, GenerateOptions};
 use wgpu_ds::tokenizer::{ChatMessage, Tokenizer};
 use wgpu_ds::{Error, Result};
 
-use super::backend::{Backend, BackendArgs};
+use super::backend::{Backend, BackendArgs, PrecisionArgs};
 use super::ModelArg;
 
 #[derive(clap::Args)]
@@ -20,6 +20,8 @@ pub struct Args {
     pub model: ModelArg,
     #[command(flatten)]
     pub backend: BackendArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// A system prompt for the conversation.
     #[arg(long)]
     pub system: Option<String>,
@@ -50,7 +52,12 @@ pub fn run(a: Args) -> Result<()> {
     let n_ctx = a.ctx_size.min(model.config.n_ctx_train).max(1);
     let mut exec: Box<dyn Executor + '_> = match a.backend.backend {
         Backend::Cpu => Box::new(CpuExecutor::new(&model, n_ctx)),
-        _ => Box::new(GpuExecutor::new(&model, a.backend.open_gpu()?, n_ctx)?),
+        _ => Box::new(GpuExecutor::with_cache(
+            &model,
+            a.backend.open_gpu()?,
+            n_ctx,
+            a.precision.cache_type(),
+        )?),
     };
     let opts = GenerateOptions {
         n_predict: a.n_predict,

@@ -1,12 +1,15 @@
 //! `wgpu-ds check -m FILE [-p TEXT]`: the model on the CPU and the GPU for the same tokens, every
 //! named node compared; a table per op kind × weight type; non-zero exit on any failure.
 
-use wgpu_ds::check::{check_prefill, summarize, MAX_NMSE};
+use wgpu_ds::check::{
+    check_prefill, fast_vs_exact_logits, node_tier, summarize, NodeReport, FAST_LOGITS_NMSE,
+};
 use wgpu_ds::gpu::executor::GpuExecutor;
+use wgpu_ds::model::CacheType;
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::{Error, Result};
 
-use super::backend::BackendArgs;
+use super::backend::{BackendArgs, PrecisionArgs};
 use super::prompt::PromptArgs;
 use super::ModelArg;
 
@@ -18,6 +21,8 @@ pub struct Args {
     pub prompt: PromptArgs,
     #[command(flatten)]
     pub backend: BackendArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -29,27 +34,64 @@ pub fn run(a: Args) -> Result<()> {
             .collect(),
         _ => a.prompt.ids(&Tokenizer::from_gguf(&model.file)?)?,
     };
-    let ctx = a.backend.open_gpu()?;
-    let mut gpu = GpuExecutor::new(&model, ctx, tokens.len())?;
-    let reports = check_prefill(&model, &mut gpu, &tokens)?;
+    // Exact first (f32 cache on both sides), then the fast default's cache type if it differs.
+    let mut types = vec![CacheType::F32];
+    if a.precision.cache_type() != CacheType::F32 {
+        types.push(a.precision.cache_type());
+    }
+    let mut first_failure = None;
+    for ty in types {
+        let mut gpu = GpuExecutor::with_cache(&model, a.backend.open_gpu()?, tokens.len(), ty)?;
+        let mut reports = check_prefill(&model, &mut gpu, &tokens)?;
+        if ty == CacheType::F32 {
+            println!("exact (--precision exact): GPU and CPU reference with an f32 latent cache");
+        } else {
+            println!(
+                "\nfast (the default): GPU and CPU reference with a {} latent cache, rounded alike",
+                ty.name()
+            );
+        }
+        print_table(&reports);
+        if ty != CacheType::F32 {
+            let r = fast_vs_exact_logits(&model, &mut gpu, &tokens)?;
+            println!(
+                "fast logits against the exact CPU reference: NMSE {:.3e}, max |err| {:.3e} (tier {FAST_LOGITS_NMSE:e})",
+                r.nmse, r.max_abs
+            );
+            reports.push(r);
+        }
+        match reports.iter().find(|r| !r.ok) {
+            None => println!(
+                "all {} nodes agree (NMSE <= {:e}, routing ids identical)",
+                reports.len(),
+                node_tier(ty)
+            ),
+            Some(r) => {
+                let e = format!(
+                    "first diverging node '{}' ({}, {} cache): NMSE {:.3e}, max abs error {:.3e}",
+                    r.name,
+                    r.kind,
+                    ty.name(),
+                    r.nmse,
+                    r.max_abs
+                );
+                println!("{e}");
+                first_failure.get_or_insert(e);
+            }
+        }
+    }
+    match first_failure {
+        None => Ok(()),
+        Some(e) => Err(Error::Gpu(e)),
+    }
+}
+
+fn print_table(reports: &[NodeReport]) {
     println!(
         "{:<24} {:>6} {:>6} {:>12} {:>12}",
         "op (weight type)", "nodes", "fail", "worst NMSE", "max |err|"
     );
-    for (kind, (n, fail, nmse, max_abs)) in summarize(&reports) {
+    for (kind, (n, fail, nmse, max_abs)) in summarize(reports) {
         println!("{kind:<24} {n:>6} {fail:>6} {nmse:>12.3e} {max_abs:>12.3e}");
-    }
-    match reports.iter().find(|r| !r.ok) {
-        None => {
-            println!(
-                "\nall {} nodes agree (NMSE <= {MAX_NMSE:e}, routing ids identical)",
-                reports.len()
-            );
-            Ok(())
-        }
-        Some(r) => Err(Error::Gpu(format!(
-            "first diverging node '{}' ({}): NMSE {:.3e}, max abs error {:.3e}",
-            r.name, r.kind, r.nmse, r.max_abs
-        ))),
     }
 }

@@ -10,7 +10,7 @@ use wgpu_ds::session::{self, Executor, GenerateOptions};
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::{Error, Result};
 
-use super::backend::{Backend, BackendArgs};
+use super::backend::{Backend, BackendArgs, PrecisionArgs};
 use super::prompt::PromptArgs;
 use super::ModelArg;
 
@@ -44,6 +44,8 @@ pub struct Args {
     pub ignore_eos: bool,
     #[command(flatten)]
     pub backend: BackendArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// Print {"prompt_ids": [...], "ids": [...], "text": "..."} at the end instead of streaming.
     #[arg(long)]
     pub json: bool,
@@ -89,7 +91,12 @@ pub fn run(a: Args) -> Result<()> {
     };
     let mut exec: Box<dyn Executor + '_> = match a.backend.backend {
         Backend::Cpu => Box::new(CpuExecutor::new(&model, n_ctx)),
-        _ => Box::new(GpuExecutor::new(&model, a.backend.open_gpu()?, n_ctx)?),
+        _ => Box::new(GpuExecutor::with_cache(
+            &model,
+            a.backend.open_gpu()?,
+            n_ctx,
+            a.precision.cache_type(),
+        )?),
     };
     let mut stream = tok.as_ref().map(|t| t.stream_decoder());
     let mut out = std::io::stdout().lock();

@@ -9,20 +9,44 @@ use super::ops::{dot, softmax, QMatrix};
 
 /// The latent cache of every layer: per position `kv_lora` values of normalized `kv_cmpr`
 /// followed by `rope` values of roped `k_pe`. data: [n_layer, n_ctx, kv_lora + rope]
+use crate::model::CacheType;
+
 pub struct LatentCache {
     pub n_ctx: usize,
     pub kv_lora: usize,
     pub rope: usize,
+    /// How stored values are rounded (`store`): f32 as they are, or to the nearest half.
+    pub ty: CacheType,
     data: Vec<f32>,
 }
 
 impl LatentCache {
     pub fn new(n_layer: usize, n_ctx: usize, kv_lora: usize, rope: usize) -> LatentCache {
+        LatentCache::with_type(n_layer, n_ctx, kv_lora, rope, CacheType::F32)
+    }
+
+    pub fn with_type(
+        n_layer: usize,
+        n_ctx: usize,
+        kv_lora: usize,
+        rope: usize,
+        ty: CacheType,
+    ) -> LatentCache {
         LatentCache {
             n_ctx,
             kv_lora,
             rope,
+            ty,
             data: vec![0.0; n_layer * n_ctx * (kv_lora + rope)],
+        }
+    }
+
+    /// Writes the row of `pos` in `layer`: kv_cmpr ‖ k_pe, each value as the cache type holds it.
+    pub fn store(&mut self, layer: usize, pos: usize, kv_cmpr: &[f32], k_pe: &[f32]) {
+        let ty = self.ty;
+        let row = self.row_mut(layer, pos);
+        for (r, &v) in row.iter_mut().zip(kv_cmpr.iter().chain(k_pe)) {
+            *r = ty.round(v);
         }
     }
     pub fn width(&self) -> usize {

@@ -10,7 +10,7 @@ pub use attention::LatentCache;
 
 use crate::error::{Error, Result};
 use crate::model::graph::{inputs, outputs, Graph, NodeId, Op};
-use crate::model::{Model, WeightId};
+use crate::model::{CacheType, Model, WeightId};
 use ops::QMatrix;
 use rope::Rope;
 
@@ -57,13 +57,19 @@ pub struct CpuExecutor<'m> {
 }
 
 impl<'m> CpuExecutor<'m> {
-    /// An executor with a latent cache of `n_ctx` positions.
+    /// An executor with an f32 latent cache of `n_ctx` positions.
     pub fn new(model: &'m Model, n_ctx: usize) -> CpuExecutor<'m> {
+        CpuExecutor::with_cache(model, n_ctx, CacheType::F32)
+    }
+
+    /// An executor whose latent cache of `n_ctx` positions holds values of type `ty`.
+    pub fn with_cache(model: &'m Model, n_ctx: usize, ty: CacheType) -> CpuExecutor<'m> {
         let c = &model.config;
+        let (kv, rope) = (c.kv_lora_rank, c.n_embd_head_qk_rope);
         CpuExecutor {
             model,
             rope: Rope::new(c),
-            cache: LatentCache::new(c.n_layer, n_ctx, c.kv_lora_rank, c.n_embd_head_qk_rope),
+            cache: LatentCache::with_type(c.n_layer, n_ctx, kv, rope, ty),
         }
     }
 
@@ -244,9 +250,8 @@ impl<'m> CpuExecutor<'m> {
                 let (kv, rope) = (self.cache.kv_lora, self.cache.rope);
                 let (c, p) = (f(kv_cmpr), f(k_pe));
                 for i in 0..t {
-                    let row = self.cache.row_mut(layer, g.spec.pos0 + i);
-                    row[..kv].copy_from_slice(&c[i * kv..][..kv]);
-                    row[kv..].copy_from_slice(&p[i * rope..][..rope]);
+                    let (ci, pi) = (&c[i * kv..][..kv], &p[i * rope..][..rope]);
+                    self.cache.store(layer, g.spec.pos0 + i, ci, pi);
                 }
                 Ok(vec![])
             }

@@ -13,6 +13,7 @@ use super::kernels::Kernel;
 use super::ops::encode_op;
 use super::pipelines::Pipelines;
 use super::recorder::Recorder;
+use crate::model::CacheType;
 
 /// attn_absorbed.wgsl's workgroup size (positions per tile), MAX_CPT (latent channels per
 /// invocation: kv ≤ ATTN_WG · ATTN_MAX_CPT) and HG (heads per workgroup, sharing each cache row).
@@ -45,7 +46,8 @@ pub struct AttnAbsorbedParams {
     pub qp_offset: u32,
     /// 1: rotate q_pe's pairs by the rope table on load (a folded RoPE).
     pub rope_q: u32,
-    pub pad0: u32,
+    /// 1: the cache holds halves, two per word.
+    pub cache_f16: u32,
 }
 
 /// shaders/attn_combine.wgsl `Params`.
@@ -93,8 +95,9 @@ impl<'a> QPe<'a> {
 /// positions pos0 .. pos0 + n_tok over one layer's latent cache (cpu::attention::attn_absorbed),
 /// causal: token t sees 0 ..= pos0 + t.
 pub struct AttnAbsorbed<'a> {
-    /// [n_ctx ≥ pos0 + n_tok, kv + rope] f32 (c_kv then k_pe per position)
+    /// [n_ctx ≥ pos0 + n_tok, kv + rope] of `cache_ty` (c_kv then k_pe per position)
     pub cache: &'a Buffer,
+    pub cache_ty: CacheType,
     /// [T, H, kv]
     pub q_abs: &'a Buffer,
     pub q_pe: QPe<'a>,
@@ -152,7 +155,7 @@ pub fn encode_attn_absorbed(
         );
     }
     assert!(
-        cache.size() >= f(n_kv * (kv + rope))
+        cache.size() >= (n_kv * (kv + rope) * a.cache_ty.bytes()) as u64
             && q_abs.size() >= f(n_tok * n_head * kv)
             && a.q_pe.buf.size() >= f((n_tok * n_head - 1) * qv.stride + qv.offset + rope)
             && out.size() >= f(n_tok * n_head * kv),
@@ -173,7 +176,7 @@ pub fn encode_attn_absorbed(
         qp_stride: qv.stride as u32,
         qp_offset: qv.offset as u32,
         rope_q: a.q_pe.table.is_some() as u32,
-        pad0: 0,
+        cache_f16: (a.cache_ty == CacheType::F16) as u32,
     };
     // Without a table the kernel never reads binding 4; q_pe (also read-only) stands in.
     let (q_pe, table) = (a.q_pe.buf, a.q_pe.table.unwrap_or(a.q_pe.buf));

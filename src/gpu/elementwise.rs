@@ -14,6 +14,7 @@ use super::kernels::Kernel;
 use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
 use super::recorder::Recorder;
+use crate::model::CacheType;
 
 /// `const WG` of every shader in this module (tests/gpu_elementwise.rs checks it with naga).
 pub const WG: usize = 256;
@@ -37,7 +38,8 @@ pub struct RmsNormParams {
     pub rope_pairs: u32,
     pub rope_x: u32,
     pub rope_y: u32,
-    pub pad0: u32,
+    /// 1: y holds halves, two per word (a latent cache in f16).
+    pub y_f16: u32,
 }
 
 /// shaders/slice.wgsl `Params`.
@@ -81,7 +83,8 @@ pub struct RopeParams {
     pub x_offset: u32,
     pub y_stride: u32,
     pub y_offset: u32,
-    pub pad0: u32,
+    /// 1: y holds halves, two per word (a latent cache in f16).
+    pub y_f16: u32,
 }
 
 /// shaders/kv_store.wgsl `Params`.
@@ -92,6 +95,21 @@ pub struct KvStoreParams {
     pub pos0: u32,
     pub kv: u32,
     pub rope: u32,
+    /// 1: the cache holds halves, two per word.
+    pub y_f16: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
+}
+
+/// shaders/cache_f32.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct CacheF32Params {
+    pub n: u32,
+    pub f16: u32,
+    pub pad0: u32,
+    pub pad1: u32,
 }
 
 /// Grid for `items` invocations in workgroups of WG, flattened as `(x + y · x_count) · WG + lid`.
@@ -116,10 +134,21 @@ fn u32_of(what: &str, v: usize) -> u32 {
 
 /// Panics unless `buf` holds at least `n` f32.
 fn holds(buf: &Buffer, n: usize, what: &str) {
+    holds_as(buf, n, CacheType::F32, what);
+}
+
+/// Panics unless `buf` holds at least `n` values of `ty` (f32, or halves two per word).
+fn holds_as(buf: &Buffer, n: usize, ty: CacheType, what: &str) {
+    // Halves are stored two to a word.
+    let words = match ty {
+        CacheType::F32 => n,
+        CacheType::F16 => n.next_multiple_of(2) / 2,
+    };
     assert!(
-        buf.size() >= (n * 4) as u64,
-        "{what}: buffer of {} bytes for {n} f32",
-        buf.size()
+        buf.size() >= (words * 4) as u64,
+        "{what}: buffer of {} bytes for {n} {}",
+        buf.size(),
+        ty.name()
     );
 }
 
@@ -140,6 +169,8 @@ pub struct RmsNorm<'a> {
     pub sum: Option<RowSum<'a>>,
     /// RoPE the rest of each row after the norm (a folded Rope).
     pub rope: Option<RopeTail<'a>>,
+    /// What y holds: f32, or halves (y the latent cache in f16; even row starts and n).
+    pub y_ty: CacheType,
 }
 
 /// The RoPE part of the rows an RMSNorm normalizes (k_pe after kv_cmpr in kv_a_mqa's output),
@@ -186,6 +217,7 @@ impl<'a> RmsNorm<'a> {
             y_view: None,
             sum: None,
             rope: None,
+            y_ty: CacheType::F32,
         }
     }
 }
@@ -204,11 +236,14 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
     );
     holds(a.x, (n_rows.max(1) - 1) * x_stride + n, "rms_norm x");
     holds(a.w, n, "rms_norm w");
-    holds(
-        a.y,
-        (n_rows.max(1) - 1) * yv.stride + yv.offset + n,
-        "rms_norm y",
-    );
+    let last_y = (n_rows.max(1) - 1) * yv.stride + yv.offset;
+    holds_as(a.y, last_y + n, a.y_ty, "rms_norm y");
+    if a.y_ty == CacheType::F16 {
+        assert!(
+            n.is_multiple_of(2) && yv.stride.is_multiple_of(2) && yv.offset.is_multiple_of(2),
+            "rms_norm: halves are written in pairs, so rows of y start at even elements"
+        );
+    }
     let k = a.sum.as_ref().and_then(|m| m.mix).map_or(0, |(_, k)| k);
     if let Some(sum) = &a.sum {
         assert!(sum.addends.len() <= 2, "rms_norm: at most two addends");
@@ -237,7 +272,7 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         rope_pairs: a.rope.as_ref().map_or(0, |t| t.n_dims / 2) as u32,
         rope_x: a.rope.as_ref().map_or(0, |t| t.x_col) as u32,
         rope_y: a.rope.as_ref().map_or(0, |t| t.y_col) as u32,
-        pad0: 0,
+        y_f16: (a.y_ty == CacheType::F16) as u32,
     };
     if let Some(t) = &a.rope {
         let fits = t.x_col + t.n_dims <= x_stride && t.y_col + t.n_dims <= yv.stride;
@@ -251,9 +286,10 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         );
         let last = n_rows.max(1) - 1;
         holds(a.x, last * x_stride + t.x_col + t.n_dims, "rms_norm rope x");
-        holds(
+        holds_as(
             a.y,
             last * yv.stride + yv.offset + t.y_col + t.n_dims,
+            a.y_ty,
             "rms_norm rope y",
         );
         holds(t.table, n_rows * t.n_dims, "rms_norm rope table");
@@ -451,6 +487,7 @@ pub fn encode_rope(
     n_head: usize,
     n_dims: usize,
     (x_view, y_view): (Option<RowView>, Option<RowView>),
+    y_ty: CacheType,
 ) {
     assert!(n_dims.is_multiple_of(2), "rope over an odd {n_dims} dims");
     let plain = RowView {
@@ -465,7 +502,13 @@ pub fn encode_rope(
         "rope: rows hold no {n_dims} dims"
     );
     holds(x, rows * xv.stride + xv.offset + n_dims, "rope x");
-    holds(y, rows * yv.stride + yv.offset + n_dims, "rope y");
+    holds_as(y, rows * yv.stride + yv.offset + n_dims, y_ty, "rope y");
+    if y_ty == CacheType::F16 {
+        assert!(
+            yv.stride.is_multiple_of(2) && yv.offset.is_multiple_of(2),
+            "rope: halves are written in pairs, so rows of y start at even elements"
+        );
+    }
     holds(table, n_tok * n_dims, "rope table");
     u32_of(
         "rope elements",
@@ -479,7 +522,7 @@ pub fn encode_rope(
         x_offset: xv.offset as u32,
         y_stride: yv.stride as u32,
         y_offset: yv.offset as u32,
-        pad0: 0,
+        y_f16: (y_ty == CacheType::F16) as u32,
     };
     encode_op(
         ctx,
@@ -493,7 +536,7 @@ pub fn encode_rope(
 }
 
 /// cache[pos0 + t, :] = kv_cmpr[t, :] ‖ k_pe[t, :] for t < n_tok. kv_cmpr: [n_tok, kv];
-/// k_pe: [n_tok, rope]; cache: one layer, [n_ctx, kv + rope].
+/// k_pe: [n_tok, rope]; cache: one layer, [n_ctx, kv + rope] of `ty`.
 #[allow(clippy::too_many_arguments)]
 pub fn encode_kv_store(
     ctx: &GpuContext,
@@ -506,16 +549,23 @@ pub fn encode_kv_store(
     n_tok: usize,
     kv: usize,
     rope: usize,
+    ty: CacheType,
 ) {
+    assert!(
+        kv.is_multiple_of(2) && rope.is_multiple_of(2),
+        "kv_store: rows are written in pairs ({kv} + {rope})"
+    );
     holds(kv_cmpr, n_tok * kv, "kv_store kv_cmpr");
     holds(k_pe, n_tok * rope, "kv_store k_pe");
-    holds(cache, (pos0 + n_tok) * (kv + rope), "kv_store cache");
+    holds_as(cache, (pos0 + n_tok) * (kv + rope), ty, "kv_store cache");
     u32_of("kv_store cache elements", (pos0 + n_tok) * (kv + rope));
     let p = KvStoreParams {
         n_tok: n_tok as u32,
         pos0: pos0 as u32,
         kv: kv as u32,
         rope: rope as u32,
+        y_f16: (ty == CacheType::F16) as u32,
+        ..Default::default()
     };
     encode_op(
         ctx,
@@ -524,6 +574,35 @@ pub fn encode_kv_store(
         Kernel::Op("kv_store"),
         &p,
         &[kv_cmpr, k_pe, cache],
-        flat_grid(ctx, n_tok * (kv + rope)),
+        flat_grid(ctx, n_tok * (kv + rope) / 2),
+    );
+}
+
+/// y[i] = element i of `cache` (values of `ty`) as f32, for i < n: the rows a kernel reading
+/// plain f32 needs (the materialized MLA's matvecs over c_kv).
+pub fn encode_cache_f32(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut Recorder,
+    cache: &Buffer,
+    ty: CacheType,
+    y: &Buffer,
+    n: usize,
+) {
+    holds_as(cache, n, ty, "cache_f32 cache");
+    holds(y, n, "cache_f32 y");
+    let p = CacheF32Params {
+        n: u32_of("cache_f32 elements", n),
+        f16: (ty == CacheType::F16) as u32,
+        ..Default::default()
+    };
+    encode_op(
+        ctx,
+        pipes,
+        enc,
+        Kernel::Op("cache_f32"),
+        &p,
+        &[cache, y],
+        flat_grid(ctx, n),
     );
 }

@@ -8,12 +8,20 @@ use crate::quant::{self, QuantType};
 /// Every WGSL file, embedded in the binary.
 const SOURCES: &[(&str, &str)] = &[
     (
+        "common/half.wgsl",
+        include_str!("../../shaders/common/half.wgsl"),
+    ),
+    (
         "common/bytes.wgsl",
         include_str!("../../shaders/common/bytes.wgsl"),
     ),
     (
         "common/reduce.wgsl",
         include_str!("../../shaders/common/reduce.wgsl"),
+    ),
+    (
+        "common/cache_store.wgsl",
+        include_str!("../../shaders/common/cache_store.wgsl"),
     ),
     (
         "common/rows_reduce.wgsl",
@@ -136,6 +144,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/quant/dot/q6_k.wgsl"),
     ),
     ("matvec.wgsl", include_str!("../../shaders/matvec.wgsl")),
+    (
+        "cache_f32.wgsl",
+        include_str!("../../shaders/cache_f32.wgsl"),
+    ),
     ("matvec_t.wgsl", include_str!("../../shaders/matvec_t.wgsl")),
     ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
     // elementwise and normalization ops
@@ -177,19 +189,40 @@ const SOURCES: &[(&str, &str)] = &[
 /// op file). The kernel key is the name.
 const TYPELESS: &[(&str, &[&str], &str)] = &[
     // elementwise and normalization ops
-    ("rms_norm", &["common/reduce.wgsl"], "rms_norm.wgsl"),
+    (
+        "rms_norm",
+        &[
+            "common/reduce.wgsl",
+            "common/half.wgsl",
+            "common/cache_store.wgsl",
+        ],
+        "rms_norm.wgsl",
+    ),
     ("slice", &[], "slice.wgsl"),
     ("add", &["binary/add.wgsl"], "binary.wgsl"),
     ("swiglu", &["binary/swiglu.wgsl"], "binary.wgsl"),
     ("weighted_sum", &[], "weighted_sum.wgsl"),
-    ("rope", &[], "rope.wgsl"),
-    ("kv_store", &[], "kv_store.wgsl"),
+    (
+        "rope",
+        &["common/half.wgsl", "common/cache_store.wgsl"],
+        "rope.wgsl",
+    ),
+    (
+        "kv_store",
+        &["common/half.wgsl", "common/cache_store.wgsl"],
+        "kv_store.wgsl",
+    ),
+    ("cache_f32", &["common/half.wgsl"], "cache_f32.wgsl"),
     // routing and attention ops
     ("moe_route", &["common/reduce.wgsl"], "moe_route.wgsl"),
     ("argmax", &[], "argmax.wgsl"),
     (
         "attn_absorbed",
-        &["common/reduce.wgsl", "common/online_softmax.wgsl"],
+        &[
+            "common/reduce.wgsl",
+            "common/online_softmax.wgsl",
+            "common/half.wgsl",
+        ],
         "attn_absorbed.wgsl",
     ),
     ("attn_combine", &[], "attn_combine.wgsl"),
@@ -356,7 +389,7 @@ impl Kernel {
             Kernel::GetRows(t) => ("get_rows.wgsl", t, None),
             Kernel::Op(_) => unreachable!("handled above"),
         };
-        let mut files = vec!["common/bytes.wgsl"];
+        let mut files = vec!["common/half.wgsl", "common/bytes.wgsl"];
         files.extend_from_slice(
             quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")),
         );

@@ -1,10 +1,12 @@
 //! The deepseek2 model: hyperparameters from metadata, weight handles, and the op list of a step.
 
+pub mod cache_type;
 pub mod config;
 pub mod embedded;
 pub mod graph;
 pub mod weights;
 
+pub use cache_type::{CacheType, Precision};
 pub use config::{Config, Gating, KvLayout, Yarn};
 pub use graph::{AttnForm, Graph, StepSpec};
 pub use weights::{WeightId, Weights};

@@ -14,6 +14,7 @@ use crate::gpu::ops::{
 use crate::gpu::recorder::Recorder;
 use crate::gpu::{attention, routing};
 use crate::model::graph::{self, Graph, NodeId, Op};
+use crate::model::CacheType;
 
 /// What every op of a step is encoded against.
 pub(super) struct StepIo<'a> {
@@ -171,6 +172,7 @@ impl GpuExecutor<'_> {
                     t,
                     kv,
                     rope,
+                    self.cache_ty,
                 );
             }
             Op::AttnAbsorbed {
@@ -192,6 +194,7 @@ impl GpuExecutor<'_> {
                 };
                 let attn = attention::AttnAbsorbed {
                     cache: &self.cache[layer],
+                    cache_ty: self.cache_ty,
                     q_abs: &bufs[q_abs],
                     q_pe,
                     out: &bufs[out],
@@ -222,12 +225,33 @@ impl GpuExecutor<'_> {
                     *mla_scratch = Some(MlaScratch::new(ctx, n_kv, c.n_head, k_b.cols, v_b.rows)?);
                 }
                 let scratch = mla_scratch.as_ref().expect("made above");
+                // Its kernels read the cache as f32 rows: an f16 cache is widened first (one
+                // scratch for every layer, each layer's attention done before the next widens).
+                let n_kv = spec.pos0 + t;
+                let rows = match self.cache_ty {
+                    CacheType::F32 => self.cache[layer].clone(),
+                    CacheType::F16 => {
+                        let n = n_kv * c.n_embd_latent();
+                        let wide = pipes.scratch(ctx, "latent rows f32", (n * 4) as u64);
+                        let cache = &self.cache[layer];
+                        elementwise::encode_cache_f32(
+                            ctx,
+                            pipes,
+                            enc,
+                            cache,
+                            CacheType::F16,
+                            &wide,
+                            n,
+                        );
+                        wide
+                    }
+                };
                 mla_prefill::encode_attn_materialized(
                     ctx,
                     pipes,
                     enc,
                     scratch,
-                    &self.cache[layer],
+                    &rows,
                     &bufs[q_nope],
                     &bufs[q_pe],
                     k_b,
@@ -292,7 +316,8 @@ impl GpuExecutor<'_> {
                 let n = self.model.weights.tensors[w].ne[0];
                 let (xb, view) = read(x);
                 // kv_cmpr: straight into cache rows pos0.., at column 0.
-                let (yb, y_view) = self.write_target(low.to_cache[i], out, bufs, (spec.pos0, 0));
+                let (yb, y_view, y_ty) =
+                    self.write_target(low.to_cache[i], out, bufs, (spec.pos0, 0));
                 // A folded Add: normalize a + b and store the sum to its node. A folded MoE
                 // mix (and its Adds): normalize the mix and store it to the norm's input node.
                 let (xb, sum) = match &low.plan[i] {
@@ -336,6 +361,7 @@ impl GpuExecutor<'_> {
                     y_view,
                     sum,
                     rope,
+                    y_ty,
                     ..elementwise::RmsNorm::plain(xb, &self.vecs[&w], yb, len(out) / n, n, eps)
                 };
                 elementwise::encode_rms_norm(ctx, pipes, enc, &norm);
@@ -370,7 +396,8 @@ impl GpuExecutor<'_> {
                 let (xb, view) = read(x);
                 // k_pe: straight into cache rows pos0.., after the kv_lora columns.
                 let kv = self.model.config.kv_lora_rank;
-                let (yb, y_view) = self.write_target(low.to_cache[i], out, bufs, (spec.pos0, kv));
+                let (yb, y_view, y_ty) =
+                    self.write_target(low.to_cache[i], out, bufs, (spec.pos0, kv));
                 elementwise::encode_rope(
                     ctx,
                     pipes,
@@ -382,6 +409,7 @@ impl GpuExecutor<'_> {
                     len(out) / (t * n_dims),
                     n_dims,
                     (view, y_view),
+                    y_ty,
                 );
             }
             Op::SwiGlu { gate, up, out } => elementwise::encode_swiglu(
@@ -411,16 +439,16 @@ impl GpuExecutor<'_> {
         out: NodeId,
         bufs: &'a [wgpu::Buffer],
         (pos0, col): (usize, usize),
-    ) -> (&'a wgpu::Buffer, Option<RowView>) {
+    ) -> (&'a wgpu::Buffer, Option<RowView>, CacheType) {
         match to_cache {
-            None => (&bufs[out], None),
+            None => (&bufs[out], None, CacheType::F32),
             Some(layer) => {
                 let width = self.model.config.n_embd_latent();
                 let view = RowView {
                     stride: width,
                     offset: pos0 * width + col,
                 };
-                (&self.cache[layer], Some(view))
+                (&self.cache[layer], Some(view), self.cache_ty)
             }
         }
     }

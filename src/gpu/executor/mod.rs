@@ -20,7 +20,7 @@ use crate::cpu::Buf;
 use crate::error::{Error, Result};
 use crate::model::graph::{DType, Graph, NodeId};
 use crate::model::StepSpec;
-use crate::model::{Model, WeightId};
+use crate::model::{CacheType, Model, WeightId};
 
 pub struct GpuExecutor<'m> {
     model: &'m Model,
@@ -31,7 +31,10 @@ pub struct GpuExecutor<'m> {
     /// 1-D weights (norms, selection bias) dequantized to f32.
     vecs: HashMap<WeightId, wgpu::Buffer>,
     /// One buffer per layer: [n_ctx, kv_lora + rope] f32.
+    /// Per layer: [n_ctx, kv_lora + rope] values of `cache_ty` (f32 words, or halves two per
+    /// word).
     cache: Vec<wgpu::Buffer>,
+    cache_ty: CacheType,
     n_ctx: usize,
     rope: Rope,
     /// Node buffers of the previous step, reused when the next step's node needs no more bytes
@@ -85,6 +88,16 @@ pub struct GpuValues {
 impl<'m> GpuExecutor<'m> {
     /// Uploads every weight the graph uses and allocates a latent cache of `n_ctx` positions.
     pub fn new(model: &'m Model, ctx: GpuContext, n_ctx: usize) -> Result<GpuExecutor<'m>> {
+        GpuExecutor::with_cache(model, ctx, n_ctx, CacheType::F32)
+    }
+
+    /// As `new`, with a latent cache whose values are of type `cache_ty`.
+    pub fn with_cache(
+        model: &'m Model,
+        ctx: GpuContext,
+        n_ctx: usize,
+        cache_ty: CacheType,
+    ) -> Result<GpuExecutor<'m>> {
         let c = &model.config;
         let mut mats = HashMap::new();
         let mut vecs = HashMap::new();
@@ -102,11 +115,14 @@ impl<'m> GpuExecutor<'m> {
             }
         }
         let width = c.n_embd_latent();
-        let cache_bytes = (n_ctx * width * 4) as u64;
+        // Halves go two to a word: rows are written in pairs (width is even in DeepSeek models).
+        let cache_bytes = ((n_ctx * width).next_multiple_of(2) * cache_ty.bytes()) as u64;
         if cache_bytes > ctx.max_binding() {
             return Err(Error::Gpu(format!(
-                "a latent cache of {n_ctx} positions needs {cache_bytes} bytes per layer, above the device's binding limit {}; lower -c",
-                ctx.max_binding()
+                "a latent cache of {n_ctx} positions needs {cache_bytes} bytes per layer ({}), above the device's binding limit {}; lower -c{}",
+                cache_ty.name(),
+                ctx.max_binding(),
+                if cache_ty == CacheType::F32 { " or use --cache-type f16" } else { "" }
             )));
         }
         let cache = (0..c.n_layer)
@@ -132,6 +148,7 @@ impl<'m> GpuExecutor<'m> {
             mats,
             vecs,
             cache,
+            cache_ty,
             n_ctx,
             rope: Rope::new(c),
             arena: Vec::new(),
@@ -143,6 +160,11 @@ impl<'m> GpuExecutor<'m> {
             graph: None,
             lowered: None,
         })
+    }
+
+    /// What the latent cache holds.
+    pub fn cache_type(&self) -> CacheType {
+        self.cache_ty
     }
 
     pub fn model(&self) -> &'m Model {
