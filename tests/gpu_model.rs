@@ -1,14 +1,15 @@
 //! The whole model on the GPU (lavapipe in CI): on every oracle file, every node of a prefill step
 //! agrees with the CPU reference (both MLA forms), and 16 greedy ids are identical to llama.cpp's
-//! pure-f32 run (prompt 0 on every file, all three prompts on the F32/F16 files). Fails without an adapter when CI is set; skips with a reason otherwise.
+//! pure-f32 run (prompt 0 on every file, all three prompts on the F32/F16 files); and with the
+//! f16 latent cache, against the CPU holding one. Fails without an adapter when CI is set; skips with a reason otherwise.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use wgpu_ds::check::check_prefill;
+use wgpu_ds::check::{check_prefill, fast_vs_exact_logits};
 use wgpu_ds::gpu::executor::GpuExecutor;
-use wgpu_ds::model::Model;
+use wgpu_ds::model::{CacheType, Model};
 use wgpu_ds::sample::SamplerConfig;
 use wgpu_ds::session::{generate, GenerateOptions};
 
@@ -83,6 +84,33 @@ fn every_oracle_model_on_the_gpu_matches_the_cpu_node_by_node_and_llama_cpp_gree
                 gen.ids,
                 json_ids(&r["greedy"]),
                 "{stem} {prompt}: GPU greedy ids differ from llama.cpp"
+            );
+        }
+    }
+}
+
+/// The fast default's f16 latent cache on every oracle file: every node of a prefill step agrees
+/// with the CPU reference holding an f16 cache rounded alike (check::F16_CACHE_NMSE), and the
+/// fused logits stay within check::FAST_LOGITS_NMSE of the exact f32-cache reference.
+#[test]
+fn every_oracle_model_with_an_f16_cache_matches_the_cpu_with_an_f16_cache() {
+    if common::gpu().is_none() {
+        return;
+    }
+    for stem in stems() {
+        let model = Model::open(oracle().join(format!("models/{stem}.gguf"))).unwrap();
+        let refs = oracle().join(format!("refs/{stem}/deqf32_nofa_kvf32"));
+        let p0: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(refs.join("p0.json")).unwrap()).unwrap();
+        let ctx = common::gpu().unwrap();
+        let mut ex = GpuExecutor::with_cache(&model, ctx, 64, CacheType::F16).unwrap();
+        let tokens = json_ids(&p0["tokens"]);
+        let mut reports = check_prefill(&model, &mut ex, &tokens).unwrap();
+        reports.push(fast_vs_exact_logits(&model, &mut ex, &tokens).unwrap());
+        if let Some(r) = reports.iter().find(|r| !r.ok) {
+            panic!(
+                "{stem} (f16 cache): first diverging node '{}' ({}): NMSE {:.3e}, max abs {:.3e}",
+                r.name, r.kind, r.nmse, r.max_abs
             );
         }
     }

@@ -1,7 +1,7 @@
 //! `--backend` and `--adapter`, shared by run, chat, check and bench; `--precision` and `--cache-type`.
 
-use wgpu_ds::model::{CacheType, Precision};
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
+use wgpu_ds::model::{CacheType, Precision};
 use wgpu_ds::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

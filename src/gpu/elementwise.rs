@@ -142,7 +142,7 @@ fn holds_as(buf: &Buffer, n: usize, ty: CacheType, what: &str) {
     // Halves are stored two to a word.
     let words = match ty {
         CacheType::F32 => n,
-        CacheType::F16 => n.next_multiple_of(2) / 2,
+        CacheType::F16 => n.div_ceil(2),
     };
     assert!(
         buf.size() >= (words * 4) as u64,
