@@ -1,7 +1,9 @@
 // get_rows: Y[t, c] = W[ids[t], c], one row of a GGUF tensor per token, dequantized (the token
-// embedding). CPU twin: the GetRows op in cpu/mod.rs.
+// embedding). CPU twin: the GetRows op in cpu/mod.rs. A table larger than one binding (V3's
+// token_embd) is split into row chunks, one dispatch each: W holds rows r0 .. r0 + n_rows, and
+// a token whose row lies in another chunk is left to that chunk's dispatch.
 //
-// Bindings: W array<u32> GGUF bytes, IDS [n_tok] u32, Y [n_tok, cols] f32, P params.
+// Bindings: W array<u32> GGUF bytes of the chunk, IDS [n_tok] u32, Y [n_tok, cols] f32, P params.
 // Mapping: one invocation per output element, x over elements of a row, y over tokens.
 
 const WG: u32 = 64u;
@@ -10,7 +12,12 @@ struct Params {
     cols: u32,
     row_bytes: u32,
     w_offset: u32,
+    // Rows in this chunk, the chunk's first row, rows in the whole table.
     n_rows: u32,
+    r0: u32,
+    n_total: u32,
+    pad0: u32,
+    pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> W: array<u32>;
@@ -35,7 +42,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     // An id outside the table reads row 0 rather than past the binding; the executor checks ids.
-    let id = select(0u, IDS[t], IDS[t] < P.n_rows);
+    let id = select(0u, IDS[t], IDS[t] < P.n_total);
+    if (id < P.r0 || id >= P.r0 + P.n_rows) {
+        return;
+    }
     let blk = c / QK;
-    Y[t * P.cols + c] = block_get(P.w_offset + id * P.row_bytes + blk * BLOCK_BYTES, c % QK);
+    let row = id - P.r0;
+    Y[t * P.cols + c] = block_get(P.w_offset + row * P.row_bytes + blk * BLOCK_BYTES, c % QK);
 }

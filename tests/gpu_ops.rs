@@ -124,15 +124,24 @@ fn a_tiny_binding_limit_forces_chunks_and_gives_identical_results() {
 }
 
 #[test]
-fn get_rows_matches_cpu_dequantization_for_every_type() {
-    let Some(ctx) = common::gpu() else {
+fn get_rows_matches_cpu_dequantization_for_every_type_also_over_a_chunked_table() {
+    let Some(full) = common::gpu() else {
         return;
     };
-    let pipes = Pipelines::default();
+    // An 8 KiB binding limit cuts the tables into row chunks (V3's 520 MB token_embd against a
+    // 128 MiB limit), with tokens in several chunks (the output, 5 KiB, fits one binding).
+    let Some(tiny) = common::gpu_with(GpuOptions {
+        max_binding: Some(8192),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    // Pipelines belong to one device: one set per context.
+    let (pf, pt) = (Pipelines::default(), Pipelines::default());
     for &ty in quant::SUPPORTED {
-        let (rows, cols) = (9, 2 * block(ty));
+        let (rows, cols) = (200, 256);
         let bytes = quantized(ty, rows, cols, 11);
-        let ids = [3u32, 0, 8, 3];
+        let ids = [3u32, 0, 199, 121, 3];
         let mut want = vec![0f32; ids.len() * cols];
         let m = QMatrix {
             ty,
@@ -144,22 +153,28 @@ fn get_rows_matches_cpu_dequantization_for_every_type() {
             m.dequantize_row(id as usize, &mut want[i * cols..(i + 1) * cols])
                 .unwrap();
         }
-        let w = GpuWeight::upload(&ctx, "table", ty, rows, cols, &bytes).unwrap();
-        let idb = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: 16,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        ctx.queue.write_buffer(&idb, 0, bytemuck::cast_slice(&ids));
-        // Starts as NaN, so a kernel that writes nothing cannot pass.
-        let yb2 = storage_f32(&ctx, "y2", &vec![f32::NAN; want.len()]);
-        let mut enc = Recorder::new();
-        encode_get_rows(&ctx, &pipes, &mut enc, &w, &idb, &yb2, ids.len()).unwrap();
-        enc.submit(&ctx, &pipes);
-        let got = read_f32(&ctx, &yb2, want.len()).unwrap();
-        // Dequantization is exact arithmetic on both sides.
-        assert_close(&format!("get_rows {ty}"), &got, &want, 0.0, 1e-6);
+        for (ctx, pipes) in [(&full, &pf), (&tiny, &pt)] {
+            let w = GpuWeight::upload(ctx, "table", ty, rows, cols, &bytes).unwrap();
+            if std::ptr::eq(ctx, &tiny) {
+                assert!(w.chunks.len() > 2, "{ty}: {} chunks", w.chunks.len());
+            }
+            let idb = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: None,
+                size: (ids.len() * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            ctx.queue.write_buffer(&idb, 0, bytemuck::cast_slice(&ids));
+            // Starts as NaN, so a kernel that writes nothing cannot pass.
+            let yb2 = storage_f32(ctx, "y2", &vec![f32::NAN; want.len()]);
+            let mut enc = Recorder::new();
+            encode_get_rows(ctx, pipes, &mut enc, &w, &idb, &yb2, ids.len()).unwrap();
+            enc.submit(ctx, pipes);
+            let got = read_f32(ctx, &yb2, want.len()).unwrap();
+            // Dequantization is exact arithmetic on both sides.
+            let what = format!("get_rows {ty} in {} chunks", w.chunks.len());
+            assert_close(&what, &got, &want, 0.0, 1e-6);
+        }
     }
 }
 

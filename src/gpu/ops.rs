@@ -436,7 +436,8 @@ fn encode_slots(
     }
 }
 
-/// Encodes y[t, :] = row ids[t] of W, dequantized. ids: u32 [n_tok]; y: f32 [n_tok, cols].
+/// Encodes y[t, :] = row ids[t] of W, dequantized, one dispatch per row chunk of W (a table
+/// larger than one binding, as V3's token_embd). ids: u32 [n_tok]; y: f32 [n_tok, cols].
 pub fn encode_get_rows(
     ctx: &GpuContext,
     pipes: &Pipelines,
@@ -446,27 +447,32 @@ pub fn encode_get_rows(
     y: &wgpu::Buffer,
     n_tok: usize,
 ) -> Result<()> {
-    if w.chunks.len() != 1 || w.n_mat != 1 {
-        return Err(Error::Gpu(
-            "get_rows over a chunked table is not supported yet".into(),
-        ));
+    if w.n_mat != 1 {
+        return Err(Error::Gpu(format!(
+            "get_rows over a stack of {} matrices",
+            w.n_mat
+        )));
     }
-    let p = GetRowsParams {
-        cols: w.cols as u32,
-        row_bytes: w.row_bytes as u32,
-        w_offset: 0,
-        n_rows: w.rows as u32,
-    };
     let groups = ((w.cols as u32).div_ceil(64), n_tok as u32, 1);
-    encode_op(
-        ctx,
-        pipes,
-        enc,
-        Kernel::GetRows(w.ty),
-        &p,
-        &[&w.chunks[0].buf, ids, y],
-        groups,
-    );
+    for c in &w.chunks {
+        let p = GetRowsParams {
+            cols: w.cols as u32,
+            row_bytes: w.row_bytes as u32,
+            n_rows: c.n_rows as u32,
+            r0: c.r0 as u32,
+            n_total: w.rows as u32,
+            ..Default::default()
+        };
+        encode_op(
+            ctx,
+            pipes,
+            enc,
+            Kernel::GetRows(w.ty),
+            &p,
+            &[&c.buf, ids, y],
+            groups,
+        );
+    }
     Ok(())
 }
 

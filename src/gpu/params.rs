@@ -37,5 +37,12 @@ pub struct GetRowsParams {
     pub cols: u32,
     pub row_bytes: u32,
     pub w_offset: u32,
+    /// Rows in this chunk.
     pub n_rows: u32,
+    /// The chunk's first row.
+    pub r0: u32,
+    /// Rows in the whole table.
+    pub n_total: u32,
+    pub pad0: u32,
+    pub pad1: u32,
 }
