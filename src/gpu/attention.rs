@@ -22,6 +22,8 @@ const ATTN_MAX_CPT: usize = 16;
 pub const ATTN_HG: usize = 4;
 /// attn_absorbed.wgsl's MAX_ROPE: q_pe dims a workgroup keeps per head (64 in DeepSeek models).
 pub const ATTN_MAX_ROPE: usize = 64;
+/// Latent channels the kernel keeps per workgroup (ATTN_WG · ATTN_MAX_CPT; 512 in DeepSeek models).
+pub const ATTN_MAX_LATENT: usize = ATTN_WG * ATTN_MAX_CPT;
 /// Workgroups a split aims for: enough to fill a large GPU, few enough that the partials stay
 /// small (at most 2 · TARGET_GROUPS · (kv + 2) floats, 4.2 MB for kv = 512).
 const TARGET_GROUPS: usize = 1024;

@@ -25,6 +25,8 @@ const T_PT: usize = 8;
 /// attn_mha.wgsl's workgroup size and MAX_CPT (value channels per invocation): v ≤ 512.
 const MHA_WG: usize = 64;
 const MHA_MAX_CPT: usize = 8;
+/// The longest value head attn_mha.wgsl takes (128 in DeepSeek models).
+pub const MHA_MAX_V: usize = MHA_WG * MHA_MAX_CPT;
 
 /// shaders/matvec_t.wgsl `Params`.
 #[repr(C)]

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod executor;
 pub mod kernels;
+pub mod limits;
 pub mod lower;
 pub mod ops;
 pub mod params;

@@ -99,6 +99,8 @@ impl<'m> GpuExecutor<'m> {
         cache_ty: CacheType,
     ) -> Result<GpuExecutor<'m>> {
         let c = &model.config;
+        // Every limit the kernels rely on, before anything is uploaded.
+        super::limits::check(c, &ctx.limits, n_ctx, cache_ty)?;
         let mut mats = HashMap::new();
         let mut vecs = HashMap::new();
         for (id, w) in model.weights.tensors.iter().enumerate() {
@@ -115,16 +117,8 @@ impl<'m> GpuExecutor<'m> {
             }
         }
         let width = c.n_embd_latent();
-        // Halves go two to a word: rows are written in pairs (width is even in DeepSeek models).
+        // Halves go two to a word: rows are written in pairs (width is even: checked above).
         let cache_bytes = ((n_ctx * width).next_multiple_of(2) * cache_ty.bytes()) as u64;
-        if cache_bytes > ctx.max_binding() {
-            return Err(Error::Gpu(format!(
-                "a latent cache of {n_ctx} positions needs {cache_bytes} bytes per layer ({}), above the device's binding limit {}; lower -c{}",
-                cache_ty.name(),
-                ctx.max_binding(),
-                if cache_ty == CacheType::F32 { " or use --cache-type f16" } else { "" }
-            )));
-        }
         let cache = (0..c.n_layer)
             .map(|il| {
                 ctx.device.create_buffer(&wgpu::BufferDescriptor {

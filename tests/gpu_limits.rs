@@ -1,0 +1,78 @@
+//! `gpu::limits::check`: a model runs on an adapter or the first limit that fails is named, before
+//! anything is uploaded. No adapter needed: the check reads a config and a `wgpu::Limits`.
+
+use wgpu_ds::gpu::limits::check;
+use wgpu_ds::model::{CacheType, Config, Model};
+
+fn config() -> Config {
+    Model::open("tests/fixtures/oracle/models/tiny-v3-s-F32.gguf")
+        .unwrap()
+        .config
+}
+
+fn fails(c: &Config, limits: &wgpu::Limits, n_ctx: usize, cache: CacheType, names: &str) {
+    let e = check(c, limits, n_ctx, cache).expect_err(names).to_string();
+    assert!(e.contains(names), "{e:?} should name {names}");
+}
+
+#[test]
+fn the_oracle_models_fit_webgpus_default_limits() {
+    let c = config();
+    check(&c, &wgpu::Limits::default(), 4096, CacheType::F32).unwrap();
+    check(&c, &wgpu::Limits::default(), 4096, CacheType::F16).unwrap();
+}
+
+#[test]
+fn each_model_limit_that_fails_is_named() {
+    let limits = wgpu::Limits::default();
+    let mut c = config();
+    c.kv_lora_rank = 2048;
+    fails(&c, &limits, 64, CacheType::F32, "kv_lora_rank 2048");
+    let mut c = config();
+    c.n_embd_head_qk_rope = 96;
+    fails(&c, &limits, 64, CacheType::F32, "rope dims 96");
+    let mut c = config();
+    c.n_expert = 1024;
+    fails(&c, &limits, 64, CacheType::F32, "1024 experts");
+    let mut c = config();
+    c.n_expert_used = 0;
+    fails(&c, &limits, 64, CacheType::F32, "0 experts per token");
+}
+
+#[test]
+fn adapter_limits_that_fail_are_named_with_what_would_fit() {
+    let c = config();
+    let few = wgpu::Limits {
+        max_storage_buffers_per_shader_stage: 4,
+        ..Default::default()
+    };
+    fails(&c, &few, 64, CacheType::F32, "8 storage buffers");
+    let small = wgpu::Limits {
+        max_compute_invocations_per_workgroup: 128,
+        ..Default::default()
+    };
+    fails(&c, &small, 64, CacheType::F32, "256 invocations");
+    // A 1 MiB binding holds 1 MiB / (width · 4) f32 latent rows, twice as many f16 ones.
+    let one_mib = wgpu::Limits {
+        max_storage_buffer_binding_size: 1 << 20,
+        ..Default::default()
+    };
+    let w = c.n_embd_latent();
+    let f32_rows = (1 << 20) / (w * 4);
+    fails(
+        &c,
+        &one_mib,
+        f32_rows + 1,
+        CacheType::F32,
+        &format!("-c {f32_rows} fits, or --cache-type f16"),
+    );
+    check(&c, &one_mib, f32_rows + 1, CacheType::F16).unwrap();
+    let f16_rows = (1 << 20) / (w * 2);
+    fails(
+        &c,
+        &one_mib,
+        f16_rows + 1,
+        CacheType::F16,
+        &format!("-c {f16_rows} fits"),
+    );
+}
