@@ -51,7 +51,10 @@ fn main() {
             let bw = copy_bandwidth(&ctx, (64 << 20).min(ctx.limits.max_buffer_size / 2), 10)
                 .expect("bandwidth");
             let adapter = wgpu_ds::gpu::context::describe(&ctx.info);
-            let mut gpu = GpuExecutor::new(&model, ctx, n_prompt + n_gen).expect("gpu executor");
+            // The CLI's default numerics (--precision fast: the f16 latent cache).
+            let cache = wgpu_ds::model::Precision::Fast.cache_type(None);
+            let mut gpu = GpuExecutor::with_cache(&model, ctx, n_prompt + n_gen, cache)
+                .expect("gpu executor");
             let t = time_steps(&mut gpu, n_prompt, n_gen).expect("gpu");
             let decode = n_gen as f64 / t.decode_s;
             println!(
