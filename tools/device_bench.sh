@@ -8,6 +8,7 @@
 # tests first (a benchmark of wrong kernels is worthless), then:
 #   wgpu-ds bench --shape v2-lite --layers LAYERS --experts 8 --type q4_k --profile
 #       (per-matvec table, decode, roofline, dispatches, per-kernel GPU time)
+#   the same with --precision exact                                         (f32 latent cache)
 #   wgpu-ds bench --shape v3 --layers 4 --experts 8 --type q4_k            (V3 widths)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,8 @@ out=docs/PERFORMANCE.md
 log=$(mktemp)
 
 cargo build --release 2>&1 | tail -1
-cargo test --release --test gpu_matvec --test gpu_ops 2>&1 | grep -E "test result|panicked" || true
+cargo test --release --test gpu_matvec --test gpu_ops --test gpu_fused --test gpu_attention 2>&1 |
+    grep -E "test result|panicked" || true
 
 bin=target/release/wgpu-ds
 adapter=$("$bin" devices 2>&1 | head -1)
@@ -28,6 +30,10 @@ adapter=$("$bin" devices 2>&1 | head -1)
     echo '```'
     echo "\$ wgpu-ds bench --shape v2-lite --layers $layers --experts 8 --type q4_k -p 16 -n 32 --profile"
     "$bin" bench --shape v2-lite --layers "$layers" --experts 8 --type q4_k -p 16 -n 32 --profile 2>&1
+    echo
+    echo "\$ wgpu-ds bench --shape v2-lite --layers $layers --experts 8 --type q4_k -p 16 -n 32 --precision exact"
+    "$bin" bench --shape v2-lite --layers "$layers" --experts 8 --type q4_k -p 16 -n 32 --precision exact 2>&1 |
+        grep -E "decode|roofline" || true
     echo
     echo "\$ wgpu-ds bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16"
     "$bin" bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16 2>&1 ||
