@@ -22,6 +22,8 @@ use wgpu_ds::cpu::ops::{rms_norm, silu};
 use wgpu_ds::cpu::rope::Rope;
 use wgpu_ds::gpu::elementwise::*;
 use wgpu_ds::gpu::kernels::Kernel;
+use wgpu_ds::gpu::latent_cache::{encode_cache_f32, encode_kv_store};
+use wgpu_ds::gpu::norm::{encode_rms_norm, RmsNorm};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;

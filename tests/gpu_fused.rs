@@ -12,12 +12,11 @@ use common::{assert_close, values};
 use wgpu_ds::cpu::ops::rms_norm;
 use wgpu_ds::cpu::rope::Rope;
 use wgpu_ds::cpu::Buf;
-use wgpu_ds::gpu::elementwise::{
-    encode_add, encode_cache_f32, encode_rms_norm, encode_rope, encode_weighted_sum, RmsNorm,
-    RopeTail, RowSum, RowView,
-};
+use wgpu_ds::gpu::elementwise::{encode_add, encode_rope, encode_weighted_sum, RowView};
 use wgpu_ds::gpu::executor::{GpuExecutor, Readback};
+use wgpu_ds::gpu::latent_cache::encode_cache_f32;
 use wgpu_ds::gpu::lower::{lower, Fits, Lowered};
+use wgpu_ds::gpu::norm::{encode_rms_norm, RmsNorm, RopeTail, RowSum};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;

@@ -148,10 +148,10 @@ fn params_size(kernel: Kernel) -> (u32, usize) {
 fn rust_params_structs_match_their_wgsl_layout() {
     use std::mem::size_of;
     use wgpu_ds::gpu::attention::{AttnAbsorbedParams, AttnCombineParams};
-    use wgpu_ds::gpu::elementwise::{
-        BinaryParams, KvStoreParams, RmsNormParams, RopeParams, SliceParams, WeightedSumParams,
-    };
+    use wgpu_ds::gpu::elementwise::{BinaryParams, RopeParams, SliceParams, WeightedSumParams};
+    use wgpu_ds::gpu::latent_cache::{CacheF32Params, KvStoreParams};
     use wgpu_ds::gpu::mla_prefill::{AttnMhaParams, MatVecTParams};
+    use wgpu_ds::gpu::norm::RmsNormParams;
     use wgpu_ds::gpu::params::{GetRowsParams, MatVecParams};
     use wgpu_ds::gpu::routing::{ArgmaxParams, MoeRouteParams};
     use wgpu_ds::quant::QuantType;
@@ -171,6 +171,7 @@ fn rust_params_structs_match_their_wgsl_layout() {
         ("weighted_sum", size_of::<WeightedSumParams>()),
         ("rope", size_of::<RopeParams>()),
         ("kv_store", size_of::<KvStoreParams>()),
+        ("cache_f32", size_of::<CacheF32Params>()),
         ("moe_route", size_of::<MoeRouteParams>()),
         ("argmax", size_of::<ArgmaxParams>()),
         ("attn_absorbed", size_of::<AttnAbsorbedParams>()),

@@ -1,7 +1,10 @@
 //! `--backend` and `--adapter`, shared by run, chat, check and bench; `--precision` and `--cache-type`.
 
+use wgpu_ds::cpu::CpuExecutor;
+use wgpu_ds::gpu::executor::GpuExecutor;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
-use wgpu_ds::model::{CacheType, Precision};
+use wgpu_ds::model::{CacheType, Model, Precision};
+use wgpu_ds::session::Executor;
 use wgpu_ds::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -69,4 +72,23 @@ impl PrecisionArgs {
         }
         self.precision.cache_type(self.cache_type)
     }
+}
+
+/// The executor `run` and `chat` generate with: the CPU reference (`--backend cpu`, f32 cache), or
+/// the GPU with the cache type of `precision`.
+pub fn executor<'m>(
+    backend: &BackendArgs,
+    precision: &PrecisionArgs,
+    model: &'m Model,
+    n_ctx: usize,
+) -> Result<Box<dyn Executor + 'm>> {
+    Ok(match backend.backend {
+        Backend::Cpu => Box::new(CpuExecutor::new(model, n_ctx)),
+        _ => Box::new(GpuExecutor::with_cache(
+            model,
+            backend.open_gpu()?,
+            n_ctx,
+            precision.cache_type(),
+        )?),
+    })
 }

@@ -4,14 +4,12 @@
 
 use std::io::{BufRead, Write};
 
-use wgpu_ds::cpu::CpuExecutor;
-use wgpu_ds::gpu::executor::GpuExecutor;
 use wgpu_ds::sample::SamplerConfig;
-use wgpu_ds::session::{generate_from, Executor, GenerateOptions};
+use wgpu_ds::session::{generate_from, GenerateOptions};
 use wgpu_ds::tokenizer::{ChatMessage, Tokenizer};
 use wgpu_ds::{Error, Result};
 
-use super::backend::{Backend, BackendArgs, PrecisionArgs};
+use super::backend::{executor, BackendArgs, PrecisionArgs};
 use super::ModelArg;
 
 #[derive(clap::Args)]
@@ -50,15 +48,7 @@ pub fn run(a: Args) -> Result<()> {
         )));
     }
     let n_ctx = a.ctx_size.min(model.config.n_ctx_train).max(1);
-    let mut exec: Box<dyn Executor + '_> = match a.backend.backend {
-        Backend::Cpu => Box::new(CpuExecutor::new(&model, n_ctx)),
-        _ => Box::new(GpuExecutor::with_cache(
-            &model,
-            a.backend.open_gpu()?,
-            n_ctx,
-            a.precision.cache_type(),
-        )?),
-    };
+    let mut exec = executor(&a.backend, &a.precision, &model, n_ctx)?;
     let opts = GenerateOptions {
         n_predict: a.n_predict,
         sampler: SamplerConfig {

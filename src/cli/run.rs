@@ -3,14 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use wgpu_ds::cpu::CpuExecutor;
-use wgpu_ds::gpu::executor::GpuExecutor;
 use wgpu_ds::sample::SamplerConfig;
-use wgpu_ds::session::{self, Executor, GenerateOptions};
+use wgpu_ds::session::{self, GenerateOptions};
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::{Error, Result};
 
-use super::backend::{Backend, BackendArgs, PrecisionArgs};
+use super::backend::{executor, BackendArgs, PrecisionArgs};
 use super::prompt::PromptArgs;
 use super::ModelArg;
 
@@ -89,15 +87,7 @@ pub fn run(a: Args) -> Result<()> {
         },
         ..Default::default()
     };
-    let mut exec: Box<dyn Executor + '_> = match a.backend.backend {
-        Backend::Cpu => Box::new(CpuExecutor::new(&model, n_ctx)),
-        _ => Box::new(GpuExecutor::with_cache(
-            &model,
-            a.backend.open_gpu()?,
-            n_ctx,
-            a.precision.cache_type(),
-        )?),
-    };
+    let mut exec = executor(&a.backend, &a.precision, &model, n_ctx)?;
     let mut stream = tok.as_ref().map(|t| t.stream_decoder());
     let mut out = std::io::stdout().lock();
     let is_eog = |id: u32| tok.as_ref().is_some_and(|t| t.is_eog(id));

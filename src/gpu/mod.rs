@@ -11,8 +11,10 @@ pub mod ops;
 pub mod params;
 pub mod pipelines;
 pub mod recorder;
-// elementwise and normalization ops
+// elementwise and normalization ops, the latent cache's kernels
 pub mod elementwise;
+pub mod latent_cache;
+pub mod norm;
 // routing and attention ops
 pub mod attention;
 pub mod mla_prefill;

@@ -4,9 +4,11 @@
 
 use super::GpuExecutor;
 use crate::error::Result;
-use crate::gpu::elementwise::{self, RopeTail, RowSum, RowView};
+use crate::gpu::elementwise::{self, RowView};
+use crate::gpu::latent_cache::{encode_cache_f32, encode_kv_store};
 use crate::gpu::lower::{Lowered, Lowering};
 use crate::gpu::mla_prefill::{self, MlaScratch};
+use crate::gpu::norm::{self, RopeTail, RowSum};
 use crate::gpu::ops::{
     encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_glu_pair, encode_matvec_pair,
     encode_matvec_slots, Slots,
@@ -161,7 +163,7 @@ impl GpuExecutor<'_> {
             } => {
                 let c = &self.model.config;
                 let (kv, rope) = (c.kv_lora_rank, c.n_embd_head_qk_rope);
-                elementwise::encode_kv_store(
+                encode_kv_store(
                     ctx,
                     pipes,
                     enc,
@@ -234,15 +236,7 @@ impl GpuExecutor<'_> {
                         let n = n_kv * c.n_embd_latent();
                         let wide = pipes.scratch(ctx, "latent rows f32", (n * 4) as u64);
                         let cache = &self.cache[layer];
-                        elementwise::encode_cache_f32(
-                            ctx,
-                            pipes,
-                            enc,
-                            cache,
-                            CacheType::F16,
-                            &wide,
-                            n,
-                        );
+                        encode_cache_f32(ctx, pipes, enc, cache, CacheType::F16, &wide, n);
                         wide
                     }
                 };
@@ -356,15 +350,15 @@ impl GpuExecutor<'_> {
                     }),
                     _ => None,
                 };
-                let norm = elementwise::RmsNorm {
+                let norm = norm::RmsNorm {
                     x_stride: view.map(|v| v.stride),
                     y_view,
                     sum,
                     rope,
                     y_ty,
-                    ..elementwise::RmsNorm::plain(xb, &self.vecs[&w], yb, len(out) / n, n, eps)
+                    ..norm::RmsNorm::plain(xb, &self.vecs[&w], yb, len(out) / n, n, eps)
                 };
-                elementwise::encode_rms_norm(ctx, pipes, enc, &norm);
+                norm::encode_rms_norm(ctx, pipes, enc, &norm);
             }
             Op::Slice { x, offset, out } => {
                 let shape = &g.nodes[out].shape;
