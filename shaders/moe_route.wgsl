@@ -10,14 +10,19 @@
 // The encoder passes n_groups = 1 when grouping does not apply (one group, or all groups used).
 //
 // With n_embd > 0 the kernel first computes the logits itself (the router's matvec, folded in by
-// the executor): logits[e] = Σ_c GATE[e, c] · LOGITS[t, c], LOGITS then holding the token's
-// normalized hidden state [n_tok, n_embd]; each expert's dot is split over WG / n_expert
-// invocations (at least one) whose partial sums are added in a fixed order.
+// the executor): logits[e] = Σ_c GATE[e, c] · x[t, c] over the token's normalized hidden state
+// x [n_tok, n_embd], read through `router_x` (the entry file's: LOGITS itself, or the row the
+// kernel normalized first); each expert's dot is split over WG / n_expert invocations (at least
+// one) whose partial sums are added in a fixed order.
+//
+// This file holds the routing; an entry file composed after it (moe_route/route.wgsl, or
+// moe_route/norm.wgsl, which first computes the RMSNorm the router reads) holds `main` and
+// `router_x`.
 //
 // Bindings: LOGITS [n_tok, n_expert] f32 (or the hidden states, above), BIAS [n_expert] f32 (any
 //           buffer when has_bias = 0: it is not read), PROBS [n_tok, n_expert] f32,
 //           TOPK [n_tok, n_used] i32, WEIGHTS [n_tok, n_used] f32, GATE [n_expert, n_embd] f32
-//           (read only when n_embd > 0), P params.
+//           (read only when n_embd > 0), then the entry file's, then P params.
 // Mapping: one workgroup per token (x + y · x count); the WG invocations stride over experts for
 // the softmax (workgroup max and sum), over groups for the group scores, and over experts again
 // for the top-k. No sort: an expert's rank is the number of experts that come before it in the
@@ -45,7 +50,8 @@ struct Params {
     norm: u32,
     scale: f32,
     n_embd: u32,
-    pad0: u32,
+    // RMSNorm epsilon (moe_route/norm.wgsl only)
+    eps: f32,
     pad1: u32,
     pad2: u32,
 }
@@ -56,7 +62,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> TOPK: array<i32>;
 @group(0) @binding(4) var<storage, read_write> WEIGHTS: array<f32>;
 @group(0) @binding(5) var<storage, read> GATE: array<f32>;
-@group(0) @binding(6) var<uniform> P: Params;
+// P: Params, declared by the entry file after its own bindings (the parameters come last).
 
 var<workgroup> score: array<f32, MAX_E>;   // unbiased scores of this token
 var<workgroup> sel: array<f32, MAX_E>;     // selection scores (biased)
@@ -78,7 +84,7 @@ fn router_logits(t: u32, n_e: u32, lid: u32) {
         let c1 = min(c0 + len, P.n_embd);
         var acc = 0.0;
         for (var c = c0; c < c1; c = c + 1u) {
-            acc = acc + GATE[e * P.n_embd + c] * LOGITS[x_row + c];
+            acc = acc + GATE[e * P.n_embd + c] * router_x(x_row + c);
         }
         if (parts == 1u) {
             logit_w[e] = acc;
@@ -109,14 +115,8 @@ fn before(va: f32, a: u32, vb: f32, b: u32) -> bool {
     return va > vb || (va == vb && a < b);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let t = wg.x + wg.y * nwg.x;
-    // Whole workgroups leave together, so the barriers below stay uniform.
-    if (t >= P.n_tok) {
-        return;
-    }
+// Routes token t (t < n_tok: the caller's whole workgroup, so the barriers stay uniform).
+fn route_token(t: u32, lid: u32) {
     let n_e = P.n_expert;
     let row = t * n_e;
     if (P.n_embd != 0u) {

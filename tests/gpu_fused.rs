@@ -255,9 +255,12 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         assert_eq!(slices, 4 * model.config.n_layer, "{stem}");
         let stores = count(&|o| matches!(o, Op::KvStore { .. }));
         let add_norms = fused(&|l| matches!(l, Lowered::AddNorm { .. }));
-        // ffn_inp before every ffn_norm, and a dense layer's l_out before the next attn_norm.
+        // ffn_inp before every ffn_norm, and a dense layer's l_out before the next attn_norm;
+        // a MoE layer's ffn_norm (with its Add) runs inside the routing.
         let dense = model.config.n_layer_dense_lead;
-        assert_eq!(add_norms, model.config.n_layer + dense, "{stem}");
+        assert_eq!(add_norms, model.config.n_layer + dense - mixes, "{stem}");
+        let route_norms = fused(&|l| matches!(l, Lowered::RouteGate { norm: Some(_), .. }));
+        assert_eq!(route_norms, mixes, "{stem}");
         // One pair per layer: q (or q_a) with kv_a_mqa.
         let pairs = fused(&|l| matches!(l, Lowered::Pair { .. }));
         assert_eq!(pairs, model.config.n_layer, "{stem}");
@@ -284,7 +287,8 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
             + norm_ropes
             + q_ropes
             + glu_pairs
-            + route_gates;
+            + route_gates
+            + 2 * route_norms;
         assert_eq!(folded, expect, "{stem}");
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
         assert_eq!(

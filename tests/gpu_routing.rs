@@ -11,7 +11,7 @@ use wgpu_ds::cpu::moe::route;
 use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
-use wgpu_ds::gpu::routing::{encode_argmax, encode_moe_route, MoeRoute, RouterInput};
+use wgpu_ds::gpu::routing::{encode_argmax, encode_moe_route, MoeRoute, RouteNorm, RouterInput};
 use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::graph::Routing;
 use wgpu_ds::model::Gating;
@@ -62,6 +62,7 @@ fn gpu_route(
     let mut enc = Recorder::new();
     let route = MoeRoute {
         input: RouterInput::Logits(&lb),
+        norm: None,
         bias: bb.as_ref(),
         probs: &pb,
         topk: &tb,
@@ -324,7 +325,9 @@ fn argmax_matches_cpu_with_ties_and_v3_vocabulary() {
 
 /// The router's matvec folded into the routing (RouterInput::Gate) scores the hidden states as
 /// the CPU's F32 matmul then route does: V2-Lite (64 experts of hidden 2048, softmax top-6) and
-/// V3 (256 experts of hidden 7168, sigmoid with bias and groups).
+/// V3 (256 experts of hidden 7168, sigmoid with bias and groups). With the FFN norm folded in
+/// too (`moe_route_norm`), the kernel first computes the residual Add (stored bit for bit as the
+/// CPU's f32 sum) and the RMSNorm of it (stored; the CPU sums its squares in f64), and routes that.
 #[test]
 fn moe_route_with_the_router_matvec_folded_in_matches_cpu_matmul_then_route() {
     let Some(ctx) = common::gpu() else { return };
@@ -347,56 +350,103 @@ fn moe_route_with_the_router_matvec_folded_in_matches_cpu_matmul_then_route() {
         ),
     ];
     for (what, n_e, n_embd, r, bias) in cases {
-        let n_tok = 3;
-        let x = values(n_tok * n_embd, 5);
-        let w: Vec<f32> = values(n_e * n_embd, 6).iter().map(|v| v * 0.2).collect();
-        let bytes: Vec<u8> = bytemuck::cast_slice(&w).to_vec();
-        let m = wgpu_ds::cpu::ops::QMatrix {
-            ty: wgpu_ds::quant::QuantType::F32,
-            bytes: &bytes,
-            rows: n_e,
-            cols: n_embd,
-        };
-        let logits = wgpu_ds::cpu::ops::matmul(m, &x, n_tok).unwrap();
-        let want = cpu_route(&logits, bias, &r, n_e);
-        let k = r.n_expert_used;
-        let (xb, wb) = (storage_f32(&ctx, "x", &x), storage_f32(&ctx, "gate", &w));
-        let bb = bias.map(|b| storage_f32(&ctx, "bias", b));
-        let pb = storage_f32(&ctx, "probs", &vec![0.0; n_tok * n_e]);
-        let tb = storage_f32(&ctx, "topk", &vec![-1.0; n_tok * k]);
-        let ob = storage_f32(&ctx, "weights", &vec![0.0; n_tok * k]);
-        let route = MoeRoute {
-            input: RouterInput::Gate {
-                x: &xb,
-                w: &wb,
-                n_embd,
-            },
-            bias: bb.as_ref(),
-            probs: &pb,
-            topk: &tb,
-            weights: &ob,
-            n_tok,
-            n_expert: n_e,
-            routing: &r,
-        };
-        let mut enc = Recorder::new();
-        encode_moe_route(&ctx, &pipes, &mut enc, &route);
-        enc.submit(&ctx, &pipes);
-        let topk: Vec<i32> = read_f32(&ctx, &tb, n_tok * k)
-            .unwrap()
-            .iter()
-            .map(|v| v.to_bits() as i32)
-            .collect();
-        assert_eq!(topk, want.topk, "{what}: expert ids");
-        let probs = read_f32(&ctx, &pb, n_tok * n_e).unwrap();
-        assert_close(&format!("{what} probs"), &probs, &want.probs, 1e-6, 1e-4);
-        let weights = read_f32(&ctx, &ob, n_tok * k).unwrap();
-        assert_close(
-            &format!("{what} weights"),
-            &weights,
-            &want.weights,
-            1e-6,
-            1e-4,
-        );
+        for fold_norm in [false, true] {
+            let what = format!("{what}{}", if fold_norm { " with the norm" } else { "" });
+            route_gate_case(&ctx, &pipes, &what, (n_e, n_embd), &r, bias, fold_norm);
+        }
     }
+}
+
+fn route_gate_case(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    what: &str,
+    (n_e, n_embd): (usize, usize),
+    r: &Routing,
+    bias: Option<&[f32]>,
+    fold_norm: bool,
+) {
+    let n_tok = 3;
+    let eps = 1e-6;
+    let a = values(n_tok * n_embd, 5);
+    let b: Vec<f32> = values(n_tok * n_embd, 8).iter().map(|v| v * 0.5).collect();
+    let nw: Vec<f32> = values(n_embd, 9).iter().map(|v| 1.0 + 0.5 * v).collect();
+    let sum: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+    // Without the norm the router scores `a` itself.
+    let x = if fold_norm {
+        let mut xn = vec![0.0; sum.len()];
+        wgpu_ds::cpu::ops::rms_norm(&sum, &nw, eps, &mut xn);
+        xn
+    } else {
+        a.clone()
+    };
+    let w: Vec<f32> = values(n_e * n_embd, 6).iter().map(|v| v * 0.2).collect();
+    let bytes: Vec<u8> = bytemuck::cast_slice(&w).to_vec();
+    let m = wgpu_ds::cpu::ops::QMatrix {
+        ty: wgpu_ds::quant::QuantType::F32,
+        bytes: &bytes,
+        rows: n_e,
+        cols: n_embd,
+    };
+    let logits = wgpu_ds::cpu::ops::matmul(m, &x, n_tok).unwrap();
+    let want = cpu_route(&logits, bias, r, n_e);
+    let k = r.n_expert_used;
+    let (ab, wb) = (storage_f32(ctx, "x", &a), storage_f32(ctx, "gate", &w));
+    let (bb2, nwb) = (storage_f32(ctx, "b", &b), storage_f32(ctx, "norm w", &nw));
+    let zeros = vec![0.0; n_tok * n_embd];
+    let (sb, xnb) = (
+        storage_f32(ctx, "sum", &zeros),
+        storage_f32(ctx, "xn", &zeros),
+    );
+    let bb = bias.map(|b| storage_f32(ctx, "bias", b));
+    let pb = storage_f32(ctx, "probs", &vec![0.0; n_tok * n_e]);
+    let tb = storage_f32(ctx, "topk", &vec![-1.0; n_tok * k]);
+    let ob = storage_f32(ctx, "weights", &vec![0.0; n_tok * k]);
+    let norm = fold_norm.then(|| RouteNorm {
+        b: &bb2,
+        w: &nwb,
+        sum: &sb,
+        out: &xnb,
+        eps,
+    });
+    let route = MoeRoute {
+        input: RouterInput::Gate {
+            x: &ab,
+            w: &wb,
+            n_embd,
+        },
+        norm,
+        bias: bb.as_ref(),
+        probs: &pb,
+        topk: &tb,
+        weights: &ob,
+        n_tok,
+        n_expert: n_e,
+        routing: r,
+    };
+    let mut enc = Recorder::new();
+    encode_moe_route(ctx, pipes, &mut enc, &route);
+    enc.submit(ctx, pipes);
+    if fold_norm {
+        let got_sum = read_f32(ctx, &sb, sum.len()).unwrap();
+        assert!(got_sum == sum, "{what}: the stored sum differs from a + b");
+        let got_x = read_f32(ctx, &xnb, x.len()).unwrap();
+        assert_close(&format!("{what} norm"), &got_x, &x, 1e-6, 1e-5);
+    }
+    let topk: Vec<i32> = read_f32(ctx, &tb, n_tok * k)
+        .unwrap()
+        .iter()
+        .map(|v| v.to_bits() as i32)
+        .collect();
+    assert_eq!(topk, want.topk, "{what}: expert ids");
+    let probs = read_f32(ctx, &pb, n_tok * n_e).unwrap();
+    assert_close(&format!("{what} probs"), &probs, &want.probs, 1e-6, 1e-4);
+    let weights = read_f32(ctx, &ob, n_tok * k).unwrap();
+    assert_close(
+        &format!("{what} weights"),
+        &weights,
+        &want.weights,
+        1e-6,
+        1e-4,
+    );
 }

@@ -173,6 +173,7 @@ fn rust_params_structs_match_their_wgsl_layout() {
         ("kv_store", size_of::<KvStoreParams>()),
         ("cache_f32", size_of::<CacheF32Params>()),
         ("moe_route", size_of::<MoeRouteParams>()),
+        ("moe_route_norm", size_of::<MoeRouteParams>()),
         ("argmax", size_of::<ArgmaxParams>()),
         ("attn_absorbed", size_of::<AttnAbsorbedParams>()),
         ("attn_combine", size_of::<AttnCombineParams>()),

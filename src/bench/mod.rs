@@ -13,6 +13,7 @@ use crate::gpu::pipelines::Pipelines;
 use crate::gpu::recorder::Recorder;
 use crate::gpu::GpuContext;
 use crate::model::Model;
+use crate::quant::QuantType;
 use crate::session::Executor;
 
 pub struct StepTimes {
@@ -115,9 +116,8 @@ pub struct MatvecRate {
     pub seconds: f64,
 }
 
-/// Times single-token matvecs of every 2-D weight of layer `layer` and the output head: batches of
-/// at least `reps` dispatches in one submit, grown until a batch takes 0.2 s (so submit and wait
-/// overheads and timer noise stay small against the kernels), the fastest of three batches.
+/// Times single-token matvecs of every 2-D weight of layer `layer` and the output head (see
+/// [`time_matvec`]).
 pub fn matvec_rates(
     model: &Model,
     ctx: &GpuContext,
@@ -133,37 +133,97 @@ pub fn matvec_rates(
         }
         let bytes = model.weight_bytes(id);
         let gw = GpuWeight::upload(ctx, &w.name, w.ty, w.ne[1], w.ne[0], bytes)?;
-        let x = storage_f32(ctx, "x", &vec![0.5; w.ne[0]]);
-        let y = storage_f32(ctx, "y", &vec![0.0; w.ne[1]]);
-        let run = |n: usize| -> Result<f64> {
-            let t = Instant::now();
-            let mut enc = Recorder::new();
-            for _ in 0..n {
-                encode_matvec(ctx, &pipes, &mut enc, &gw, &x, &y, 1);
-            }
-            enc.submit(ctx, &pipes);
-            wait(ctx)?;
-            Ok(t.elapsed().as_secs_f64())
-        };
-        let mut n = reps.max(1);
-        let mut t = run(n)?; // also the pipeline build and warm-up
-        while t < 0.2 && n < 1 << 16 {
-            n = (n * 2)
-                .max((n as f64 * 0.25 / t.max(1e-6)) as usize)
-                .min(1 << 16);
-            t = run(n)?;
-        }
-        let mut best = t;
-        for _ in 0..2 {
-            best = best.min(run(n)?);
-        }
-        let seconds = best / n as f64;
         out.push(MatvecRate {
             name: w.name.clone(),
             ty: w.ty.name().into(),
             bytes: bytes.len() as u64,
-            seconds,
+            seconds: time_matvec(ctx, &pipes, &gw, reps)?,
         });
+    }
+    Ok(out)
+}
+
+/// Seconds per single-token matvec of `gw`: batches of at least `reps` dispatches in one submit,
+/// grown until a batch takes 0.2 s (so submit and wait overheads and timer noise stay small
+/// against the kernels), the fastest of three batches.
+pub fn time_matvec(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    gw: &GpuWeight,
+    reps: usize,
+) -> Result<f64> {
+    let x = storage_f32(ctx, "x", &vec![0.5; gw.cols]);
+    let y = storage_f32(ctx, "y", &vec![0.0; gw.rows]);
+    let run = |n: usize| -> Result<f64> {
+        let t = Instant::now();
+        let mut enc = Recorder::new();
+        for _ in 0..n {
+            encode_matvec(ctx, pipes, &mut enc, gw, &x, &y, 1);
+        }
+        enc.submit(ctx, pipes);
+        wait(ctx)?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let mut n = reps.max(1);
+    let mut t = run(n)?; // also the pipeline build and warm-up
+    while t < 0.2 && n < 1 << 16 {
+        n = (n * 2)
+            .max((n as f64 * 0.25 / t.max(1e-6)) as usize)
+            .min(1 << 16);
+        t = run(n)?;
+    }
+    let mut best = t;
+    for _ in 0..2 {
+        best = best.min(run(n)?);
+    }
+    ctx.take_error("timing a matvec")?;
+    Ok(best / n as f64)
+}
+
+/// The matrix shapes (rows, cols, what they are) of DeepSeek-V2-Lite's and V3's decode matvecs
+/// that `bench --kernels` times for every block type.
+pub const KERNEL_SHAPES: &[(usize, usize, &str)] = &[
+    (2048, 2048, "V2-Lite attn_output"),
+    (576, 2048, "V2-Lite attn_kv_a_mqa"),
+    (1408, 2048, "V2-Lite ffn_gate_exps (one expert)"),
+    (2048, 1408, "V2-Lite ffn_down_exps (one expert)"),
+    (10944, 2048, "V2-Lite dense ffn_gate"),
+    (102400, 2048, "V2-Lite output"),
+    (7168, 7168, "V3 attn_output (16384 cols: 7168 here)"),
+    (2048, 7168, "V3 ffn_gate_exps (one expert)"),
+    (7168, 2048, "V3 ffn_down_exps (one expert)"),
+    (129280, 7168, "V3 output"),
+];
+
+/// Single-token matvec rates of a random `rows` × `cols` matrix of every type in `types` at every
+/// shape of `shapes` ([`KERNEL_SHAPES`]), skipping shapes whose rows are not whole blocks of the
+/// type; `each` sees every rate as soon as it is measured.
+pub fn kernel_rates(
+    ctx: &GpuContext,
+    types: &[QuantType],
+    shapes: &[(usize, usize, &str)],
+    reps: usize,
+    each: &mut dyn FnMut(&MatvecRate),
+) -> Result<Vec<MatvecRate>> {
+    let pipes = Pipelines::for_adapter(ctx);
+    let mut out = Vec::new();
+    for &ty in types {
+        for &(rows, cols, _) in shapes {
+            if !cols.is_multiple_of(ty.info().blck_size) {
+                continue;
+            }
+            let bytes = synthetic::matrix_bytes(rows, cols, ty, (rows * 31 + cols) as u64)?;
+            let name = format!("{rows}x{cols}");
+            let gw = GpuWeight::upload(ctx, &name, ty, rows, cols, &bytes)?;
+            let rate = MatvecRate {
+                name,
+                ty: ty.name().into(),
+                bytes: bytes.len() as u64,
+                seconds: time_matvec(ctx, &pipes, &gw, reps)?,
+            };
+            each(&rate);
+            out.push(rate);
+        }
     }
     Ok(out)
 }

@@ -181,6 +181,13 @@ fn tensor_bytes(name: &str, ne: &[u64], ty: QuantType, seed: &mut u64) -> Result
     Ok(out)
 }
 
+/// A random `rows` × `cols` matrix in `ty` (GGUF ne = [cols, rows]) with the same values as the
+/// synthetic models' matrices, for kernel benchmarks.
+pub fn matrix_bytes(rows: usize, cols: usize, ty: QuantType, seed: u64) -> Result<Vec<u8>> {
+    let mut seed = seed.max(1);
+    tensor_bytes("matrix", &[cols as u64, rows as u64], ty, &mut seed)
+}
+
 /// Builds the model in memory.
 pub fn build(spec: &SyntheticSpec) -> Result<Model> {
     if !crate::convert::OUT_TYPES.contains(&spec.ty) {

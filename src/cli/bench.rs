@@ -5,7 +5,10 @@
 
 use wgpu_ds::bench::profile;
 use wgpu_ds::bench::synthetic::{self, Shape, SyntheticSpec};
-use wgpu_ds::bench::{active_bytes_per_token, copy_bandwidth, matvec_rates, time_steps};
+use wgpu_ds::bench::{
+    active_bytes_per_token, copy_bandwidth, kernel_rates, matvec_rates, time_steps, MatvecRate,
+    KERNEL_SHAPES,
+};
 use wgpu_ds::cpu::CpuExecutor;
 use wgpu_ds::gpu::executor::GpuExecutor;
 use wgpu_ds::model::Model;
@@ -53,6 +56,13 @@ pub struct Args {
     /// and weight GB/s per kernel variant.
     #[arg(long)]
     pub profile: bool,
+    /// Instead of a model: the single-token matvec of every block type at V2-Lite's and V3's
+    /// decode shapes (random matrices), each as GB/s and % of the copy bandwidth of the same run.
+    #[arg(long, conflicts_with_all = ["model", "shape"])]
+    pub kernels: bool,
+    /// With --kernels: only these types (comma-separated, as for --type).
+    #[arg(long, requires = "kernels", value_delimiter = ',')]
+    pub types: Vec<String>,
 }
 
 fn open(a: &Args) -> Result<(Model, String)> {
@@ -78,6 +88,9 @@ fn open(a: &Args) -> Result<(Model, String)> {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if a.kernels {
+        return kernels(&a);
+    }
     if a.n_prompt == 0 || a.n_gen == 0 {
         return Err(Error::Usage("-p and -n must be at least 1".into()));
     }
@@ -218,4 +231,65 @@ fn report_steps(
         );
     }
     Ok(decode)
+}
+
+/// `bench --kernels`: every block type's matvec at the decode shapes, against the copy bandwidth
+/// measured before and after the sweep (the table's % uses the faster of the two).
+fn kernels(a: &Args) -> Result<()> {
+    let types: Vec<QuantType> = if a.types.is_empty() {
+        wgpu_ds::quant::SUPPORTED.to_vec()
+    } else {
+        a.types
+            .iter()
+            .map(|t| {
+                QuantType::from_name(t)
+                    .ok_or_else(|| Error::Usage(format!("--types {t}: not a supported type")))
+            })
+            .collect::<Result<_>>()?
+    };
+    let ctx = a.backend.open_gpu()?;
+    let copy = |ctx: &wgpu_ds::gpu::GpuContext| {
+        copy_bandwidth(ctx, (64 << 20).min(ctx.limits.max_buffer_size / 2), 10)
+    };
+    let bw0 = copy(&ctx)?;
+    println!(
+        "measured copy bandwidth: {:.1} GB/s (before the sweep)",
+        bw0 / 1e9
+    );
+    println!(
+        "  {:<6} {:>13} {:>10} {:>10} {:>8} {:>7}",
+        "type", "rows x cols", "MB", "µs", "GB/s", "% copy"
+    );
+    let row = |r: &MatvecRate, bw: f64| {
+        let gbs = r.bytes as f64 / r.seconds;
+        format!(
+            "  {:<6} {:>13} {:>10.1} {:>10.1} {:>8.2} {:>6.1}%",
+            r.ty,
+            r.name,
+            r.bytes as f64 / 1e6,
+            r.seconds * 1e6,
+            gbs / 1e9,
+            100.0 * gbs / bw
+        )
+    };
+    let rates = kernel_rates(&ctx, &types, KERNEL_SHAPES, a.reps, &mut |r| {
+        println!("{}", row(r, bw0))
+    })?;
+    let bw1 = copy(&ctx)?;
+    let bw = bw0.max(bw1);
+    println!(
+        "measured copy bandwidth: {:.1} GB/s (after the sweep)",
+        bw1 / 1e9
+    );
+    let pct = |r: &MatvecRate| 100.0 * r.bytes as f64 / r.seconds / bw;
+    let worst = rates.iter().min_by(|x, y| pct(x).total_cmp(&pct(y)));
+    if let Some(w) = worst {
+        println!(
+            "{} matvecs; the slowest against the faster copy bandwidth ({:.1} GB/s):\n{}",
+            rates.len(),
+            bw / 1e9,
+            row(w, bw)
+        );
+    }
+    Ok(())
 }

@@ -173,6 +173,14 @@ const SOURCES: &[(&str, &str)] = &[
         "moe_route.wgsl",
         include_str!("../../shaders/moe_route.wgsl"),
     ),
+    (
+        "moe_route/route.wgsl",
+        include_str!("../../shaders/moe_route/route.wgsl"),
+    ),
+    (
+        "moe_route/norm.wgsl",
+        include_str!("../../shaders/moe_route/norm.wgsl"),
+    ),
     ("argmax.wgsl", include_str!("../../shaders/argmax.wgsl")),
     (
         "attn_absorbed.wgsl",
@@ -214,7 +222,17 @@ const TYPELESS: &[(&str, &[&str], &str)] = &[
     ),
     ("cache_f32", &["common/half.wgsl"], "cache_f32.wgsl"),
     // routing and attention ops
-    ("moe_route", &["common/reduce.wgsl"], "moe_route.wgsl"),
+    (
+        "moe_route",
+        &["common/reduce.wgsl", "moe_route.wgsl"],
+        "moe_route/route.wgsl",
+    ),
+    // the FFN's RMSNorm of a residual Add, then the routing (ten storage buffers)
+    (
+        "moe_route_norm",
+        &["common/reduce.wgsl", "moe_route.wgsl"],
+        "moe_route/norm.wgsl",
+    ),
     ("argmax", &[], "argmax.wgsl"),
     (
         "attn_absorbed",

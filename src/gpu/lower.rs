@@ -19,7 +19,9 @@
 //! - Two plain matvecs over the same input that remain after that (q or q_a and kv_a_mqa of a
 //!   layer) run as one paired matvec (`matvec_pair`) where the weights allow it.
 //! - The router's matvec (F32 gate weights in one chunk), read only by the routing, runs inside
-//!   the routing kernel.
+//!   the routing kernel; so does the FFN's RMSNorm of the residual Add right before it (the
+//!   kernel stores the sum and the normalized row, which the experts read after it), where the
+//!   device allows the ten storage buffers that takes.
 //! - The routed experts' gated matvec and the shared experts' over the same input run as one
 //!   dispatch (`matvec_glu_pair`) where the weights allow it.
 //! - A SwiGlu of two matvecs over the same input (the gate and up projections of the dense FFN,
@@ -59,8 +61,13 @@ pub enum Lowered {
     MixNorm { ws: usize, addends: Vec<NodeId> },
     /// This matvec and the (folded) matvec `other` over the same input, in one dispatch.
     Pair { other: usize },
-    /// This MoeRoute, computing its logits as the (folded) matvec `gate` would.
-    RouteGate { gate: usize },
+    /// This MoeRoute, computing its logits as the (folded) matvec `gate` would; with `norm`
+    /// = (n, a), first the (folded) Add `a` and the (folded) RMSNorm `n` of its sum, storing both
+    /// nodes.
+    RouteGate {
+        gate: usize,
+        norm: Option<(usize, usize)>,
+    },
     /// This absorbed attention, reading q_pe as the (folded) RoPE `rope` of `view` of `src`
     /// (None: src itself), rotated on load.
     QRope {
@@ -123,6 +130,9 @@ pub struct Fits<'a> {
     pub pair: &'a dyn Fn(WeightId, WeightId) -> bool,
     /// A router weight the routing kernel can read itself (F32, one chunk).
     pub router: &'a dyn Fn(WeightId) -> bool,
+    /// The routing kernel may compute the FFN norm itself (the device allows its ten storage
+    /// buffers per stage).
+    pub route_norm: bool,
 }
 
 impl Fits<'_> {
@@ -131,6 +141,7 @@ impl Fits<'_> {
         glu: &|_, _| true,
         pair: &|_, _| true,
         router: &|_| true,
+        route_norm: true,
     };
 }
 
@@ -212,6 +223,9 @@ pub fn lower(g: &Graph, fits: &Fits) -> Lowering {
     fold_glu_pair(g, pair_ok, &mut l);
     fold_q_rope(g, &users, &producer, &mut l);
     fold_route_gate(g, &users, &producer, fits.router, &mut l);
+    if fits.route_norm {
+        fold_route_norm(g, &producer, &mut l);
+    }
     // Pairs last, so the gated form keeps the gate and up matvecs it wants.
     for (i, op) in g.ops.iter().enumerate() {
         let Op::MatMul { w, x, out } = *op else {
@@ -434,9 +448,38 @@ fn fold_route_gate(
         };
         let free = l.plan[j] == Lowered::Run && l.plan[r] == Lowered::Run;
         if users[logits] == [r] && free && logits != g.logits && router_ok(w) {
-            l.plan[r] = Lowered::RouteGate { gate: j };
+            l.plan[r] = Lowered::RouteGate {
+                gate: j,
+                norm: None,
+            };
             l.plan[j] = Lowered::Folded;
             l.elided[logits] = true;
+        }
+    }
+}
+
+/// The RMSNorm of a residual Add (an `AddNorm`) folded into the routing that scores its output,
+/// when the router's (folded) matvec is the only op between them, so no other op runs before
+/// the routing kernel has written the sum and the normalized row.
+fn fold_route_norm(g: &Graph, producer: &[Option<usize>], l: &mut Lowering) {
+    for r in 0..g.ops.len() {
+        let Lowered::RouteGate { gate, norm: None } = l.plan[r] else {
+            continue;
+        };
+        let Op::MatMul { x, .. } = g.ops[gate] else {
+            continue;
+        };
+        let Some(n) = producer[x] else { continue };
+        let adjacent = gate == n + 1 && r == gate + 1;
+        if adjacent && matches!(l.plan[n], Lowered::AddNorm { .. }) {
+            let Lowered::AddNorm { add } = l.plan[n] else {
+                unreachable!("matched above")
+            };
+            l.plan[r] = Lowered::RouteGate {
+                gate,
+                norm: Some((n, add)),
+            };
+            l.plan[n] = Lowered::Folded;
         }
     }
 }

@@ -78,6 +78,18 @@ pub struct BindKey {
     pub offset: u64,
 }
 
+/// One dispatch of the last submit with its resolved pipeline and bind group: the next submit's
+/// dispatch at the same index (every decode step records the same list) takes them without the
+/// pipeline and bind-group lookups when its kernel, buffers and parameter slot are the same.
+pub struct Planned {
+    pub kernel: Kernel,
+    pub buffers: Vec<wgpu::Buffer>,
+    pub params: wgpu::Buffer,
+    pub offset: u64,
+    pub pipeline: wgpu::ComputePipeline,
+    pub bind: wgpu::BindGroup,
+}
+
 /// Bind groups kept at most; past it the cache starts over (shapes that change every step, such
 /// as growing prefill chunks, would otherwise grow it without bound).
 const MAX_BIND_GROUPS: usize = 1 << 14;
@@ -87,6 +99,8 @@ pub struct Pipelines {
     /// UNIFORM: every dispatch's parameters of a submit (grown, never shrunk).
     arena: Mutex<Option<wgpu::Buffer>>,
     binds: Mutex<HashMap<BindKey, wgpu::BindGroup>>,
+    /// The last submit's dispatches, resolved (see [`Planned`]).
+    plan: Mutex<Vec<Planned>>,
     /// STORAGE scratch by label (attention partials, ...), grown to the largest request.
     scratch: Mutex<HashMap<&'static str, wgpu::Buffer>>,
     /// [4] f32 (16 bytes, the least an array<vec4> binding takes), bound where a kernel's optional input is absent (expert ids of a plain matvec,
@@ -112,6 +126,7 @@ impl Pipelines {
             cache: Mutex::new(HashMap::new()),
             arena: Mutex::new(None),
             binds: Mutex::new(HashMap::new()),
+            plan: Mutex::new(Vec::new()),
             scratch: Mutex::new(HashMap::new()),
             placeholder: OnceLock::new(),
             placeholder_out: OnceLock::new(),
@@ -208,6 +223,12 @@ impl Pipelines {
     /// replaced by a larger one.
     pub fn clear_bind_groups(&self) {
         self.binds.lock().expect("bind cache poisoned").clear();
+        self.plan.lock().expect("plan poisoned").clear();
+    }
+
+    /// The last submit's resolved dispatches, for the next submit to reuse and replace.
+    pub fn plan(&self) -> MutexGuard<'_, Vec<Planned>> {
+        self.plan.lock().expect("plan poisoned")
     }
 
     /// A STORAGE scratch buffer of at least `size` bytes kept under `label` from step to step, so

@@ -8,8 +8,9 @@
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::pipelines::{BindKey, Pipelines};
+use super::pipelines::{BindKey, Pipelines, Planned};
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 
 enum Item {
     Dispatch {
@@ -172,6 +173,7 @@ impl Recorder {
     ) -> Recorded {
         let arena = pipes.params_arena(ctx, self.params.len().max(16) as u64);
         let mut binds = pipes.bind_groups();
+        let mut plan = pipes.plan();
         let mut out = Recorded::default();
         let mut i = 0;
         while i < self.items.len() {
@@ -198,6 +200,7 @@ impl Recorder {
                 timestamp_writes,
             });
             out.passes += 1;
+            let first_in_pass = i;
             while let Some(Item::Dispatch {
                 kernel,
                 buffers,
@@ -206,19 +209,29 @@ impl Recorder {
                 ..
             }) = self.items.get(i)
             {
-                let pipeline = pipes.get(&ctx.device, *kernel);
-                let key = BindKey {
-                    kernel: *kernel,
-                    buffers: buffers.clone(),
-                    params: arena.clone(),
-                    offset: params.0,
-                };
-                let bind = binds.entry(key).or_insert_with(|| {
-                    out.new_bind_groups += 1;
-                    bind_group(ctx, &pipeline, *kernel, buffers, &arena, *params)
+                let d = out.dispatches;
+                let same = plan.get(d).is_some_and(|p| {
+                    p.kernel == *kernel
+                        && p.offset == params.0
+                        && p.params == arena
+                        && p.buffers == *buffers
                 });
-                pass.set_pipeline(&pipeline);
-                pass.set_bind_group(0, &*bind, &[]);
+                if !same {
+                    let planned = resolve(
+                        ctx, pipes, &mut binds, &mut out, *kernel, buffers, &arena, *params,
+                    );
+                    if d < plan.len() {
+                        plan[d] = planned;
+                    } else {
+                        plan.push(planned);
+                    }
+                }
+                let p = &plan[d];
+                // Consecutive dispatches of one kernel keep the pipeline set.
+                if i == first_in_pass || !same_kernel(&plan, d) {
+                    pass.set_pipeline(&p.pipeline);
+                }
+                pass.set_bind_group(0, &p.bind, &[]);
                 pass.dispatch_workgroups(groups.0, groups.1, groups.2);
                 out.dispatches += 1;
                 i += 1;
@@ -227,7 +240,8 @@ impl Recorder {
                 }
             }
         }
-        drop(binds);
+        plan.truncate(out.dispatches);
+        drop((binds, plan));
         ctx.queue.write_buffer(&arena, 0, &self.params);
         out
     }
@@ -240,6 +254,47 @@ pub struct DispatchTime {
     pub seconds: f64,
     /// Weight bytes it reads (0 for ops without weights).
     pub weight_bytes: u64,
+}
+
+/// Whether dispatch `d` of the plan runs the same kernel as dispatch `d - 1`.
+fn same_kernel(plan: &[Planned], d: usize) -> bool {
+    d > 0 && plan[d - 1].kernel == plan[d].kernel
+}
+
+/// The pipeline and bind group of a dispatch the plan does not hold: from the caches, or made.
+#[allow(clippy::too_many_arguments)]
+fn resolve(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    binds: &mut HashMap<BindKey, wgpu::BindGroup>,
+    out: &mut Recorded,
+    kernel: Kernel,
+    buffers: &[wgpu::Buffer],
+    arena: &wgpu::Buffer,
+    params: (u64, u64),
+) -> Planned {
+    let pipeline = pipes.get(&ctx.device, kernel);
+    let key = BindKey {
+        kernel,
+        buffers: buffers.to_vec(),
+        params: arena.clone(),
+        offset: params.0,
+    };
+    let bind = binds
+        .entry(key)
+        .or_insert_with(|| {
+            out.new_bind_groups += 1;
+            bind_group(ctx, &pipeline, kernel, buffers, arena, params)
+        })
+        .clone();
+    Planned {
+        kernel,
+        buffers: buffers.to_vec(),
+        params: arena.clone(),
+        offset: params.0,
+        pipeline,
+        bind,
+    }
 }
 
 /// `buffers` at bindings 0.., the parameter slot of the arena after them.

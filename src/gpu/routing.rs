@@ -35,7 +35,8 @@ pub struct MoeRouteParams {
     pub scale: f32,
     /// Hidden size when the kernel computes the logits itself (0: LOGITS holds them).
     pub n_embd: u32,
-    pub pad0: u32,
+    /// RMSNorm epsilon (`moe_route_norm` only).
+    pub eps: f32,
     pub pad1: u32,
     pub pad2: u32,
 }
@@ -59,9 +60,30 @@ pub enum RouterInput<'a> {
     },
 }
 
+/// The FFN's RMSNorm of a residual Add, computed by the routing kernel before its router matvec
+/// (`moe_route_norm`): sum = a + b, stored; x = rms_norm(sum) · w, stored and scored. The
+/// router input is then `RouterInput::Gate` with `x` = a.
+pub struct RouteNorm<'a> {
+    /// [T, n_embd] f32: the Add's second input.
+    pub b: &'a Buffer,
+    /// [n_embd] f32: the norm weight.
+    pub w: &'a Buffer,
+    /// [T, n_embd] f32: the Add's output.
+    pub sum: &'a Buffer,
+    /// [T, n_embd] f32: the norm's output (read by the experts after the routing).
+    pub out: &'a Buffer,
+    pub eps: f32,
+}
+
+/// Storage buffers `moe_route_norm` binds: the executor folds the norm in only where the
+/// adapter allows this many per stage.
+pub const ROUTE_NORM_STORAGE_BUFFERS: u32 = 10;
+
 /// The buffers and shape of DeepSeek's routing of `n_tok` tokens (`encode_moe_route`).
 pub struct MoeRoute<'a> {
     pub input: RouterInput<'a>,
+    /// The FFN norm folded in (with a `Gate` input whose `x` is the Add's first input).
+    pub norm: Option<RouteNorm<'a>>,
     /// [E] f32 (V3's exp_probs_b)
     pub bias: Option<&'a Buffer>,
     /// [T, E] f32 (the unbiased scores)
@@ -138,6 +160,7 @@ pub fn encode_moe_route(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder,
         norm: routing.norm as u32,
         scale: routing.scale,
         n_embd: n_embd as u32,
+        eps: a.norm.as_ref().map_or(0.0, |n| n.eps),
         ..Default::default()
     };
     // The shader never reads a binding it has no use for; the first input (also read-only)
@@ -145,15 +168,24 @@ pub fn encode_moe_route(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder,
     let bias = a.bias.unwrap_or(first);
     let gate = gate.unwrap_or(first);
     let (gx, gy) = grid(ctx, n_tok);
-    encode_op(
-        ctx,
-        pipes,
-        enc,
-        Kernel::Op("moe_route"),
-        &p,
-        &[first, bias, probs, topk, weights, gate],
-        (gx, gy, 1),
-    );
+    let mut buffers = vec![first, bias, probs, topk, weights, gate];
+    let kernel = match &a.norm {
+        None => Kernel::Op("moe_route"),
+        Some(norm) => {
+            let tx = (n_tok * n_embd * 4) as u64;
+            assert!(
+                n_embd > 0 && [norm.b, norm.sum, norm.out].iter().all(|b| b.size() >= tx),
+                "moe_route_norm: the norm needs the router's hidden states and [{n_tok}, {n_embd}] buffers"
+            );
+            assert!(
+                norm.w.size() >= (n_embd * 4) as u64,
+                "moe_route_norm: norm weight shorter than {n_embd}"
+            );
+            buffers.extend([norm.b, norm.w, norm.sum, norm.out]);
+            Kernel::Op("moe_route_norm")
+        }
+    };
+    encode_op(ctx, pipes, enc, kernel, &p, &buffers, (gx, gy, 1));
 }
 
 /// Encodes out[0] = argmax(logits[0 .. n]) as u32, ties to the lower id (sample::argmax).

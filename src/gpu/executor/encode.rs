@@ -266,23 +266,13 @@ impl GpuExecutor<'_> {
                 weights,
             } => {
                 let n_expert = len(logits) / t;
-                // A folded router matvec: the route kernel scores the hidden states itself.
-                let input = match io.low.plan[i] {
-                    Lowered::RouteGate { gate } => match g.ops[gate] {
-                        Op::MatMul { w, x, .. } => {
-                            let m = self.mat(w);
-                            routing::RouterInput::Gate {
-                                x: &bufs[x],
-                                w: &m.chunks[0].buf,
-                                n_embd: m.cols,
-                            }
-                        }
-                        _ => unreachable!("RouteGate folds a MatMul"),
-                    },
-                    _ => routing::RouterInput::Logits(&bufs[logits]),
+                let (input, norm) = match io.low.plan[i] {
+                    Lowered::RouteGate { gate, norm } => self.route_gate(io, gate, norm),
+                    _ => (routing::RouterInput::Logits(&bufs[logits]), None),
                 };
                 let route = routing::MoeRoute {
                     input,
+                    norm,
                     bias: bias.map(|b| &self.vecs[&b]),
                     probs: &bufs[probs],
                     topk: &bufs[topk],
@@ -296,6 +286,53 @@ impl GpuExecutor<'_> {
             _ => unreachable!("not an attention or routing op"),
         }
         Ok(())
+    }
+
+    /// A routing's folded router matvec `gate` (the kernel scores the hidden states itself) and,
+    /// with `norm`, the folded FFN norm of a residual Add before it (the kernel computes the Add
+    /// and the norm, storing both nodes, and scores the norm's output).
+    fn route_gate<'b>(
+        &'b self,
+        io: &StepIo<'b>,
+        gate: usize,
+        norm: Option<(usize, usize)>,
+    ) -> (routing::RouterInput<'b>, Option<routing::RouteNorm<'b>>) {
+        let (g, bufs) = (io.g, io.bufs);
+        let Op::MatMul { w, x, .. } = g.ops[gate] else {
+            unreachable!("RouteGate folds a MatMul")
+        };
+        let m = self.mat(w);
+        let Some((n, add)) = norm else {
+            let input = routing::RouterInput::Gate {
+                x: &bufs[x],
+                w: &m.chunks[0].buf,
+                n_embd: m.cols,
+            };
+            return (input, None);
+        };
+        let Op::RmsNorm {
+            w: nw, eps, out, ..
+        } = &g.ops[n]
+        else {
+            unreachable!("a routing folds an RMSNorm")
+        };
+        let Op::Add { a, b, out: sum } = g.ops[add] else {
+            unreachable!("AddNorm folds an Add")
+        };
+        debug_assert_eq!(*out, x, "the router reads the norm's output");
+        let input = routing::RouterInput::Gate {
+            x: &bufs[a],
+            w: &m.chunks[0].buf,
+            n_embd: m.cols,
+        };
+        let norm = routing::RouteNorm {
+            b: &bufs[b],
+            w: &self.vecs[nw],
+            sum: &bufs[sum],
+            out: &bufs[*out],
+            eps: *eps,
+        };
+        (input, Some(norm))
     }
 
     /// Normalization, slicing, RoPE and the elementwise ops.

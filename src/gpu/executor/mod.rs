@@ -328,6 +328,8 @@ impl<'m> GpuExecutor<'m> {
             glu: &glu,
             pair: &pair,
             router: &router,
+            route_norm: self.ctx.limits.max_storage_buffers_per_shader_stage
+                >= routing::ROUTE_NORM_STORAGE_BUFFERS,
         };
         let low = Rc::new(lower(g, &fits));
         self.lowered = Some((shape, low.clone()));
