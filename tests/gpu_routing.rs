@@ -402,7 +402,7 @@ fn route_gate_case(
     let pb = storage_f32(ctx, "probs", &vec![0.0; n_tok * n_e]);
     let tb = storage_f32(ctx, "topk", &vec![-1.0; n_tok * k]);
     let ob = storage_f32(ctx, "weights", &vec![0.0; n_tok * k]);
-    let norm = fold_norm.then(|| RouteNorm {
+    let norm = fold_norm.then_some(RouteNorm {
         b: &bb2,
         w: &nwb,
         sum: &sb,

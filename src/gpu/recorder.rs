@@ -262,7 +262,9 @@ fn same_kernel(plan: &[Planned], d: usize) -> bool {
 }
 
 /// The pipeline and bind group of a dispatch the plan does not hold: from the caches, or made.
-#[allow(clippy::too_many_arguments)]
+// BindKey hashes its buffers by address, which never changes (clippy sees wgpu's interior
+// mutability).
+#[allow(clippy::too_many_arguments, clippy::mutable_key_type)]
 fn resolve(
     ctx: &GpuContext,
     pipes: &Pipelines,
