@@ -3,10 +3,13 @@
 // token_embd) is split into row chunks, one dispatch each: W holds rows r0 .. r0 + n_rows, and
 // a token whose row lies in another chunk is left to that chunk's dispatch.
 //
-// Bindings: W array<u32> GGUF bytes of the chunk, IDS [n_tok] u32, Y [n_tok, cols] f32, P params.
-// Mapping: one invocation per output element, x over elements of a row, y over tokens.
-
-const WG: u32 = 64u;
+// This file holds the bindings and the lookup; an entry file composed after it holds `main`:
+// get_rows/plain.wgsl (one invocation per output element), or get_rows/norm.wgsl, which also
+// computes the RMSNorm that first reads the rows (the first layer's attn_norm, folded in by the
+// executor).
+//
+// Bindings: W array<u32> GGUF bytes of the chunk, IDS [n_tok] u32, Y [n_tok, cols] f32, then the
+//           entry file's, then P params.
 
 struct Params {
     cols: u32,
@@ -16,14 +19,15 @@ struct Params {
     n_rows: u32,
     r0: u32,
     n_total: u32,
-    pad0: u32,
+    // RMSNorm epsilon (get_rows/norm.wgsl only)
+    eps: f32,
     pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> W: array<u32>;
 @group(0) @binding(1) var<storage, read> IDS: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> P: Params;
+// P: Params, declared by the entry file after its own bindings (the parameters come last).
 
 // Accessors for common/bytes.wgsl.
 fn w_word(i: u32) -> u32 {
@@ -34,19 +38,17 @@ fn w_quad(i: u32) -> vec4<u32> {
     return vec4<u32>(W[4u * i], W[4u * i + 1u], W[4u * i + 2u], W[4u * i + 3u]);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let c = gid.x;
-    let t = gid.y;
-    if (c >= P.cols) {
-        return;
-    }
+// Token t's row in this chunk, or none (its row lies in another chunk's dispatch).
+fn chunk_row(t: u32) -> i32 {
     // An id outside the table reads row 0 rather than past the binding; the executor checks ids.
     let id = select(0u, IDS[t], IDS[t] < P.n_total);
     if (id < P.r0 || id >= P.r0 + P.n_rows) {
-        return;
+        return -1;
     }
-    let blk = c / QK;
-    let row = id - P.r0;
-    Y[t * P.cols + c] = block_get(P.w_offset + row * P.row_bytes + blk * BLOCK_BYTES, c % QK);
+    return i32(id - P.r0);
+}
+
+// Element c of row `row` of the chunk.
+fn row_value(row: u32, c: u32) -> f32 {
+    return block_get(P.w_offset + row * P.row_bytes + (c / QK) * BLOCK_BYTES, c % QK);
 }

@@ -261,6 +261,9 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
         assert_eq!(add_norms, model.config.n_layer + dense - mixes, "{stem}");
         let route_norms = fused(&|l| matches!(l, Lowered::RouteGate { norm: Some(_), .. }));
         assert_eq!(route_norms, mixes, "{stem}");
+        // The first attn_norm inside the embedding lookup.
+        let rows_norms = fused(&|l| matches!(l, Lowered::RowsNorm { .. }));
+        assert_eq!(rows_norms, 1, "{stem}");
         // One pair per layer: q (or q_a) with kv_a_mqa.
         let pairs = fused(&|l| matches!(l, Lowered::Pair { .. }));
         assert_eq!(pairs, model.config.n_layer, "{stem}");
@@ -288,7 +291,8 @@ fn a_decode_step_folds_every_slice_and_the_moe_adds() {
             + q_ropes
             + glu_pairs
             + route_gates
-            + 2 * route_norms;
+            + 2 * route_norms
+            + rows_norms;
         assert_eq!(folded, expect, "{stem}");
         assert_eq!(low.to_cache.iter().flatten().count(), 2 * stores, "{stem}");
         assert_eq!(

@@ -7,6 +7,8 @@ mod common;
 use common::{assert_close, quantized, with_outliers};
 
 use wgpu_ds::cpu::ops::{matmul, QMatrix};
+use wgpu_ds::gpu::norm::{encode_rms_norm, RmsNorm};
+use wgpu_ds::gpu::ops::RowsNorm;
 use wgpu_ds::gpu::ops::{
     encode_get_rows, encode_matvec, encode_matvec_slots, read_f32, storage_f32, GpuWeight, Slots,
 };
@@ -123,6 +125,9 @@ fn a_tiny_binding_limit_forces_chunks_and_gives_identical_results() {
     }
 }
 
+/// With the RMSNorm folded in (`get_rows_norm`), the lookup writes the same rows and their norm,
+/// bit-identical to the rms_norm kernel over those rows (the unfused GPU path) and within 1e-6
+/// of the CPU's f64-summed norm.
 #[test]
 fn get_rows_matches_cpu_dequantization_for_every_type_also_over_a_chunked_table() {
     let Some(full) = common::gpu() else {
@@ -168,14 +173,57 @@ fn get_rows_matches_cpu_dequantization_for_every_type_also_over_a_chunked_table(
             // Starts as NaN, so a kernel that writes nothing cannot pass.
             let yb2 = storage_f32(ctx, "y2", &vec![f32::NAN; want.len()]);
             let mut enc = Recorder::new();
-            encode_get_rows(ctx, pipes, &mut enc, &w, &idb, &yb2, ids.len()).unwrap();
+            encode_get_rows(ctx, pipes, &mut enc, &w, (&idb, &yb2), ids.len(), None).unwrap();
             enc.submit(ctx, pipes);
             let got = read_f32(ctx, &yb2, want.len()).unwrap();
             // Dequantization is exact arithmetic on both sides.
             let what = format!("get_rows {ty} in {} chunks", w.chunks.len());
             assert_close(&what, &got, &want, 0.0, 1e-6);
+            rows_norm_case(ctx, pipes, &w, &idb, &want, &what);
         }
     }
+}
+
+/// get_rows_norm over `w` against `rows` (the looked-up rows) and the rms_norm kernel over them.
+fn rows_norm_case(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    w: &GpuWeight,
+    idb: &wgpu::Buffer,
+    rows: &[f32],
+    what: &str,
+) {
+    let (n_tok, cols, eps) = (rows.len() / w.cols, w.cols, 1e-6);
+    let nw: Vec<f32> = (0..cols).map(|c| 1.0 + 0.01 * (c % 7) as f32).collect();
+    let nwb = storage_f32(ctx, "norm w", &nw);
+    let yb = storage_f32(ctx, "y", &vec![f32::NAN; rows.len()]);
+    let xnb = storage_f32(ctx, "xn", &vec![f32::NAN; rows.len()]);
+    let unfused = storage_f32(ctx, "xn unfused", &vec![f32::NAN; rows.len()]);
+    let norm = RowsNorm {
+        w: &nwb,
+        xn: &xnb,
+        eps,
+    };
+    let mut enc = Recorder::new();
+    encode_get_rows(ctx, pipes, &mut enc, w, (idb, &yb), n_tok, Some(&norm)).unwrap();
+    let plain = RmsNorm::plain(&yb, &nwb, &unfused, n_tok, cols, eps);
+    encode_rms_norm(ctx, pipes, &mut enc, &plain);
+    enc.submit(ctx, pipes);
+    let got_rows = read_f32(ctx, &yb, rows.len()).unwrap();
+    assert_close(&format!("{what} + norm: rows"), &got_rows, rows, 0.0, 1e-6);
+    let got = read_f32(ctx, &xnb, rows.len()).unwrap();
+    let want_gpu = read_f32(ctx, &unfused, rows.len()).unwrap();
+    let same_bits = got
+        .iter()
+        .zip(&want_gpu)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    assert!(
+        same_bits,
+        "{what}: folded norm differs from the rms_norm kernel"
+    );
+    let mut want = vec![0.0; rows.len()];
+    wgpu_ds::cpu::ops::rms_norm(rows, &nw, eps, &mut want);
+    assert_close(&format!("{what} + norm"), &got, &want, 1e-6, 1e-5);
 }
 
 /// CPU twin of a slot matvec: y[s] = W_m(s) · x[row(s)].

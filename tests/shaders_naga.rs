@@ -162,6 +162,7 @@ fn rust_params_structs_match_their_wgsl_layout() {
         }
         cases.push((Kernel::MatVecT(ty), size_of::<MatVecTParams>()));
         cases.push((Kernel::GetRows(ty), size_of::<GetRowsParams>()));
+        cases.push((Kernel::GetRowsNorm(ty), size_of::<GetRowsParams>()));
     }
     for (name, size) in [
         ("rms_norm", size_of::<RmsNormParams>()),

@@ -150,6 +150,14 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("matvec_t.wgsl", include_str!("../../shaders/matvec_t.wgsl")),
     ("get_rows.wgsl", include_str!("../../shaders/get_rows.wgsl")),
+    (
+        "get_rows/plain.wgsl",
+        include_str!("../../shaders/get_rows/plain.wgsl"),
+    ),
+    (
+        "get_rows/norm.wgsl",
+        include_str!("../../shaders/get_rows/norm.wgsl"),
+    ),
     // elementwise and normalization ops
     ("rms_norm.wgsl", include_str!("../../shaders/rms_norm.wgsl")),
     ("slice.wgsl", include_str!("../../shaders/slice.wgsl")),
@@ -342,6 +350,9 @@ pub enum Kernel {
     MatVecT(QuantType),
     /// Rows of a quantized table (`get_rows.wgsl`): the token embedding.
     GetRows(QuantType),
+    /// Rows of a quantized table and the RMSNorm that first reads them, in one dispatch
+    /// (`get_rows.wgsl` with `get_rows/norm.wgsl`): the first layer's attn_norm.
+    GetRowsNorm(QuantType),
     /// An op with no weight-type dependence, by name (an entry of TYPELESS).
     Op(&'static str),
 }
@@ -365,6 +376,7 @@ impl Kernel {
                 Kernel::MatVecGluPair(t, Reduce::Subgroup),
                 Kernel::MatVecT(t),
                 Kernel::GetRows(t),
+                Kernel::GetRowsNorm(t),
             ]
         });
         typed
@@ -381,6 +393,7 @@ impl Kernel {
             Kernel::MatVecGluPair(t, r) => ("matvec_glu_pair", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t", t, None),
             Kernel::GetRows(t) => ("get_rows", t, None),
+            Kernel::GetRowsNorm(t) => ("get_rows_norm", t, None),
             Kernel::Op(name) => return name.to_string(),
         };
         if reduce == Some(&Reduce::Subgroup) {
@@ -404,7 +417,8 @@ impl Kernel {
             | Kernel::MatVecPair(t, r)
             | Kernel::MatVecGluPair(t, r) => ("matvec.wgsl", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
-            Kernel::GetRows(t) => ("get_rows.wgsl", t, None),
+            Kernel::GetRows(t) => ("get_rows/plain.wgsl", t, None),
+            Kernel::GetRowsNorm(t) => ("get_rows/norm.wgsl", t, None),
             Kernel::Op(_) => unreachable!("handled above"),
         };
         let mut files = vec!["common/half.wgsl", "common/bytes.wgsl"];
@@ -415,6 +429,12 @@ impl Kernel {
             files.push(dot_file(ty).unwrap_or_else(|| panic!("no unit_dot for {ty}")));
             files.push(r.file());
             files.push("binary/swiglu.wgsl");
+        }
+        if let Kernel::GetRows(_) | Kernel::GetRowsNorm(_) = self {
+            if let Kernel::GetRowsNorm(_) = self {
+                files.push("common/reduce.wgsl");
+            }
+            files.push("get_rows.wgsl");
         }
         files.push(op_file);
         files

@@ -16,6 +16,8 @@
 //!   writing the layer's latent-cache rows, run as one dispatch (the norm with a RoPE tail).
 //! - The RoPE of q_pe, read only by the absorbed attention, runs inside it (q_pe rotated on
 //!   load from q's rows).
+//! - The RMSNorm that first reads the token embeddings (the first layer's attn_norm) runs inside
+//!   the embedding lookup, which writes both nodes.
 //! - Two plain matvecs over the same input that remain after that (q or q_a and kv_a_mqa of a
 //!   layer) run as one paired matvec (`matvec_pair`) where the weights allow it.
 //! - The router's matvec (F32 gate weights in one chunk), read only by the routing, runs inside
@@ -75,6 +77,8 @@ pub enum Lowered {
         src: NodeId,
         view: Option<RowView>,
     },
+    /// This row lookup, and the (folded) RMSNorm `norm` that first reads its rows.
+    RowsNorm { norm: usize },
     /// This RMSNorm, reading `view` of `src`, and the (folded) RoPE `rope`, reading `rope_view`
     /// of the same rows, in one dispatch; both write the latent cache.
     NormRope {
@@ -220,6 +224,7 @@ pub fn lower(g: &Graph, fits: &Fits) -> Lowering {
         }
     }
     fold_norm_rope(g, &mut l);
+    fold_rows_norm(g, &users, &producer, &mut l);
     fold_glu_pair(g, pair_ok, &mut l);
     fold_q_rope(g, &users, &producer, &mut l);
     fold_route_gate(g, &users, &producer, fits.router, &mut l);
@@ -479,6 +484,23 @@ fn fold_route_norm(g: &Graph, producer: &[Option<usize>], l: &mut Lowering) {
                 gate,
                 norm: Some((n, add)),
             };
+            l.plan[n] = Lowered::Folded;
+        }
+    }
+}
+
+/// A plain RMSNorm folded into the row lookup before it (the embedding lookup), when it is the
+/// first op to read the rows.
+fn fold_rows_norm(g: &Graph, users: &[Vec<usize>], producer: &[Option<usize>], l: &mut Lowering) {
+    for n in 0..g.ops.len() {
+        let Op::RmsNorm { x, .. } = g.ops[n] else {
+            continue;
+        };
+        let Some(i) = producer[x] else { continue };
+        let lookup = matches!(g.ops[i], Op::GetRows { .. });
+        let free = l.plan[i] == Lowered::Run && l.plan[n] == Lowered::Run;
+        if lookup && free && users[x].first() == Some(&n) && x != g.logits {
+            l.plan[i] = Lowered::RowsNorm { norm: n };
             l.plan[n] = Lowered::Folded;
         }
     }

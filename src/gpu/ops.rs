@@ -436,16 +436,26 @@ fn encode_slots(
     }
 }
 
-/// Encodes y[t, :] = row ids[t] of W, dequantized, one dispatch per row chunk of W (a table
-/// larger than one binding, as V3's token_embd). ids: u32 [n_tok]; y: f32 [n_tok, cols].
+/// The RMSNorm folded into a row lookup (`get_rows_norm`): xn = rms_norm(y) · w.
+pub struct RowsNorm<'a> {
+    /// [cols] f32
+    pub w: &'a wgpu::Buffer,
+    /// [n_tok, cols] f32
+    pub xn: &'a wgpu::Buffer,
+    pub eps: f32,
+}
+
+/// Encodes y[t, :] = W[ids[t], :] (dequantized) for `n_tok` tokens: ids [n_tok] u32, y
+/// [n_tok, cols] f32; one dispatch per row chunk of W. With `norm`, the same dispatches also
+/// write its RMSNorm of every row.
 pub fn encode_get_rows(
     ctx: &GpuContext,
     pipes: &Pipelines,
     enc: &mut Recorder,
     w: &GpuWeight,
-    ids: &wgpu::Buffer,
-    y: &wgpu::Buffer,
+    (ids, y): (&wgpu::Buffer, &wgpu::Buffer),
     n_tok: usize,
+    norm: Option<&RowsNorm>,
 ) -> Result<()> {
     if w.n_mat != 1 {
         return Err(Error::Gpu(format!(
@@ -453,7 +463,22 @@ pub fn encode_get_rows(
             w.n_mat
         )));
     }
-    let groups = ((w.cols as u32).div_ceil(64), n_tok as u32, 1);
+    let (kernel, groups) = match norm {
+        None => (
+            Kernel::GetRows(w.ty),
+            ((w.cols as u32).div_ceil(64), n_tok as u32, 1),
+        ),
+        // One workgroup per token.
+        Some(_) => (Kernel::GetRowsNorm(w.ty), (1, n_tok as u32, 1)),
+    };
+    if let Some(n) = norm {
+        let bytes = (n_tok * w.cols * 4) as u64;
+        assert!(
+            n.w.size() >= (w.cols * 4) as u64 && n.xn.size() >= bytes,
+            "get_rows_norm: norm weight or output smaller than [{n_tok}, {}]",
+            w.cols
+        );
+    }
     for c in &w.chunks {
         let p = GetRowsParams {
             cols: w.cols as u32,
@@ -461,17 +486,14 @@ pub fn encode_get_rows(
             n_rows: c.n_rows as u32,
             r0: c.r0 as u32,
             n_total: w.rows as u32,
+            eps: norm.map_or(0.0, |n| n.eps),
             ..Default::default()
         };
-        encode_op(
-            ctx,
-            pipes,
-            enc,
-            Kernel::GetRows(w.ty),
-            &p,
-            &[&c.buf, ids, y],
-            groups,
-        );
+        let mut buffers = vec![&c.buf, ids, y];
+        if let Some(n) = norm {
+            buffers.extend([n.w, n.xn]);
+        }
+        encode_op(ctx, pipes, enc, kernel, &p, &buffers, groups);
     }
     Ok(())
 }

@@ -43,6 +43,7 @@ pub struct GetRowsParams {
     pub r0: u32,
     /// Rows in the whole table.
     pub n_total: u32,
-    pub pad0: u32,
+    /// RMSNorm epsilon (`get_rows_norm` only).
+    pub eps: f32,
     pub pad1: u32,
 }

@@ -11,7 +11,7 @@ use crate::gpu::mla_prefill::{self, MlaScratch};
 use crate::gpu::norm::{self, RopeTail, RowSum};
 use crate::gpu::ops::{
     encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_glu_pair, encode_matvec_pair,
-    encode_matvec_slots, Slots,
+    encode_matvec_slots, RowsNorm, Slots,
 };
 use crate::gpu::recorder::Recorder;
 use crate::gpu::{attention, routing};
@@ -85,7 +85,8 @@ impl GpuExecutor<'_> {
                 | Lowered::AddNorm { .. }
                 | Lowered::MixNorm { .. }
                 | Lowered::QRope { .. }
-                | Lowered::RouteGate { .. } => None,
+                | Lowered::RouteGate { .. }
+                | Lowered::RowsNorm { .. } => None,
             };
             match op {
                 Op::GetRows { .. }
@@ -110,7 +111,33 @@ impl GpuExecutor<'_> {
         let read = |x: NodeId| io.read(x, view);
         match g.ops[i] {
             Op::GetRows { w, ids, out } => {
-                encode_get_rows(ctx, pipes, enc, self.mat(w), &bufs[ids], &bufs[out], t)?
+                // A folded RMSNorm of the rows: the lookup writes its output too.
+                let norm = match io.low.plan[i] {
+                    Lowered::RowsNorm { norm } => match g.ops[norm] {
+                        Op::RmsNorm {
+                            w: nw,
+                            eps,
+                            out: xn,
+                            ..
+                        } => Some(RowsNorm {
+                            w: &self.vecs[&nw],
+                            xn: &bufs[xn],
+                            eps,
+                        }),
+                        _ => unreachable!("RowsNorm folds an RMSNorm"),
+                    },
+                    _ => None,
+                };
+                let m = self.mat(w);
+                encode_get_rows(
+                    ctx,
+                    pipes,
+                    enc,
+                    m,
+                    (&bufs[ids], &bufs[out]),
+                    t,
+                    norm.as_ref(),
+                )?
             }
             Op::MatMul { w, x, out } => {
                 let m = self.mat(w);
