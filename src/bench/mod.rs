@@ -52,6 +52,17 @@ pub fn time_steps(exec: &mut dyn Executor, n_prompt: usize, n_decode: usize) -> 
     })
 }
 
+/// The fastest and the median of the last `n` entries of a recording log
+/// (`GpuExecutor::record_log`), in seconds.
+pub fn record_spread(log: &[f64], n: usize) -> (f64, f64) {
+    let mut last: Vec<f64> = log[log.len().saturating_sub(n)..].to_vec();
+    if last.is_empty() {
+        return (0.0, 0.0);
+    }
+    last.sort_by(f64::total_cmp);
+    (last[0], last[last.len() / 2])
+}
+
 /// Weight bytes one decode token reads: every tensor except the embedding table (one row), with
 /// routed experts counted for the used fraction only.
 pub fn active_bytes_per_token(model: &Model) -> u64 {

@@ -44,6 +44,9 @@ pub struct GpuExecutor<'m> {
     argmax_out: wgpu::Buffer,
     /// What the last step cost to record.
     pub last_step: StepStats,
+    /// Seconds to record and submit each of the last steps (at most RECORD_LOG), oldest first:
+    /// `bench` reports their median, a single step's time being noisy.
+    pub record_log: Vec<f64>,
     /// Profile every step: each dispatch timed on the GPU (`bench --profile`; needs timestamp
     /// queries) into `last_profile`.
     pub profile: bool,
@@ -55,6 +58,9 @@ pub struct GpuExecutor<'m> {
     /// The fused lowering of the last step shape (position 0 standing for any position).
     lowered: Option<(StepSpec, Rc<Lowering>)>,
 }
+
+/// Steps whose recording time `record_log` keeps.
+const RECORD_LOG: usize = 1024;
 
 /// The CPU side of one step.
 #[derive(Clone, Copy, Debug, Default)]
@@ -148,6 +154,7 @@ impl<'m> GpuExecutor<'m> {
             arena: Vec::new(),
             argmax_out,
             last_step: StepStats::default(),
+            record_log: Vec::new(),
             profile: false,
             last_profile: Vec::new(),
             recorded: Recorded::default(),
@@ -279,7 +286,7 @@ impl<'m> GpuExecutor<'m> {
             self.submit(std::mem::take(enc))?;
             let stats = self.stats_since(t_start, dispatches0);
             let v = super::ops::read_f32(&self.ctx, &id, 1);
-            self.last_step = stats;
+            self.note_step(stats);
             let v = v?;
             self.ctx.take_error("running a step")?;
             let bufs = (0..g.nodes.len()).map(|_| None).collect();
@@ -289,7 +296,7 @@ impl<'m> GpuExecutor<'m> {
             });
         }
         self.submit(std::mem::take(enc))?;
-        self.last_step = self.stats_since(t_start, dispatches0);
+        self.note_step(self.stats_since(t_start, dispatches0));
         let wanted: Vec<NodeId> = match read {
             Readback::Everything => (0..g.nodes.len()).filter(|&n| !low.elided[n]).collect(),
             _ => vec![g.logits],
@@ -364,6 +371,14 @@ impl<'m> GpuExecutor<'m> {
             self.recorded = enc.submit(&self.ctx, &self.pipes);
         }
         Ok(())
+    }
+
+    fn note_step(&mut self, stats: StepStats) {
+        if self.record_log.len() >= RECORD_LOG {
+            self.record_log.remove(0);
+        }
+        self.record_log.push(stats.record_s);
+        self.last_step = stats;
     }
 
     fn stats_since(&self, t_start: std::time::Instant, dispatches0: u64) -> StepStats {
