@@ -196,13 +196,13 @@ pub fn time_matvec(
 pub const KERNEL_SHAPES: &[(usize, usize, &str)] = &[
     (2048, 2048, "V2-Lite attn_output"),
     (576, 2048, "V2-Lite attn_kv_a_mqa"),
-    (1408, 2048, "V2-Lite ffn_gate_exps (one expert)"),
-    (2048, 1408, "V2-Lite ffn_down_exps (one expert)"),
-    (10944, 2048, "V2-Lite dense ffn_gate"),
+    (1408, 2048, "V2-Lite expert gate or up"),
+    (2048, 1408, "V2-Lite expert down"),
+    (10944, 2048, "V2-Lite dense FFN gate or up"),
     (102400, 2048, "V2-Lite output"),
-    (7168, 7168, "V3 attn_output (16384 cols: 7168 here)"),
-    (2048, 7168, "V3 ffn_gate_exps (one expert)"),
-    (7168, 2048, "V3 ffn_down_exps (one expert)"),
+    (7168, 7168, "V3 width, square"),
+    (2048, 7168, "V3 expert gate or up"),
+    (7168, 2048, "V3 expert down"),
     (129280, 7168, "V3 output"),
 ];
 

@@ -14,11 +14,16 @@ fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let s = ub & 1u;
     let q = load_16(b + 16u + 32u * n + 16u * s) >> vec4<u32>(2u * j);
     let m = vec4<u32>(0x03030303u);
+    // Blocks of 84 bytes start on words: scale bytes p and p + 4 sit at one shift in two
+    // neighbouring words, d and dmin share the word at byte 80.
     let p = 8u * n + 2u * j + s;
-    let sc0 = load_u8(b + p);
-    let sc1 = load_u8(b + p + 4u);
-    let d = load_f16(b + 80u);
-    let dmin = load_f16(b + 82u);
+    let sh = 8u * (p & 3u);
+    let sw = (b + p) >> 2u;
+    let sc0 = (w_word(sw) >> sh) & 0xffu;
+    let sc1 = (w_word(sw + 1u) >> sh) & 0xffu;
+    let dd = w_word((b + 80u) >> 2u);
+    let d = f16_bits_to_f32(dd & 0xffffu);
+    let dmin = f16_bits_to_f32(dd >> 16u);
     let qx = f32(sc0 & 0xfu) * dot16_u8(q & m, x0) + f32(sc1 & 0xfu) * dot16_u8((q >> vec4<u32>(4u)) & m, x1);
     return d * qx - dmin * (f32(sc0 >> 4u) * x0.sum + f32(sc1 >> 4u) * x1.sum);
 }
