@@ -77,3 +77,37 @@ fn chat_templates_get_python_string_methods() {
         wgpu_ds::tokenizer::render_template("{{ raise_exception('no') }}", &msgs, false, "", "");
     assert!(err.is_err());
 }
+
+/// A template from a model file is untrusted: one that would loop for billions of steps or
+/// write without bound stops with an error naming the limit (TEMPLATE_FUEL instructions,
+/// TEMPLATE_MAX_OUTPUT bytes), quickly, instead of hanging or exhausting memory.
+#[test]
+fn runaway_templates_stop_at_the_renderer_limits() {
+    use wgpu_ds::tokenizer::render_template;
+    let msgs = [ChatMessage::new("user", "hi")];
+    let cases = [
+        // 10^10 iterations, each writing a byte
+        "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        // 10^10 iterations writing nothing
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+        // 100 MB strings written 1000 times
+        "{% for a in range(1000) %}{{ 'x' * 100000000 }}{% endfor %}",
+        // a recursive macro
+        "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+    ];
+    let limits = ["out of fuel", "out of fuel", "exceeds", "recursion limit"];
+    for (tmpl, limit) in cases.iter().zip(limits) {
+        let t = std::time::Instant::now();
+        let err = render_template(tmpl, &msgs, false, "", "").expect_err(tmpl);
+        let secs = t.elapsed().as_secs_f64();
+        assert!(err.to_string().contains(limit), "{tmpl}: {err}");
+        assert!(secs < 30.0, "{tmpl}: took {secs:.1} s");
+    }
+    // A real conversation of 2,000 messages stays far inside the limits.
+    let tmpl = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}";
+    let long: Vec<ChatMessage> = (0..2000)
+        .map(|i| ChatMessage::new(["user", "assistant"][i % 2], format!("message {i}")))
+        .collect();
+    let out = render_template(tmpl, &long, true, "", "").unwrap();
+    assert!(out.ends_with("<|assistant|>message 1999\n"));
+}

@@ -28,7 +28,40 @@ impl ChatMessage {
     }
 }
 
-/// Renders a chat template as written (Hugging Face's `apply_chat_template(tokenize=False)`).
+/// Template instructions one rendering may execute (minijinja's fuel): a template that loops
+/// without end, or over ranges nested to billions of steps, stops with an error. A real chat
+/// template spends a few dozen per message, so this allows conversations of tens of thousands
+/// of messages.
+pub const TEMPLATE_FUEL: u64 = 2_000_000;
+
+/// Bytes one rendering may write: 16 MiB, far beyond any context a model has (a 128K-token
+/// context is about 0.5 MB of text). minijinja itself caps one repeated string at 100 MB and one
+/// `range` at 100,000 items.
+pub const TEMPLATE_MAX_OUTPUT: usize = 16 << 20;
+
+/// A writer that refuses to grow past TEMPLATE_MAX_OUTPUT (and remembers that it did).
+#[derive(Default)]
+struct Capped {
+    out: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() + buf.len() > TEMPLATE_MAX_OUTPUT {
+            self.over = true;
+            return Err(std::io::Error::other("output limit"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders a chat template as written (Hugging Face's `apply_chat_template(tokenize=False)`),
+/// within TEMPLATE_FUEL instructions and TEMPLATE_MAX_OUTPUT bytes of output.
 pub fn render_template(
     template: &str,
     messages: &[ChatMessage],
@@ -37,6 +70,7 @@ pub fn render_template(
     eos_token: &str,
 ) -> Result<String> {
     let mut env = Environment::new();
+    env.set_fuel(Some(TEMPLATE_FUEL));
     let syntax = SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
@@ -64,8 +98,18 @@ pub fn render_template(
         bos_token => bos_token,
         eos_token => eos_token,
     };
-    env.render_str(template, ctx)
-        .map_err(|e| Error::Template(format!("{e:#}")))
+    let err = |e: minijinja::Error| Error::Template(format!("{e:#}"));
+    let tmpl = env.template_from_str(template).map_err(err)?;
+    let mut out = Capped::default();
+    if let Err(e) = tmpl.render_captured_to(ctx, &mut out) {
+        if out.over {
+            return Err(Error::Template(format!(
+                "the rendered template exceeds {TEMPLATE_MAX_OUTPUT} bytes"
+            )));
+        }
+        return Err(err(e));
+    }
+    String::from_utf8(out.out).map_err(|e| Error::Template(format!("rendered text: {e}")))
 }
 
 impl Tokenizer {

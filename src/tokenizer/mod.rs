@@ -22,7 +22,7 @@ mod special;
 mod unicode;
 mod vocab;
 
-pub use chat::{render_template, ChatMessage};
+pub use chat::{render_template, ChatMessage, TEMPLATE_FUEL, TEMPLATE_MAX_OUTPUT};
 pub use decode::StreamDecoder;
 
 use crate::error::{Error, Result};
@@ -124,6 +124,11 @@ impl Tokenizer {
 
     pub fn n_vocab(&self) -> usize {
         self.vocab.n_tokens()
+    }
+    /// Whether decoding what `encode(text, false, false)` gives returns `text` byte for byte:
+    /// detokenization neither drops a space prefix nor cleans spaces (the DeepSeek vocabularies).
+    pub fn round_trips(&self) -> bool {
+        !self.clean_spaces && !self.vocab.add_space_prefix
     }
     pub fn n_merges(&self) -> usize {
         self.merges.len()
