@@ -93,7 +93,10 @@ pub fn safetensors(data: &[u8]) {
         return;
     };
     for (name, t) in st.tensors() {
-        assert_eq!(st.data(t).len() as u64, t.n_elements() * t.dtype.size() as u64);
+        assert_eq!(
+            st.data(t).len() as u64,
+            t.n_elements() * t.dtype.size() as u64
+        );
         let n = t.row_len().min(1 << 16) as usize;
         let _ = st.read_f32(name, 0, n);
     }
@@ -110,7 +113,10 @@ pub fn tokenizer_json(data: &[u8]) {
     };
     let rest = parts.next().unwrap_or_default();
     let config = serde_json::from_slice(rest).ok();
-    let vocab_size = rest.iter().take(2).fold(0usize, |v, &b| v * 256 + b as usize);
+    let vocab_size = rest
+        .iter()
+        .take(2)
+        .fold(0usize, |v, &b| v * 256 + b as usize);
     let t = HfTokenizer::from_json(std::path::Path::new("fuzz"), tokenizer, config);
     let _ = t.gguf_metadata(vocab_size, None);
 }

@@ -4,7 +4,10 @@
 1. "dequant": every tensor of every tests/fixtures/oracle/models/*.gguf dequantized by gguf-py
    (`gguf.quants.dequantize`, bit-identical to llama.cpp's dequantize_row_*): the FNV-1a 64-bit hash
    of the little-endian f32 bytes of all its values (row after row) and its first 4 values.
-2. "quantize": a synthetic input (exactly representable, so Rust rebuilds it bit for bit) quantized
+2. "iquants": blocks of the i-quant types no oracle model uses (IQ4_NL, IQ4_XS), their bytes from
+   a 64-bit LCG with each block's f16 scale set to a finite value (`iquant_blocks`, which
+   tests/quant.rs rebuilds), dequantized by gguf-py: hash and first 4 values as above.
+3. "quantize": a synthetic input (exactly representable, so Rust rebuilds it bit for bit) quantized
    by gguf-py's `gguf.quants.quantize` for every type gguf-py can quantize: the FNV-1a hash of the
    bytes. gguf-py's quantizers are ports of llama.cpp's quantize_row_*_ref.
 
@@ -68,6 +71,28 @@ def quantize_input() -> np.ndarray:
     return x
 
 
+IQUANT_TYPES = {T.IQ4_NL: (18, 32), T.IQ4_XS: (136, 256)}
+IQUANT_BLOCKS = 64
+
+
+def iquant_blocks(type_size: int, n_blocks: int) -> bytes:
+    """n_blocks blocks of random bytes from the same LCG as quantize_input, each block's first two
+    bytes (its f16 scale d) replaced by a finite half: sign and exponent 1..23 from the stream."""
+    state = 0x2545F4914F6CDD1D
+    out = bytearray()
+    for _ in range(n_blocks):
+        block = bytearray()
+        for _ in range(type_size):
+            state = (state * 6364136223846793005 + 1442695040888963407) & MASK64
+            block.append(state >> 56)
+        r = block[0] | (block[1] << 8)
+        exp = 1 + (r >> 10) % 23
+        half = (r & 0x8000) | (exp << 10) | (r & 0x3FF)
+        block[0], block[1] = half & 0xFF, half >> 8
+        out += block
+    return bytes(out)
+
+
 QUANT_ROWS = 8
 QUANT_N = 512
 # row r is v·2^e with |v| <= 2^23, so values up to 2^(23 + e): row 1 has fp16-subnormal block
@@ -91,6 +116,13 @@ def main():
         files[os.path.basename(path)] = tensors
         print(os.path.basename(path), len(tensors), "tensors", flush=True)
 
+    iquants = {}
+    for qt, (type_size, blck) in IQUANT_TYPES.items():
+        raw = np.frombuffer(iquant_blocks(type_size, IQUANT_BLOCKS), dtype=np.uint8)
+        values = np.asarray(dequantize(raw, qt), dtype=np.float32).reshape(-1)
+        assert values.size == IQUANT_BLOCKS * blck
+        iquants[qt.name] = [fnv1a64(values.astype("<f4").tobytes())] + [f32_text(v) for v in values[:4]]
+
     x = quantize_input()
     quant = {}
     for qt in QUANT_TYPES:
@@ -103,6 +135,7 @@ def main():
     out.append(f'    "rows": {QUANT_ROWS}, "n_per_row": {QUANT_N}, "row_exp": {QUANT_ROW_EXP},')
     out.append('    "hashes": ' + json.dumps(quant))
     out.append("  },")
+    out.append(f'  "iquants": {{"blocks": {IQUANT_BLOCKS}, "values": ' + json.dumps(iquants) + "},")
     out.append('  "dequant": {')
     for fi, (fname, tensors) in enumerate(files.items()):
         out.append(f'    "{fname}": {{')

@@ -130,7 +130,9 @@ impl HfTokenizer {
 
     /// A tokenizer.json (and tokenizer_config.json) already parsed; `dir` is used in messages.
     pub fn from_json(dir: &Path, tokenizer: Json, config: Option<Json>) -> HfTokenizer {
-        let chat_template = config.as_ref().and_then(|c| c.get("chat_template").cloned());
+        let chat_template = config
+            .as_ref()
+            .and_then(|c| c.get("chat_template").cloned());
         HfTokenizer {
             dir: dir.to_path_buf(),
             tokenizer,

@@ -7,7 +7,7 @@ use super::*;
 pub const OUT_TYPES: &[QuantType] = {
     use QuantType::*;
     &[
-        F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2K, Q3K, Q4K, Q5K, Q6K,
+        F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2K, Q3K, Q4K, Q5K, Q6K, IQ4_NL, IQ4_XS,
     ]
 };
 
@@ -27,6 +27,8 @@ pub fn file_type(t: QuantType) -> u32 {
         Q4K => 14,
         Q5K => 16,
         Q6K => 18,
+        IQ4_NL => 25,
+        IQ4_XS => 30,
         BF16 => 32,
         _ => 1,
     }
@@ -40,6 +42,7 @@ pub(super) fn fallback_for(t: QuantType) -> Option<QuantType> {
         Q4K => Some(Q5_0),
         Q5K => Some(Q5_1),
         Q6K => Some(Q8_0),
+        IQ4_XS => Some(IQ4_NL),
         _ => None,
     }
 }

@@ -76,6 +76,26 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/quant/q3_k.wgsl"),
     ),
     (
+        "quant/iq4_values.wgsl",
+        include_str!("../../shaders/quant/iq4_values.wgsl"),
+    ),
+    (
+        "quant/iq4_nl.wgsl",
+        include_str!("../../shaders/quant/iq4_nl.wgsl"),
+    ),
+    (
+        "quant/iq4_xs.wgsl",
+        include_str!("../../shaders/quant/iq4_xs.wgsl"),
+    ),
+    (
+        "quant/dot/iq4_nl.wgsl",
+        include_str!("../../shaders/quant/dot/iq4_nl.wgsl"),
+    ),
+    (
+        "quant/dot/iq4_xs.wgsl",
+        include_str!("../../shaders/quant/dot/iq4_xs.wgsl"),
+    ),
+    (
         "quant/k4_scales.wgsl",
         include_str!("../../shaders/quant/k4_scales.wgsl"),
     ),
@@ -285,6 +305,8 @@ pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
         Q4K => &["quant/k4_scales.wgsl", "quant/q4_k.wgsl"],
         Q5K => &["quant/k4_scales.wgsl", "quant/q5_k.wgsl"],
         Q6K => &["quant/q6_k.wgsl"],
+        IQ4_NL => &["quant/iq4_values.wgsl", "quant/iq4_nl.wgsl"],
+        IQ4_XS => &["quant/iq4_values.wgsl", "quant/iq4_xs.wgsl"],
         _ => return None,
     })
 }
@@ -307,6 +329,8 @@ fn dot_file(ty: QuantType) -> Option<&'static str> {
         Q4K => "quant/dot/q4_k.wgsl",
         Q5K => "quant/dot/q5_k.wgsl",
         Q6K => "quant/dot/q6_k.wgsl",
+        IQ4_NL => "quant/dot/iq4_nl.wgsl",
+        IQ4_XS => "quant/dot/iq4_xs.wgsl",
         _ => return None,
     })
 }

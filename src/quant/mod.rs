@@ -13,6 +13,7 @@
 
 pub mod float;
 pub mod helpers;
+pub mod iq4;
 pub mod q2_k;
 pub mod q3_k;
 pub mod q4;
@@ -74,8 +75,10 @@ pub fn kernels(ty: QuantType) -> Option<Kernels> {
         Q4K => block_kernels!(q4_k::dequantize_row_q4_K, q4_k::quantize_row_q4_K_ref),
         Q5K => block_kernels!(q5_k::dequantize_row_q5_K, q5_k::quantize_row_q5_K_ref),
         Q6K => block_kernels!(q6_k::dequantize_row_q6_K, q6_k::quantize_row_q6_K_ref),
+        IQ4_NL => block_kernels!(iq4::dequantize_row_iq4_nl, iq4::quantize_row_iq4_nl_ref),
+        IQ4_XS => block_kernels!(iq4::dequantize_row_iq4_xs, iq4::quantize_row_iq4_xs_ref),
         // Not yet: Q8_1, Q8_K (ggml's dot-product operand types, never stored in model files),
-        // the IQ* and TQ* families, MXFP4, and the integer/F64 types.
+        // the grid i-quants (IQ1_*, IQ2_*, IQ3_*), TQ1_0/TQ2_0, MXFP4, and the integer/F64 types.
         _ => return None,
     };
     Some(k)
@@ -85,7 +88,7 @@ pub fn kernels(ty: QuantType) -> Option<Kernels> {
 pub const SUPPORTED: &[QuantType] = {
     use QuantType::*;
     &[
-        F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2K, Q3K, Q4K, Q5K, Q6K,
+        F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2K, Q3K, Q4K, Q5K, Q6K, IQ4_NL, IQ4_XS,
     ]
 };
 
@@ -166,6 +169,8 @@ mod tests {
             (Q4_0, size_of::<q4::BlockQ4_0>()),
             (Q4_1, size_of::<q4::BlockQ4_1>()),
             (Q5_0, size_of::<q5::BlockQ5_0>()),
+            (IQ4_NL, size_of::<iq4::BlockIQ4NL>()),
+            (IQ4_XS, size_of::<iq4::BlockIQ4XS>()),
             (Q5_1, size_of::<q5::BlockQ5_1>()),
             (Q8_0, size_of::<q8_0::BlockQ8_0>()),
             (Q2K, size_of::<q2_k::BlockQ2K>()),
