@@ -99,6 +99,10 @@ QUANT_N = 512
 # scales, row 7 values up to 4096
 QUANT_ROW_EXP = [-23, -41, -27, -25, -23, -22, -20, -11]
 QUANT_TYPES = [T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0]
+# gguf-py cannot quantize these: FNV-1a hashes of quantize_input as ggml quantizes it without an
+# importance matrix (ggml_quantize_chunk, what llama-quantize calls; ggml 9a4acb37 built with
+# CMake's Release defaults, measured on 2026-12-06).
+GGML_QUANT_HASHES = {"IQ4_NL": "bbee40bf4b48524b", "IQ4_XS": "8cf456edca4965da"}
 
 
 def main():
@@ -133,7 +137,8 @@ def main():
     out = ["{", f'  "gguf_py_version": "{gguf_version()}",', '  "hash": "FNV-1a 64 of the bytes",']
     out.append('  "quantize": {')
     out.append(f'    "rows": {QUANT_ROWS}, "n_per_row": {QUANT_N}, "row_exp": {QUANT_ROW_EXP},')
-    out.append('    "hashes": ' + json.dumps(quant))
+    out.append('    "hashes": ' + json.dumps(quant) + ",")
+    out.append('    "ggml_hashes": ' + json.dumps(GGML_QUANT_HASHES))
     out.append("  },")
     out.append(f'  "iquants": {{"blocks": {IQUANT_BLOCKS}, "values": ' + json.dumps(iquants) + "},")
     out.append('  "dequant": {')
