@@ -179,9 +179,9 @@ fn quantize_input(rows: usize, n: usize, row_exp: &[i32]) -> Vec<f32> {
     x
 }
 
-#[test]
 /// The reference quantizers against gguf-py's ports of them and, for the types gguf-py cannot
 /// quantize (IQ4_NL, IQ4_XS), against ggml's own quantizer.
+#[test]
 fn quantize_matches_gguf_py_and_ggml_byte_for_byte() {
     let expected = expected();
     let q = &expected["quantize"];
