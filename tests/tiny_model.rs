@@ -35,11 +35,16 @@ fn dir() -> PathBuf {
 
 /// The shipped checkpoint converted to `ty`, once per test process.
 fn export(ty: QuantType) -> &'static Path {
-    static CELLS: [OnceLock<PathBuf>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let i = [QuantType::F32, QuantType::Q8_0, QuantType::Q4K]
-        .iter()
-        .position(|&t| t == ty)
-        .expect("a type this file exports");
+    static CELLS: [OnceLock<PathBuf>; 4] = [const { OnceLock::new() }; 4];
+    let i = [
+        QuantType::F32,
+        QuantType::Q8_0,
+        QuantType::Q4K,
+        QuantType::IQ4_XS,
+    ]
+    .iter()
+    .position(|&t| t == ty)
+    .expect("a type this file exports");
     CELLS[i].get_or_init(|| {
         let out = std::env::temp_dir().join(format!(
             "wgpu-ds-tiny-{}-{}.gguf",
@@ -208,6 +213,7 @@ fn f32_export_reproduces_the_reference_logits_on_the_gpu() {
     assert_reference_logits("gpu", &mut ex);
 }
 
+#[derive(Clone)]
 struct HeldOut {
     task: String,
     prompt: String,
@@ -346,4 +352,42 @@ fn embedded_model_answers_held_out_prompts_on_the_gpu() {
         assert_eq!(g, w, "{}: GPU answer differs from the CPU's", c.prompt);
     }
     assert_scores("embedded Q8_0 gpu", &cases, &gpu, 0.02, 0.97, false);
+}
+
+/// The IQ4_XS export mixes IQ4_XS, IQ4_NL (rows that are not whole 256-element blocks fall back
+/// to it, as in llama-quantize) and Q6_K (the output head): on the CPU it answers the held-out
+/// prompts about as well as the Q4_K export, and on the GPU exactly as the CPU does.
+#[test]
+fn iq4_xs_export_mixing_iq4_nl_answers_held_out_prompts_on_cpu_and_gpu() {
+    let model = open(export(QuantType::IQ4_XS));
+    let types: std::collections::BTreeSet<QuantType> =
+        model.weights.tensors.iter().map(|w| w.ty).collect();
+    for ty in [QuantType::IQ4_XS, QuantType::IQ4_NL, QuantType::Q6K] {
+        assert!(types.contains(&ty), "the IQ4_XS export has no {ty} tensor");
+    }
+    let cases = held_out();
+    let cpu = answers(&model, &mut CpuExecutor::new(&model, 64), &cases);
+    assert_scores("IQ4_XS cpu", &cases, &cpu, 0.05, 0.90, true);
+    let Some(ctx) = common::gpu() else { return };
+    let mut per_task = BTreeMap::<String, usize>::new();
+    let picked: Vec<usize> = (0..cases.len())
+        .filter(|&i| {
+            let n = per_task.entry(cases[i].task.clone()).or_default();
+            *n += 1;
+            *n <= GPU_PER_TASK
+        })
+        .collect();
+    let sub: Vec<HeldOut> = picked.iter().map(|&i| cases[i].clone()).collect();
+    let gpu = answers(
+        &model,
+        &mut GpuExecutor::new(&model, ctx, 64).unwrap(),
+        &sub,
+    );
+    for (&i, g) in picked.iter().zip(&gpu) {
+        assert_eq!(
+            g, &cpu[i],
+            "{}: GPU answer differs from the CPU's",
+            cases[i].prompt
+        );
+    }
 }
