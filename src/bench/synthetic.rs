@@ -190,6 +190,13 @@ pub fn matrix_bytes(rows: usize, cols: usize, ty: QuantType, seed: u64) -> Resul
 
 /// Builds the model in memory.
 pub fn build(spec: &SyntheticSpec) -> Result<Model> {
+    let (label, bytes) = gguf_bytes(spec)?;
+    Model::from_file(GgufFile::from_bytes(&label, Bytes::Owned(bytes))?)
+}
+
+/// The GGUF file of the model (its label, its bytes): what `build` opens, and what
+/// `bench --save` writes to disk.
+pub fn gguf_bytes(spec: &SyntheticSpec) -> Result<(String, Vec<u8>)> {
     if !crate::convert::OUT_TYPES.contains(&spec.ty) {
         return Err(Error::Usage(format!(
             "--type {} is not a convert output type",
@@ -219,7 +226,5 @@ pub fn build(spec: &SyntheticSpec) -> Result<Model> {
         let data = tensor_bytes(&name, &ne, ty, &mut seed)?;
         w.add_tensor(&name, ty, &ne, data)?;
     }
-    let bytes = w.to_bytes();
-    drop(w);
-    Model::from_file(GgufFile::from_bytes(&label, Bytes::Owned(bytes))?)
+    Ok((label, w.to_bytes()))
 }

@@ -56,6 +56,10 @@ pub struct Args {
     /// and weight GB/s per kernel variant.
     #[arg(long)]
     pub profile: bool,
+    /// With --shape: write the model to this GGUF file and stop (to load it with -m: `run`,
+    /// `check`, memory measurements).
+    #[arg(long, requires = "shape")]
+    pub save: Option<std::path::PathBuf>,
     /// Instead of a model: the single-token matvec of every block type at V2-Lite's and V3's
     /// decode shapes (random matrices), each as GB/s and % of the copy bandwidth of the same run.
     #[arg(long, conflicts_with_all = ["model", "shape"])]
@@ -65,18 +69,35 @@ pub struct Args {
     pub types: Vec<String>,
 }
 
-fn open(a: &Args) -> Result<(Model, String)> {
-    let Some(shape) = a.shape else {
-        return Ok((a.model.open()?, a.model.display()));
-    };
+/// The synthetic model `--shape` and its options describe.
+fn spec(a: &Args, shape: Shape) -> Result<SyntheticSpec> {
     let ty = QuantType::from_name(&a.ty)
         .ok_or_else(|| Error::Usage(format!("--type {}: not a supported type", a.ty)))?;
-    let spec = SyntheticSpec {
+    Ok(SyntheticSpec {
         shape,
         layers: a.layers,
         experts: a.experts,
         ty,
+    })
+}
+
+fn save(a: &Args, shape: Shape, path: &std::path::Path) -> Result<()> {
+    let (_, bytes) = synthetic::gguf_bytes(&spec(a, shape)?)?;
+    std::fs::write(path, &bytes).map_err(|e| Error::io(path, e))?;
+    println!(
+        "wrote {} ({:.2} GB)",
+        path.display(),
+        bytes.len() as f64 / 1e9
+    );
+    Ok(())
+}
+
+fn open(a: &Args) -> Result<(Model, String)> {
+    let Some(shape) = a.shape else {
+        return Ok((a.model.open()?, a.model.display()));
     };
+    let spec = spec(a, shape)?;
+    let ty = spec.ty;
     let t = std::time::Instant::now();
     let model = synthetic::build(&spec)?;
     let name = format!(
@@ -90,6 +111,9 @@ fn open(a: &Args) -> Result<(Model, String)> {
 pub fn run(a: Args) -> Result<()> {
     if a.kernels {
         return kernels(&a);
+    }
+    if let (Some(path), Some(shape)) = (&a.save, a.shape) {
+        return save(&a, shape, path);
     }
     if a.n_prompt == 0 || a.n_gen == 0 {
         return Err(Error::Usage("-p and -n must be at least 1".into()));

@@ -157,6 +157,36 @@ impl GgufFile {
     }
 }
 
+impl GgufFile {
+    /// Lets the OS drop the resident pages of a mapped file that hold `data` (a slice of this
+    /// file, such as a tensor already uploaded to the GPU), so they stop counting toward the
+    /// process's memory; a later read maps them in again from the file. Files held in memory
+    /// are left as they are.
+    pub fn release_pages(&self, data: &[u8]) {
+        for part in &self.parts {
+            let Bytes::Mmap(m) = &part.bytes else {
+                continue;
+            };
+            let base = m.as_ptr() as usize;
+            let start = data.as_ptr() as usize;
+            if start < base || start + data.len() > base + m.len() {
+                continue;
+            }
+            // Only whole pages inside the slice.
+            let page = 4096;
+            let first = (start - base).div_ceil(page) * page;
+            let end = (start - base + data.len()) / page * page;
+            if end > first {
+                // SAFETY: the map is a read-only mapping of a file: MADV_DONTNEED only drops
+                // resident copies, which later reads fault in again with the same contents.
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, end - first)
+                };
+            }
+        }
+    }
+}
+
 fn map_file(path: &Path) -> Result<Bytes> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     // SAFETY: the map is read-only; like every mmap-based loader we assume nobody truncates the

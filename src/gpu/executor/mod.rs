@@ -59,6 +59,19 @@ pub struct GpuExecutor<'m> {
     lowered: Option<(StepSpec, Rc<Lowering>)>,
 }
 
+/// Bytes of weights uploaded between two waits for the GPU while loading: each upload's staging
+/// copy lives until the GPU has run it.
+const UPLOAD_WINDOW: usize = 256 << 20;
+
+/// Submits the uploads so far and waits for them, which frees their staging memory.
+fn flush_uploads(ctx: &GpuContext) -> Result<()> {
+    ctx.queue.submit([]);
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map(|_| ())
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))
+}
+
 /// Steps whose recording time `record_log` keeps.
 const RECORD_LOG: usize = 1024;
 
@@ -109,6 +122,7 @@ impl<'m> GpuExecutor<'m> {
         super::limits::check(c, &ctx.limits, n_ctx, cache_ty)?;
         let mut mats = HashMap::new();
         let mut vecs = HashMap::new();
+        let mut pending = 0usize;
         for (id, w) in model.weights.tensors.iter().enumerate() {
             let bytes = model.weight_bytes(id);
             if w.ne.len() == 1 {
@@ -120,6 +134,15 @@ impl<'m> GpuExecutor<'m> {
                     id,
                     GpuWeight::upload_stack(&ctx, &w.name, w.ty, n_mat, w.ne[1], w.ne[0], bytes)?,
                 );
+            }
+            // The file's pages of an uploaded tensor are not needed any more, and the staging
+            // copies of the uploads are freed once they have run: resident memory stays near
+            // one copy of the weights (the GPU's) plus UPLOAD_WINDOW, not three.
+            model.file.release_pages(bytes);
+            pending += bytes.len();
+            if pending >= UPLOAD_WINDOW {
+                flush_uploads(&ctx)?;
+                pending = 0;
             }
         }
         let width = c.n_embd_latent();
