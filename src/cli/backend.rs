@@ -84,11 +84,40 @@ pub fn executor<'m>(
 ) -> Result<Box<dyn Executor + 'm>> {
     Ok(match backend.backend {
         Backend::Cpu => Box::new(CpuExecutor::new(model, n_ctx)),
-        _ => Box::new(GpuExecutor::with_cache(
-            model,
-            backend.open_gpu()?,
-            n_ctx,
-            precision.cache_type(),
-        )?),
+        _ => Box::new(load_gpu(model, backend.open_gpu()?, n_ctx, precision)?),
     })
+}
+
+/// Uploads `model` to the GPU, showing the progress on a terminal and the time it took.
+pub fn load_gpu<'m>(
+    model: &'m Model,
+    ctx: wgpu_ds::gpu::GpuContext,
+    n_ctx: usize,
+    precision: &PrecisionArgs,
+) -> Result<GpuExecutor<'m>> {
+    use std::io::{IsTerminal, Write};
+    let t = std::time::Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut shown = 0;
+    let mut total = 0;
+    let mut show = |p: wgpu_ds::gpu::executor::LoadProgress| {
+        total = p.total;
+        let pct = (100 * p.done).checked_div(p.total).unwrap_or(100);
+        if tty && pct > shown {
+            shown = pct;
+            eprint!("\rloading weights: {pct:3}% of {:.2} GB", p.total as f64 / 1e9);
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let exec = GpuExecutor::load(model, ctx, n_ctx, precision.cache_type(), &mut show)?;
+    if tty {
+        // Back to the start of the line, erased.
+        eprint!("\r\x1b[2K");
+    }
+    eprintln!(
+        "loaded {:.2} GB of weights in {:.1} s",
+        total as f64 / 1e9,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(exec)
 }

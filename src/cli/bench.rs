@@ -156,7 +156,7 @@ pub fn run(a: Args) -> Result<()> {
             100.0 * gbs / bw
         );
     }
-    let mut exec = GpuExecutor::with_cache(&model, ctx, n_ctx, a.precision.cache_type())?;
+    let mut exec = super::backend::load_gpu(&model, ctx, n_ctx, &a.precision)?;
     let gpu = report_steps("gpu", &mut exec, &a, active, Some(bw))?;
     // What recording the timed decode steps cost (the last one's counts).
     let s = exec.last_step;

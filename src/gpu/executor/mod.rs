@@ -59,6 +59,13 @@ pub struct GpuExecutor<'m> {
     lowered: Option<(StepSpec, Rc<Lowering>)>,
 }
 
+/// How far loading the weights has come: bytes uploaded of all the weights' bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
 /// Bytes of weights uploaded between two waits for the GPU while loading: each upload's staging
 /// copy lives until the GPU has run it.
 const UPLOAD_WINDOW: usize = 256 << 20;
@@ -117,12 +124,28 @@ impl<'m> GpuExecutor<'m> {
         n_ctx: usize,
         cache_ty: CacheType,
     ) -> Result<GpuExecutor<'m>> {
+        GpuExecutor::load(model, ctx, n_ctx, cache_ty, &mut |_| {})
+    }
+
+    /// As `with_cache`, telling `progress` how many of the weights' bytes are uploaded after
+    /// every tensor.
+    pub fn load(
+        model: &'m Model,
+        ctx: GpuContext,
+        n_ctx: usize,
+        cache_ty: CacheType,
+        progress: &mut dyn FnMut(LoadProgress),
+    ) -> Result<GpuExecutor<'m>> {
         let c = &model.config;
         // Every limit the kernels rely on, before anything is uploaded.
         super::limits::check(c, &ctx.limits, n_ctx, cache_ty)?;
         let mut mats = HashMap::new();
         let mut vecs = HashMap::new();
         let mut pending = 0usize;
+        let total = (0..model.weights.tensors.len())
+            .map(|id| model.weight_bytes(id).len() as u64)
+            .sum();
+        let mut done = 0u64;
         for (id, w) in model.weights.tensors.iter().enumerate() {
             let bytes = model.weight_bytes(id);
             if w.ne.len() == 1 {
@@ -144,6 +167,8 @@ impl<'m> GpuExecutor<'m> {
                 flush_uploads(&ctx)?;
                 pending = 0;
             }
+            done += bytes.len() as u64;
+            progress(LoadProgress { done, total });
         }
         let width = c.n_embd_latent();
         // Halves go two to a word: rows are written in pairs (width is even: checked above).
