@@ -1,5 +1,8 @@
 //! `gpu::limits::check`: a model runs on an adapter or the first limit that fails is named, before
-//! anything is uploaded. No adapter needed: the check reads a config and a `wgpu::Limits`.
+//! anything is uploaded. No adapter needed: the check reads a config and a `wgpu::Limits`. Also
+//! the step limits both executors check (on the GPU where an adapter is found).
+
+mod common;
 
 use wgpu_ds::gpu::limits::check;
 use wgpu_ds::model::{CacheType, Config, Model};
@@ -75,4 +78,24 @@ fn adapter_limits_that_fail_are_named_with_what_would_fit() {
         CacheType::F16,
         &format!("-c {f16_rows} fits"),
     );
+}
+
+/// A step of no tokens, or past the context, is an error naming the problem on both executors
+/// (the session never makes one; a library caller might).
+#[test]
+fn empty_and_overlong_steps_are_errors() {
+    use wgpu_ds::cpu::CpuExecutor;
+    use wgpu_ds::gpu::executor::GpuExecutor;
+    use wgpu_ds::session::Executor;
+    let model = Model::open("tests/fixtures/oracle/models/tiny-v3-s-F32.gguf").unwrap();
+    let mut execs: Vec<Box<dyn Executor>> = vec![Box::new(CpuExecutor::new(&model, 8))];
+    if let Some(ctx) = common::gpu() {
+        execs.push(Box::new(GpuExecutor::new(&model, ctx, 8).unwrap()));
+    }
+    for exec in &mut execs {
+        let err = exec.step(&[], 0, false).unwrap_err().to_string();
+        assert!(err.contains("at least one token"), "{err}");
+        let err = exec.step(&[1, 2, 3], 6, false).unwrap_err().to_string();
+        assert!(err.contains("exceed the context"), "{err}");
+    }
 }

@@ -105,7 +105,10 @@ pub fn load_gpu<'m>(
         let pct = (100 * p.done).checked_div(p.total).unwrap_or(100);
         if tty && pct > shown {
             shown = pct;
-            eprint!("\rloading weights: {pct:3}% of {:.2} GB", p.total as f64 / 1e9);
+            eprint!(
+                "\rloading weights: {pct:3}% of {:.1} MB",
+                p.total as f64 / 1e6
+            );
             let _ = std::io::stderr().flush();
         }
     };
@@ -115,8 +118,8 @@ pub fn load_gpu<'m>(
         eprint!("\r\x1b[2K");
     }
     eprintln!(
-        "loaded {:.2} GB of weights in {:.1} s",
-        total as f64 / 1e9,
+        "loaded {:.1} MB of weights in {:.1} s",
+        total as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
     Ok(exec)

@@ -106,6 +106,9 @@ impl<'m> CpuExecutor<'m> {
                 tokens.len()
             )));
         }
+        if tokens.is_empty() {
+            return Err(Error::Usage("a step needs at least one token".into()));
+        }
         if spec.pos0 + spec.n_tokens > self.cache.n_ctx {
             return Err(Error::Usage(format!(
                 "positions {}..{} exceed the context of {} tokens (-c)",
