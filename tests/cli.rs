@@ -1,6 +1,8 @@
 //! The `wgpu-ds` binary as users call it: info and tokenize on every oracle file (and on a split
 //! copy), run with --json and --dump-logits against the oracle, and the errors users hit.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -98,11 +100,8 @@ fn run_json_and_dump_logits_reproduce_the_oracle() {
     assert_eq!(v["prompt_ids"], r["tokens"]);
     let (_, got) = wgpu_ds::npy::read_f32(&npy).unwrap();
     let (_, want) = wgpu_ds::npy::read_f32(&refs.join("p1_last_logits.npy")).unwrap();
-    let err = got
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
+    assert!(!want.is_empty(), "empty reference logits");
+    let err = common::max_abs_diff(&got, &want);
     assert!(err < 1e-3, "dumped logits differ by {err}");
 }
 

@@ -88,10 +88,14 @@ fn check_model(stem: &str) -> usize {
             .zip(&want)
             .map(|(a, b)| (a - b).abs())
             .enumerate()
-            .fold(
-                (0, 0f32),
-                |best, (i, e)| if e > best.1 { (i, e) } else { best },
-            );
+            // A NaN difference counts as the worst (and fails the bound).
+            .fold((0, 0f32), |best, (i, e)| {
+                if e.is_nan() || e > best.1 {
+                    (i, if e.is_nan() { f32::INFINITY } else { e })
+                } else {
+                    best
+                }
+            });
         assert!(
             err <= tol,
             "{stem}: first diverging node is '{}' (dump {dump}): max abs error {err:.3e} > {tol:.3e} at flat index {i}: ours {} vs llama.cpp {}",

@@ -176,15 +176,12 @@ fn assert_reference_logits(label: &str, exec: &mut dyn Executor) {
         let n_vocab = exec.config().n_vocab;
         assert_eq!(shape, [ids.len(), n_vocab], "{name}.npy");
         let got = exec.step(&ids, 0, true).unwrap();
+        assert_eq!(got.len(), want.len(), "{label} {name}: logits");
         let mut worst = 0f32;
         for (pos, (g, w)) in got.chunks(n_vocab).zip(want.chunks(n_vocab)).enumerate() {
             let max_ref = w.iter().fold(0f32, |m, v| m.max(v.abs()));
             let tol = LOGIT_ABS + LOGIT_REL * max_ref;
-            let err = g
-                .iter()
-                .zip(w)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let err = common::max_abs_diff(g, w);
             assert!(
                 err <= tol,
                 "{label} {name} pos {pos}: max abs error {err} > {tol}"

@@ -58,6 +58,22 @@ pub struct Errors {
     pub nmse: f64,
 }
 
+/// The largest |got − want|, infinite when the lengths differ or any difference is NaN (so a NaN
+/// or a missing value fails every bound), 0 for two empty slices.
+pub fn max_abs_diff(got: &[f32], want: &[f32]) -> f32 {
+    if got.len() != want.len() {
+        return f32::INFINITY;
+    }
+    got.iter().zip(want).fold(0f32, |m, (a, b)| {
+        let d = (a - b).abs();
+        if d.is_nan() || m.is_infinite() {
+            f32::INFINITY
+        } else {
+            m.max(d)
+        }
+    })
+}
+
 /// `atol + rtol·|ref|` per element plus NMSE < 1e-9; prints the first mismatches on failure and
 /// the measured errors always.
 // Negated on purpose: a NaN from the GPU must count as a mismatch.
