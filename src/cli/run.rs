@@ -94,12 +94,14 @@ pub fn run(a: Args) -> Result<()> {
     let json = a.json;
     let mut on_token = |id: u32| -> Result<bool> {
         if !json {
-            if let Some(s) = stream.as_mut() {
-                let text = s.push(id)?;
-                out.write_all(text.as_bytes())
-                    .and_then(|_| out.flush())
-                    .map_err(|e| Error::Usage(format!("stdout: {e}")))?;
-            }
+            // Without a tokenizer the ids themselves, as the warning above says.
+            let text = match stream.as_mut() {
+                Some(s) => s.push(id)?,
+                None => format!("{id} "),
+            };
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| Error::Usage(format!("stdout: {e}")))?;
         }
         Ok(true)
     };
