@@ -32,6 +32,8 @@ pub fn run(a: Args) -> Result<()> {
             .into_iter()
             .map(|i: u32| i % model.config.n_vocab as u32)
             .collect(),
+        // Ids need no tokenizer (synthetic models have none).
+        (None, None, Some(ids)) => ids.clone(),
         _ => a.prompt.ids(&Tokenizer::from_gguf(&model.file)?)?,
     };
     // Exact first (f32 cache on both sides), then the fast default's cache type if it differs.
