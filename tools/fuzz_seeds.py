@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets (fuzz/seeds/<target>/) from the test fixtures:
-the oracle tokenization texts, chat templates read from the fixture GGUFs with a short
+oracle GGUF files cut at offsets inside their headers, the oracle tokenization texts, chat templates read from the fixture GGUFs with a short
 conversation, the Hugging Face config.json / tokenizer.json files, and small safetensors files of
 every dtype the converter reads. `cargo test` replays every seed (tests/fuzz_regressions.rs).
 Run from the repository root: python3 tools/fuzz_seeds.py"""
@@ -58,6 +58,12 @@ def gguf_string_kv(path, key):
 
 
 def main():
+    # Real GGUF files cut at offsets inside their header, metadata and tensor infos.
+    for g in [FIX / "models/tiny-v2lite-s-Q4_K_M.gguf", FIX / "models/tiny-v3-s-Q8_0.gguf"]:
+        b = g.read_bytes()
+        for cut in (24, 64, 512, 4096, 8000):
+            put("gguf_parse", b[:cut])
+
     cases = json.loads((FIX / "tokenization/tokenization_cases.json").read_text())["cases"]
     for c in cases:
         put("tokenizer", c["text"].encode())
