@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+mod attend;
 mod encode;
 
 use super::context::GpuContext;
