@@ -70,12 +70,10 @@ fn main() {
                 100.0 * decode * active as f64 / bw,
                 decode / cpu_decode
             );
-            let (fastest, median) = wgpu_ds::bench::record_spread(&gpu.record_log, n_gen);
             println!(
-                "     decode step: {} dispatches, {:.2} ms of CPU to record and submit (median; fastest {:.2} ms)",
+                "     decode step: {} dispatches, {}",
                 s.dispatches,
-                median * 1e3,
-                fastest * 1e3
+                wgpu_ds::bench::record_summary(&gpu.record_log, n_gen)
             );
         }
     }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::gpu::ops::{encode_matvec, storage_f32, GpuWeight};
 use crate::gpu::pipelines::Pipelines;
 use crate::gpu::recorder::Recorder;
+use crate::gpu::step_clock::{Phase, RecordTimes};
 use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::quant::QuantType;
@@ -52,10 +53,10 @@ pub fn time_steps(exec: &mut dyn Executor, n_prompt: usize, n_decode: usize) -> 
     })
 }
 
-/// The fastest and the median of the last `n` entries of a recording log
+/// The fastest and the median of one measure (`of`) over the last `n` entries of a recording log
 /// (`GpuExecutor::record_log`), in seconds.
-pub fn record_spread(log: &[f64], n: usize) -> (f64, f64) {
-    let mut last: Vec<f64> = log[log.len().saturating_sub(n)..].to_vec();
+pub fn record_spread(log: &[RecordTimes], n: usize, of: impl Fn(&RecordTimes) -> f64) -> (f64, f64) {
+    let mut last: Vec<f64> = log[log.len().saturating_sub(n)..].iter().map(of).collect();
     if last.is_empty() {
         return (0.0, 0.0);
     }
@@ -237,4 +238,21 @@ pub fn kernel_rates(
         }
     }
     Ok(out)
+}
+
+/// One line on what recording a decode step costs: the median CPU and wall time over the last
+/// `n` steps, and the median CPU time of each phase.
+pub fn record_summary(log: &[RecordTimes], n: usize) -> String {
+    let ms = |of: &dyn Fn(&RecordTimes) -> f64| record_spread(log, n, of).1 * 1e3;
+    let (fastest, cpu) = record_spread(log, n, |t| t.cpu_s);
+    format!(
+        "{:.2} ms of CPU to record and submit (median of {n} steps; fastest {:.2} ms; wall {:.2} ms): prepare {:.2}, ops {:.2}, encode {:.2}, submit {:.2}",
+        cpu * 1e3,
+        fastest * 1e3,
+        ms(&|t| t.wall_s),
+        ms(&|t| t.phase(Phase::Prepare)),
+        ms(&|t| t.phase(Phase::Ops)),
+        ms(&|t| t.phase(Phase::Encode)),
+        ms(&|t| t.phase(Phase::Submit)),
+    )
 }

@@ -6,7 +6,7 @@
 use wgpu_ds::bench::profile;
 use wgpu_ds::bench::synthetic::{self, Shape, SyntheticSpec};
 use wgpu_ds::bench::{
-    active_bytes_per_token, copy_bandwidth, kernel_rates, matvec_rates, record_spread, time_steps,
+    active_bytes_per_token, copy_bandwidth, kernel_rates, matvec_rates, record_summary, time_steps,
     MatvecRate, KERNEL_SHAPES,
 };
 use wgpu_ds::cpu::CpuExecutor;
@@ -160,15 +160,12 @@ pub fn run(a: Args) -> Result<()> {
     let gpu = report_steps("gpu", &mut exec, &a, active, Some(bw))?;
     // What recording the timed decode steps cost (the last one's counts).
     let s = exec.last_step;
-    let (fastest, median) = record_spread(&exec.record_log, a.n_gen);
     println!(
-        "gpu decode step: {} dispatches in {} compute pass(es), {} new bind groups, {:.2} ms of CPU to record and submit (median of {} steps; fastest {:.2} ms)",
+        "gpu decode step: {} dispatches in {} compute pass(es), {} new bind groups, {}",
         s.dispatches,
         s.recorded.passes,
         s.recorded.new_bind_groups,
-        median * 1e3,
-        a.n_gen,
-        fastest * 1e3
+        record_summary(&exec.record_log, a.n_gen),
     );
     if a.profile {
         profile_step(&mut exec, a.n_prompt + a.n_gen, bw)?;

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod params;
 pub mod pipelines;
 pub mod recorder;
+pub mod step_clock;
 // elementwise and normalization ops, the latent cache's kernels
 pub mod elementwise;
 pub mod latent_cache;

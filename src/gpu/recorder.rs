@@ -9,6 +9,7 @@
 use super::context::GpuContext;
 use super::kernels::Kernel;
 use super::pipelines::{BindKey, Pipelines, Planned};
+use super::step_clock::{Phase, StepClock};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
@@ -103,9 +104,22 @@ impl Recorder {
 
     /// Writes the parameter arena and submits everything recorded as one command buffer.
     pub fn submit(self, ctx: &GpuContext, pipes: &Pipelines) -> Recorded {
+        self.submit_timed(ctx, pipes, &mut StepClock::start())
+    }
+
+    /// As `submit`, lapping `clock` after encoding and after the submit.
+    pub fn submit_timed(
+        self,
+        ctx: &GpuContext,
+        pipes: &Pipelines,
+        clock: &mut StepClock,
+    ) -> Recorded {
         let mut enc = ctx.device.create_command_encoder(&Default::default());
         let out = self.record(ctx, pipes, &mut enc, None);
-        ctx.queue.submit([enc.finish()]);
+        let commands = enc.finish();
+        clock.lap(Phase::Encode);
+        ctx.queue.submit([commands]);
+        clock.lap(Phase::Submit);
         out
     }
 

@@ -16,6 +16,7 @@ use super::ops::{glu_ok, pair_ok, storage_f32, GpuWeight};
 use super::pipelines::Pipelines;
 use super::recorder::{DispatchTime, Recorded, Recorder};
 use super::routing;
+use super::step_clock::{Phase, RecordTimes, StepClock};
 use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
 use crate::error::{Error, Result};
@@ -45,9 +46,9 @@ pub struct GpuExecutor<'m> {
     argmax_out: wgpu::Buffer,
     /// What the last step cost to record.
     pub last_step: StepStats,
-    /// Seconds to record and submit each of the last steps (at most RECORD_LOG), oldest first:
-    /// `bench` reports their median, a single step's time being noisy.
-    pub record_log: Vec<f64>,
+    /// What recording and submitting each of the last steps took (at most RECORD_LOG), oldest
+    /// first: `bench` reports their median, a single step's time being noisy.
+    pub record_log: Vec<RecordTimes>,
     /// Profile every step: each dispatch timed on the GPU (`bench --profile`; needs timestamp
     /// queries) into `last_profile`.
     pub profile: bool,
@@ -88,8 +89,8 @@ const RECORD_LOG: usize = 1024;
 pub struct StepStats {
     /// Compute dispatches in the step's command buffer.
     pub dispatches: u64,
-    /// Seconds from the start of `run` to the submit: building buffers, encoding, submitting.
-    pub record_s: f64,
+    /// From the start of `run` to the submit: building buffers, encoding, submitting.
+    pub times: RecordTimes,
     /// Compute passes, and bind groups made rather than found in the cache.
     pub recorded: Recorded,
 }
@@ -282,7 +283,7 @@ impl<'m> GpuExecutor<'m> {
                 "token id {bad} is outside the vocabulary of {n_vocab}"
             )));
         }
-        let t_start = std::time::Instant::now();
+        let mut clock = StepClock::start();
         let dispatches0 = self.pipes.dispatches();
         let bufs = self.node_buffers(g);
         self.ctx
@@ -297,6 +298,7 @@ impl<'m> GpuExecutor<'m> {
         self.ctx
             .queue
             .write_buffer(&table, 0, bytemuck::cast_slice(&rope));
+        clock.lap(Phase::Prepare);
         let mut enc = Recorder::new();
         // check reads every node: run the op list unfused so each one exists on the GPU too.
         let low = if read == Readback::Everything {
@@ -335,8 +337,9 @@ impl<'m> GpuExecutor<'m> {
             };
             let id = self.argmax_out.clone();
             routing::encode_argmax(&self.ctx, &self.pipes, enc, row, &id, n_vocab);
-            self.submit(std::mem::take(enc))?;
-            let stats = self.stats_since(t_start, dispatches0);
+            clock.lap(Phase::Ops);
+            self.submit(std::mem::take(enc), &mut clock)?;
+            let stats = self.stats_since(&clock, dispatches0);
             let v = super::ops::read_f32(&self.ctx, &id, 1);
             self.note_step(stats);
             let v = v?;
@@ -347,8 +350,9 @@ impl<'m> GpuExecutor<'m> {
                 argmax: Some(v[0].to_bits()),
             });
         }
-        self.submit(std::mem::take(enc))?;
-        self.note_step(self.stats_since(t_start, dispatches0));
+        clock.lap(Phase::Ops);
+        self.submit(std::mem::take(enc), &mut clock)?;
+        self.note_step(self.stats_since(&clock, dispatches0));
         let wanted: Vec<NodeId> = match read {
             Readback::Everything => (0..g.nodes.len()).filter(|&n| !low.elided[n]).collect(),
             _ => vec![g.logits],
@@ -416,11 +420,11 @@ impl<'m> GpuExecutor<'m> {
     }
 
     /// Submits a step, profiled when `profile` is set.
-    fn submit(&mut self, enc: Recorder) -> Result<()> {
+    fn submit(&mut self, enc: Recorder, clock: &mut StepClock) -> Result<()> {
         if self.profile {
             self.last_profile = enc.submit_profiled(&self.ctx, &self.pipes)?;
         } else {
-            self.recorded = enc.submit(&self.ctx, &self.pipes);
+            self.recorded = enc.submit_timed(&self.ctx, &self.pipes, clock);
         }
         Ok(())
     }
@@ -429,14 +433,14 @@ impl<'m> GpuExecutor<'m> {
         if self.record_log.len() >= RECORD_LOG {
             self.record_log.remove(0);
         }
-        self.record_log.push(stats.record_s);
+        self.record_log.push(stats.times);
         self.last_step = stats;
     }
 
-    fn stats_since(&self, t_start: std::time::Instant, dispatches0: u64) -> StepStats {
+    fn stats_since(&self, clock: &StepClock, dispatches0: u64) -> StepStats {
         StepStats {
             dispatches: self.pipes.dispatches() - dispatches0,
-            record_s: t_start.elapsed().as_secs_f64(),
+            times: clock.finish(),
             recorded: self.recorded,
         }
     }
