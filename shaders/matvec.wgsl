@@ -14,14 +14,15 @@
 // Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
 // count), the slot on z (plus slot_base when the slots exceed one dispatch); with PAIR one flat
 // list of workgroups over x + y · (x count) (see PAIR). A row is cut into
-// units of 32 elements: unit `ub = (32u % QK) / 32` of block `32u / QK`, two runs of 16 at
-// `unit_first(ub)` and `+ UNIT_RUN2` within the block, chosen by quant/dot/<type>.wgsl so that
-// one unit's quants share their bytes (both nibbles of 16 Q4_K bytes, say). Invocation i takes
-// units i, i + WG, ..., loads the unit's 32 activations once (X16 ×2, with their sums) and dots
-// them with the same unit of all NR rows (`unit_dot`), so neighbouring invocations read
-// neighbouring weight bytes and X is read once per workgroup. rows_reduce (workgroup tree or
+// units of UNIT elements (32, or 64 for Q2_K and Q3_K): unit `ub = (UNIT·u % QK) / UNIT` of block
+// `UNIT·u / QK`, runs of 16 at `unit_first(ub)` + k·UNIT_RUN2 (k < UNIT / 16) within the block,
+// chosen by quant/dot/<type>.wgsl so that one unit's quants share their bytes (both nibbles of
+// 16 Q4_K bytes, all four 2-bit fields of 16 Q2_K bytes). Invocation i takes units i, i + WG,
+// ..., loads the unit's activations once (an X16 per run, with its sum) and dots them with the
+// same unit of all NR rows (`unit_dot_x`), so neighbouring invocations read neighbouring weight
+// bytes and X is read once per workgroup. rows_reduce (workgroup tree or
 // subgroupAdd) sums the partials into row_totals; invocations r, r + WG, ... write the rows.
-// Float types with cols % 32 != 0 finish the row's last elements with block_get. Slots whose
+// Float types with cols % UNIT != 0 finish the row's last elements with block_get. Slots whose
 // matrix lies in another chunk of W are skipped (the chunk holding it writes them).
 // WG (a power of two) and NR (≤ NR_MAX) are pipeline-overridable, chosen per adapter.
 
@@ -93,8 +94,20 @@ fn w_quad(i: u32) -> vec4<u32> {
     return W4[i];
 }
 
+// One word: indexed through to the u32, so only 4 bytes are read.
 fn w_word(i: u32) -> u32 {
-    return w_quad(i >> 2u)[i & 3u];
+    let q = i >> 2u;
+    let c = i & 3u;
+    if ((GLU == 0u && PAIR == 0u) || W_SEL == 0u) {
+        return W[q][c];
+    }
+    if (W_SEL == 1u || GLU == 0u || PAIR == 0u) {
+        return W2[q][c];
+    }
+    if (W_SEL == 2u) {
+        return W3[q][c];
+    }
+    return W4[q][c];
 }
 
 fn x_at(i: u32) -> f32 {
@@ -166,27 +179,34 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let nr = min(NR, rows - r0);
     var acc: array<f32, ACC_MAX>;
-    let units = P.cols / 32u;
+    let units = P.cols / UNIT;
     for (var u = lane.lid; u < units; u = u + WG) {
-        let e = 32u * u;
-        let ub = (e % QK) / 32u;
+        let e = UNIT * u;
+        let ub = (e % QK) / UNIT;
         let first = x_row + (e / QK) * QK + unit_first(ub);
         let x0 = load_x16(first);
         let x1 = load_x16(first + UNIT_RUN2);
+        // Units of 64 take two more runs at the same stride (a constant branch).
+        var x2: X16;
+        var x3: X16;
+        if (UNIT == 64u) {
+            x2 = load_x16(first + 2u * UNIT_RUN2);
+            x3 = load_x16(first + 3u * UNIT_RUN2);
+        }
         let b = w_mat + r0 * P.row_bytes + (e / QK) * BLOCK_BYTES;
         for (var r = 0u; r < NR; r = r + 1u) {
             if (r < nr) {
-                acc[r] = acc[r] + unit_dot(b + r * P.row_bytes, ub, x0, x1);
+                acc[r] = acc[r] + unit_dot_x(b + r * P.row_bytes, ub, x0, x1, x2, x3);
                 if (GLU != 0u) {
                     W_SEL = W_BASE + 1u;
-                    acc[NR + r] = acc[NR + r] + unit_dot(b + r * P.row_bytes, ub, x0, x1);
+                    acc[NR + r] = acc[NR + r] + unit_dot_x(b + r * P.row_bytes, ub, x0, x1, x2, x3);
                     W_SEL = W_BASE;
                 }
             }
         }
     }
-    // cols % 32 != 0 happens only for float types (QK = 1): element c is block c.
-    for (var c = 32u * units + lane.lid; c < P.cols; c = c + WG) {
+    // cols % UNIT != 0 happens only for float types (QK = 1): element c is block c.
+    for (var c = UNIT * units + lane.lid; c < P.cols; c = c + WG) {
         for (var r = 0u; r < nr; r = r + 1u) {
             let b = w_mat + (r0 + r) * P.row_bytes + c * BLOCK_BYTES;
             acc[r] = acc[r] + block_get(b, 0u) * x_at(x_row + c);

@@ -60,6 +60,12 @@ fn load_16(b: u32) -> vec4<u32> {
     return funnel16(lo, w_quad((b >> 4u) + 1u), o);
 }
 
+// 16 bytes from a 4-byte-aligned byte `b`: four word loads, no shifts.
+fn load_16_words(b: u32) -> vec4<u32> {
+    let i = b >> 2u;
+    return vec4<u32>(w_word(i), w_word(i + 1u), w_word(i + 2u), w_word(i + 3u));
+}
+
 // 32 bytes from byte `b` (any alignment) as two 16-byte halves: three 16-byte loads (two when
 // `b` is 16-aligned), where two load_16 calls would take four.
 fn load_32(b: u32) -> array<vec4<u32>, 2> {

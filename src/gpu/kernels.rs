@@ -144,6 +144,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/quant/dot/q8_0.wgsl"),
     ),
     (
+        "quant/dot/unit32.wgsl",
+        include_str!("../../shaders/quant/dot/unit32.wgsl"),
+    ),
+    (
         "quant/dot/q2_k.wgsl",
         include_str!("../../shaders/quant/dot/q2_k.wgsl"),
     ),
@@ -313,6 +317,16 @@ pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
 
 /// The unit_dot of a type (used by matvec): Σ of 32 weights of a block (two runs of 16 that share
 /// their quant bytes) times their activations, decoding the block's scales once for the 32.
+/// Q2_K and Q3_K dot units of 64 (four runs of 16 from the same 16 quant bytes, every bit of them
+/// used once); the others are wrapped for matvec's 4-run interface by quant/dot/unit32.wgsl.
+fn dot_files(ty: QuantType) -> Option<Vec<&'static str>> {
+    let file = dot_file(ty)?;
+    Some(match ty {
+        QuantType::Q2K | QuantType::Q3K => vec![file],
+        _ => vec![file, "quant/dot/unit32.wgsl"],
+    })
+}
+
 fn dot_file(ty: QuantType) -> Option<&'static str> {
     use QuantType::*;
     Some(match ty {
@@ -450,7 +464,7 @@ impl Kernel {
             quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")),
         );
         if let Some(r) = reduce {
-            files.push(dot_file(ty).unwrap_or_else(|| panic!("no unit_dot for {ty}")));
+            files.extend(dot_files(ty).unwrap_or_else(|| panic!("no unit_dot for {ty}")));
             files.push(r.file());
             files.push("binary/swiglu.wgsl");
         }

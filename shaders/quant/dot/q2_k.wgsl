@@ -1,29 +1,35 @@
-// unit_dot for Q2_K: element 128n + 32j + 16s + l is bits 2j of qs[32n + 16s + l] with scale
-// byte scales[8n + 2j + s] (low nibble scale, high nibble min). Unit ub = 4n + 2j' + s (j' < 2)
-// takes j = j' (x0) and j' + 2 (x1) from the same 16 qs bytes;
-// Σ (d·sc·q - dmin·m) · x = d·sc Σ q·x - dmin·m Σ x.
-const UNIT_RUN2: u32 = 64u;
+// unit_dot_x for Q2_K: element 128n + 32j + 16s + l is bits 2j of qs[32n + 16s + l] with scale
+// byte scales[8n + 2j + s] (low nibble scale, high nibble min). Unit ub = 2n + s (four per block)
+// is 64 elements: the 16 qs bytes of (n, s) with all four 2-bit fields, run j (x_j) at
+// unit_first(ub) + 32j; Σ (d·sc·q - dmin·m) · x = d·sc Σ q·x - dmin·m Σ x per run.
+const UNIT: u32 = 64u;
+const UNIT_RUN2: u32 = 32u;
 
 fn unit_first(ub: u32) -> u32 {
-    return 128u * (ub >> 2u) + 32u * ((ub >> 1u) & 1u) + 16u * (ub & 1u);
+    return 128u * (ub >> 1u) + 16u * (ub & 1u);
 }
 
-fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
-    let n = ub >> 2u;
-    let j = (ub >> 1u) & 1u;
+fn unit_dot_x(b: u32, ub: u32, x0: X16, x1: X16, x2: X16, x3: X16) -> f32 {
+    let n = ub >> 1u;
     let s = ub & 1u;
-    let q = load_16(b + 16u + 32u * n + 16u * s) >> vec4<u32>(2u * j);
+    // Blocks of 84 bytes start on words: four word loads, no funnel shift.
+    let q = load_16_words(b + 16u + 32u * n + 16u * s);
     let m = vec4<u32>(0x03030303u);
-    // Blocks of 84 bytes start on words: scale bytes p and p + 4 sit at one shift in two
-    // neighbouring words, d and dmin share the word at byte 80.
-    let p = 8u * n + 2u * j + s;
-    let sh = 8u * (p & 3u);
-    let sw = (b + p) >> 2u;
-    let sc0 = (w_word(sw) >> sh) & 0xffu;
-    let sc1 = (w_word(sw + 1u) >> sh) & 0xffu;
+    // The scale bytes 8n + s + 2j of runs j = 0, 1 lie in word
+    // 2n of the block, those of j = 2, 3 in word 2n + 1; d and dmin share the word at byte 80.
+    let w0 = w_word((b >> 2u) + 2u * n);
+    let w1 = w_word((b >> 2u) + 2u * n + 1u);
+    let sh = vec4<u32>(8u * s, 8u * s + 16u, 8u * s, 8u * s + 16u);
+    let sc = (vec4<u32>(w0, w0, w1, w1) >> sh) & vec4<u32>(0xffu);
     let dd = w_word((b + 80u) >> 2u);
+    let dots = vec4<f32>(
+        dot16_u8(q & m, x0),
+        dot16_u8((q >> vec4<u32>(2u)) & m, x1),
+        dot16_u8((q >> vec4<u32>(4u)) & m, x2),
+        dot16_u8((q >> vec4<u32>(6u)) & m, x3),
+    );
+    let sums = vec4<f32>(x0.sum, x1.sum, x2.sum, x3.sum);
     let d = f16_bits_to_f32(dd & 0xffffu);
     let dmin = f16_bits_to_f32(dd >> 16u);
-    let qx = f32(sc0 & 0xfu) * dot16_u8(q & m, x0) + f32(sc1 & 0xfu) * dot16_u8((q >> vec4<u32>(4u)) & m, x1);
-    return d * qx - dmin * (f32(sc0 >> 4u) * x0.sum + f32(sc1 >> 4u) * x1.sum);
+    return d * dot(vec4<f32>(sc & vec4<u32>(0xfu)), dots) - dmin * dot(vec4<f32>(sc >> vec4<u32>(4u)), sums);
 }
