@@ -112,8 +112,8 @@ fn dequantize_matches_gguf_py_for_every_tensor_of_every_oracle_model() {
 }
 
 /// tools/gen_dequant_expected.py `iquant_blocks`, byte for byte: random blocks whose f16 scale is
-/// finite.
-fn iquant_blocks(type_size: usize, n_blocks: usize) -> Vec<u8> {
+/// finite (IQ1_M's, in the top nibbles of its last word, by clearing bit 14 of that word).
+fn iquant_blocks(type_size: usize, n_blocks: usize, iq1m: bool) -> Vec<u8> {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut out = Vec::with_capacity(type_size * n_blocks);
     for _ in 0..n_blocks {
@@ -128,21 +128,30 @@ fn iquant_blocks(type_size: usize, n_blocks: usize) -> Vec<u8> {
         let exp = 1 + (r >> 10) % 23;
         let half = (r & 0x8000) | (exp << 10) | (r & 0x3ff);
         out[start..start + 2].copy_from_slice(&half.to_le_bytes());
+        if iq1m {
+            out[start + type_size - 1] &= 0xbf;
+        }
     }
     out
 }
 
-/// The i-quant types no oracle model uses, dequantized bit for bit as gguf-py (and llama.cpp)
-/// dequantize the same blocks.
+/// The i-quant types no oracle model uses (IQ4 and every grid type), dequantized bit for bit as
+/// gguf-py (and llama.cpp) dequantize the same blocks.
 #[test]
 fn iquant_dequantization_matches_gguf_py() {
     let expected = expected();
     let iq = &expected["iquants"];
     let n_blocks = iq["blocks"].as_u64().unwrap() as usize;
-    for ty in [QuantType::IQ4_NL, QuantType::IQ4_XS] {
-        let want = iq["values"][ty.name()].as_array().unwrap();
+    let grids = quant::CPU_ONLY.iter().copied();
+    for ty in [QuantType::IQ4_NL, QuantType::IQ4_XS]
+        .into_iter()
+        .chain(grids)
+    {
+        let want = iq["values"][ty.name()]
+            .as_array()
+            .unwrap_or_else(|| panic!("{ty}: no expected values"));
         let info = ty.info();
-        let bytes = iquant_blocks(info.type_size, n_blocks);
+        let bytes = iquant_blocks(info.type_size, n_blocks, ty == QuantType::IQ1_M);
         let y = quant::dequantize(ty, &bytes, n_blocks * info.blck_size).unwrap();
         assert_eq!(
             format!("{:016x}", hash_f32(&y)),

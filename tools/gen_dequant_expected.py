@@ -4,7 +4,8 @@
 1. "dequant": every tensor of every tests/fixtures/oracle/models/*.gguf dequantized by gguf-py
    (`gguf.quants.dequantize`, bit-identical to llama.cpp's dequantize_row_*): the FNV-1a 64-bit hash
    of the little-endian f32 bytes of all its values (row after row) and its first 4 values.
-2. "iquants": blocks of the i-quant types no oracle model uses (IQ4_NL, IQ4_XS), their bytes from
+2. "iquants": blocks of the i-quant types no oracle model uses (IQ4_NL, IQ4_XS and the grid types
+   IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M), their bytes from
    a 64-bit LCG with each block's f16 scale set to a finite value (`iquant_blocks`, which
    tests/quant.rs rebuilds), dequantized by gguf-py: hash and first 4 values as above.
 3. "quantize": a synthetic input (exactly representable, so Rust rebuilds it bit for bit) quantized
@@ -71,13 +72,25 @@ def quantize_input() -> np.ndarray:
     return x
 
 
-IQUANT_TYPES = {T.IQ4_NL: (18, 32), T.IQ4_XS: (136, 256)}
+IQUANT_TYPES = {
+    T.IQ4_NL: (18, 32),
+    T.IQ4_XS: (136, 256),
+    T.IQ2_XXS: (66, 256),
+    T.IQ2_XS: (74, 256),
+    T.IQ2_S: (82, 256),
+    T.IQ3_XXS: (98, 256),
+    T.IQ3_S: (110, 256),
+    T.IQ1_S: (50, 256),
+    T.IQ1_M: (56, 256),
+}
 IQUANT_BLOCKS = 64
 
 
-def iquant_blocks(type_size: int, n_blocks: int) -> bytes:
+def iquant_blocks(type_size: int, n_blocks: int, iq1m: bool = False) -> bytes:
     """n_blocks blocks of random bytes from the same LCG as quantize_input, each block's first two
-    bytes (its f16 scale d) replaced by a finite half: sign and exponent 1..23 from the stream."""
+    bytes (its f16 scale d) replaced by a finite half: sign and exponent 1..23 from the stream.
+    IQ1_M keeps its scale in the top nibbles of its last four u16 words instead: bit 14 of the
+    last word (the exponent's top bit) is cleared, so the scale is finite."""
     state = 0x2545F4914F6CDD1D
     out = bytearray()
     for _ in range(n_blocks):
@@ -89,6 +102,8 @@ def iquant_blocks(type_size: int, n_blocks: int) -> bytes:
         exp = 1 + (r >> 10) % 23
         half = (r & 0x8000) | (exp << 10) | (r & 0x3FF)
         block[0], block[1] = half & 0xFF, half >> 8
+        if iq1m:
+            block[type_size - 1] &= 0xBF
         out += block
     return bytes(out)
 
@@ -122,7 +137,7 @@ def main():
 
     iquants = {}
     for qt, (type_size, blck) in IQUANT_TYPES.items():
-        raw = np.frombuffer(iquant_blocks(type_size, IQUANT_BLOCKS), dtype=np.uint8)
+        raw = np.frombuffer(iquant_blocks(type_size, IQUANT_BLOCKS, qt == T.IQ1_M), dtype=np.uint8)
         values = np.asarray(dequantize(raw, qt), dtype=np.float32).reshape(-1)
         assert values.size == IQUANT_BLOCKS * blck
         iquants[qt.name] = [fnv1a64(values.astype("<f4").tobytes())] + [f32_text(v) for v in values[:4]]

@@ -55,7 +55,11 @@ pub fn time_steps(exec: &mut dyn Executor, n_prompt: usize, n_decode: usize) -> 
 
 /// The fastest and the median of one measure (`of`) over the last `n` entries of a recording log
 /// (`GpuExecutor::record_log`), in seconds.
-pub fn record_spread(log: &[RecordTimes], n: usize, of: impl Fn(&RecordTimes) -> f64) -> (f64, f64) {
+pub fn record_spread(
+    log: &[RecordTimes],
+    n: usize,
+    of: impl Fn(&RecordTimes) -> f64,
+) -> (f64, f64) {
     let mut last: Vec<f64> = log[log.len().saturating_sub(n)..].iter().map(of).collect();
     if last.is_empty() {
         return (0.0, 0.0);

@@ -14,6 +14,8 @@
 pub mod float;
 pub mod helpers;
 pub mod iq4;
+pub mod iq_grid;
+pub mod iq_grids;
 pub mod q2_k;
 pub mod q3_k;
 pub mod q4;
@@ -29,12 +31,16 @@ pub use types::{QuantType, TypeInfo, QK_K};
 use crate::error::{Error, Result};
 
 /// The row functions of one type, over raw little-endian bytes: `dequantize(src, dst)` with `src`
-/// exactly the bytes of `dst.len()` elements; `quantize(src, dst)` the other way round.
+/// exactly the bytes of `dst.len()` elements; `quantize(src, dst)` the other way round, for the
+/// types llama.cpp quantizes without an importance matrix.
 #[derive(Clone, Copy)]
 pub struct Kernels {
     pub dequantize: fn(&[u8], &mut [f32]),
-    pub quantize: fn(&[f32], &mut [u8]),
+    pub quantize: Option<QuantizeRow>,
 }
+
+/// A row quantizer: `src` values into the bytes of their blocks.
+pub type QuantizeRow = fn(&[f32], &mut [u8]);
 
 /// Wraps a block-typed dequantize/quantize pair into byte-level row functions. The block structs
 /// have alignment 1, so the casts only check that the length is a whole number of blocks.
@@ -42,28 +48,34 @@ macro_rules! block_kernels {
     ($dequantize:path, $quantize:path) => {
         Kernels {
             dequantize: |x, y| $dequantize(bytemuck::cast_slice(x), y),
-            quantize: |x, y| $quantize(x, bytemuck::cast_slice_mut(y)),
+            quantize: Some(|x, y| $quantize(x, bytemuck::cast_slice_mut(y))),
+        }
+    };
+    ($dequantize:path) => {
+        Kernels {
+            dequantize: |x, y| $dequantize(bytemuck::cast_slice(x), y),
+            quantize: None,
         }
     };
 }
 
-/// The one table of supported types. To support another type (IQ4_NL, IQ4_XS, the IQ2/IQ3 grids,
-/// TQ1_0/TQ2_0, MXFP4), add a file with its block struct and ggml's row functions, then one line
-/// here and the type in [`SUPPORTED`]; everything else (GGUF loading, tests) follows.
+/// The one table of readable types. To support another type (TQ1_0/TQ2_0, MXFP4), add a file with
+/// its block struct and ggml's row functions, then one line here and the type in [`SUPPORTED`]
+/// (or [`CPU_ONLY`] until the GPU decodes it); everything else (GGUF loading, tests) follows.
 pub fn kernels(ty: QuantType) -> Option<Kernels> {
     use QuantType::*;
     let k = match ty {
         F32 => Kernels {
             dequantize: float::dequantize_row_f32,
-            quantize: float::quantize_row_f32,
+            quantize: Some(float::quantize_row_f32),
         },
         F16 => Kernels {
             dequantize: float::dequantize_row_f16,
-            quantize: float::quantize_row_f16,
+            quantize: Some(float::quantize_row_f16),
         },
         BF16 => Kernels {
             dequantize: float::dequantize_row_bf16,
-            quantize: float::quantize_row_bf16,
+            quantize: Some(float::quantize_row_bf16),
         },
         Q4_0 => block_kernels!(q4::dequantize_row_q4_0, q4::quantize_row_q4_0_ref),
         Q4_1 => block_kernels!(q4::dequantize_row_q4_1, q4::quantize_row_q4_1_ref),
@@ -77,14 +89,22 @@ pub fn kernels(ty: QuantType) -> Option<Kernels> {
         Q6K => block_kernels!(q6_k::dequantize_row_q6_K, q6_k::quantize_row_q6_K_ref),
         IQ4_NL => block_kernels!(iq4::dequantize_row_iq4_nl, iq4::quantize_row_iq4_nl_ref),
         IQ4_XS => block_kernels!(iq4::dequantize_row_iq4_xs, iq4::quantize_row_iq4_xs_ref),
+        IQ2_XXS => block_kernels!(iq_grid::dequantize_row_iq2_xxs),
+        IQ2_XS => block_kernels!(iq_grid::dequantize_row_iq2_xs),
+        IQ2_S => block_kernels!(iq_grid::dequantize_row_iq2_s),
+        IQ3_XXS => block_kernels!(iq_grid::dequantize_row_iq3_xxs),
+        IQ3_S => block_kernels!(iq_grid::dequantize_row_iq3_s),
+        IQ1_S => block_kernels!(iq_grid::dequantize_row_iq1_s),
+        IQ1_M => block_kernels!(iq_grid::dequantize_row_iq1_m),
         // Not yet: Q8_1, Q8_K (ggml's dot-product operand types, never stored in model files),
-        // the grid i-quants (IQ1_*, IQ2_*, IQ3_*), TQ1_0/TQ2_0, MXFP4, and the integer/F64 types.
+        // TQ1_0/TQ2_0, MXFP4, and the integer/F64 types.
         _ => return None,
     };
     Some(k)
 }
 
-/// Every type [`dequantize_row`] and [`quantize_row`] accept.
+/// Every type both executors run: [`dequantize_row`] and [`quantize_row`] accept them and the
+/// GPU decodes them.
 pub const SUPPORTED: &[QuantType] = {
     use QuantType::*;
     &[
@@ -92,8 +112,21 @@ pub const SUPPORTED: &[QuantType] = {
     ]
 };
 
+/// Types the CPU reference reads ([`dequantize_row`]) that the GPU does not decode yet and this
+/// build does not write: the grid i-quants.
+pub const CPU_ONLY: &[QuantType] = {
+    use QuantType::*;
+    &[IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M]
+};
+
+/// Whether this build reads `ty` (on the CPU reference at least).
 pub fn is_supported(ty: QuantType) -> bool {
     kernels(ty).is_some()
+}
+
+/// Whether both executors run `ty`.
+pub fn runs_on_gpu(ty: QuantType) -> bool {
+    SUPPORTED.contains(&ty)
 }
 
 fn kernels_or_err(ty: QuantType, what: &str) -> Result<Kernels> {
@@ -144,9 +177,14 @@ pub fn dequantize(ty: QuantType, src: &[u8], n: usize) -> Result<Vec<f32>> {
 
 /// Quantizes `src` (a whole number of blocks) with ggml's reference quantizer for `ty`.
 pub fn quantize_row(ty: QuantType, src: &[f32]) -> Result<Vec<u8>> {
-    let k = kernels_or_err(ty, "quantization")?;
+    let quantize = kernels_or_err(ty, "quantization")?
+        .quantize
+        .ok_or_else(|| Error::Quant {
+            type_name: ty.name().to_string(),
+            problem: "llama.cpp quantizes this type only with an importance matrix; this build reads it but does not write it".into(),
+        })?;
     let mut out = vec![0u8; row_bytes(ty, src.len())?];
-    (k.quantize)(src, &mut out);
+    quantize(src, &mut out);
     Ok(out)
 }
 
@@ -158,7 +196,10 @@ mod tests {
     #[test]
     fn supported_list_matches_the_table() {
         for ty in QuantType::ALL {
-            assert_eq!(is_supported(ty), SUPPORTED.contains(&ty), "{ty}");
+            let listed = SUPPORTED.contains(&ty) || CPU_ONLY.contains(&ty);
+            assert_eq!(is_supported(ty), listed, "{ty}");
+            let quantizes = kernels(ty).is_some_and(|k| k.quantize.is_some());
+            assert_eq!(quantizes, SUPPORTED.contains(&ty), "{ty}");
         }
     }
 
@@ -171,6 +212,13 @@ mod tests {
             (Q5_0, size_of::<q5::BlockQ5_0>()),
             (IQ4_NL, size_of::<iq4::BlockIQ4NL>()),
             (IQ4_XS, size_of::<iq4::BlockIQ4XS>()),
+            (IQ2_XXS, size_of::<iq_grid::BlockIQ2XXS>()),
+            (IQ2_XS, size_of::<iq_grid::BlockIQ2XS>()),
+            (IQ2_S, size_of::<iq_grid::BlockIQ2S>()),
+            (IQ3_XXS, size_of::<iq_grid::BlockIQ3XXS>()),
+            (IQ3_S, size_of::<iq_grid::BlockIQ3S>()),
+            (IQ1_S, size_of::<iq_grid::BlockIQ1S>()),
+            (IQ1_M, size_of::<iq_grid::BlockIQ1M>()),
             (Q5_1, size_of::<q5::BlockQ5_1>()),
             (Q8_0, size_of::<q8_0::BlockQ8_0>()),
             (Q2K, size_of::<q2_k::BlockQ2K>()),
