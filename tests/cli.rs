@@ -217,3 +217,12 @@ fn without_m_the_embedded_model_answers() {
         "{out}"
     );
 }
+
+#[test]
+fn bench_kernels_refuses_types_the_gpu_does_not_decode() {
+    let (ok, _, err) = wgpu_ds(&["bench", "--kernels", "--types", "iq2_xxs"]);
+    assert!(
+        !ok && err.contains("iq2_xxs: not a type the GPU kernels decode"),
+        "{err}"
+    );
+}

@@ -267,7 +267,10 @@ fn kernels(a: &Args) -> Result<()> {
             .iter()
             .map(|t| {
                 QuantType::from_name(t)
-                    .ok_or_else(|| Error::Usage(format!("--types {t}: not a supported type")))
+                    .filter(|ty| wgpu_ds::quant::runs_on_gpu(*ty))
+                    .ok_or_else(|| {
+                        Error::Usage(format!("--types {t}: not a type the GPU kernels decode"))
+                    })
             })
             .collect::<Result<_>>()?
     };
