@@ -8,7 +8,7 @@
 // computes the RMSNorm that first reads the rows (the first layer's attn_norm, folded in by the
 // executor).
 //
-// Bindings: W array<u32> GGUF bytes of the chunk, IDS [n_tok] u32, Y [n_tok, cols] f32, then the
+// Bindings: W array<u32> GGUF bytes of the chunk (after the grid i-quants' table, TABLE_BYTES), IDS [n_tok] u32, Y [n_tok, cols] f32, then the
 //           entry file's, then P params.
 
 struct Params {
@@ -50,5 +50,5 @@ fn chunk_row(t: u32) -> i32 {
 
 // Element c of row `row` of the chunk.
 fn row_value(row: u32, c: u32) -> f32 {
-    return block_get(P.w_offset + row * P.row_bytes + (c / QK) * BLOCK_BYTES, c % QK);
+    return block_get(TABLE_BYTES + P.w_offset + row * P.row_bytes + (c / QK) * BLOCK_BYTES, c % QK);
 }

@@ -6,7 +6,8 @@
 //   MatMulHeads n_slot = H:      slot = t·H + h, matrix h, X row = slot (x_per_slot)
 //   MatMulId    n_slot = K:      slot = t·K + k, matrix IDS[slot] (use_ids), X row = t or slot
 // Bindings: W array<vec4<u32>> GGUF bytes of matrices m_first .. m_first + m_count (matrix m at byte
-//           w_offset + (m - m_first) · mat_bytes, row r at + r · row_bytes),
+//           TABLE_BYTES + w_offset + (m - m_first) · mat_bytes, row r at + r · row_bytes; the
+//           grid i-quants' table before them),
 //           X f32 read 4 at a time (row i at x_offset + i · x_stride), Y f32 (slot s, row r at y_offset +
 //           s · y_stride + r), IDS i32 [slots] (read only when use_ids), W2 as W (read only with
 //           GLU or PAIR), Y2 f32 [n_tok, rows2] (written only with PAIR), W3 and W4 as W (the
@@ -171,10 +172,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let t = s / P.n_slot;
     // The second matrix is one plain matrix at the start of its binding, read with X's row of t.
-    var w_mat = 0u;
+    var w_mat = TABLE_BYTES;
     var x_row = P.x_offset + t * P.x_stride;
     if (!second) {
-        w_mat = P.w_offset + (m - P.m_first) * P.mat_bytes;
+        w_mat = TABLE_BYTES + P.w_offset + (m - P.m_first) * P.mat_bytes;
         x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
     }
     let nr = min(NR, rows - r0);

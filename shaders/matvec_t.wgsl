@@ -8,7 +8,7 @@
 // cpu::attention::attn_materialized.
 //
 // Bindings: W array<u32> GGUF bytes of matrices m_first .. m_first + m_count (matrix m at byte
-//           (m - m_first) · mat_bytes, row c at + c · row_bytes), X f32, Y f32
+//           TABLE_BYTES + (m - m_first) · mat_bytes, row c at + c · row_bytes), X f32, Y f32
 //           [n_x, n_slot, cols], P params.
 // Mapping: one workgroup per (tile of WG outputs d, slot g, tile of PT positions) = (x, y, z),
 // position tiles counted from tile_base (grids beyond the per-dimension limit).
@@ -59,7 +59,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         return;
     }
     let n_s = min(PT, P.n_x - s0);
-    let w_elem = (m - P.m_first) * P.mat_bytes + (d / QK) * BLOCK_BYTES;
+    let w_elem = TABLE_BYTES + (m - P.m_first) * P.mat_bytes + (d / QK) * BLOCK_BYTES;
     let i = d % QK;
     var acc: array<f32, PT>;
     for (var c = 0u; c < P.rows; c = c + 1u) {

@@ -220,9 +220,9 @@ fn without_m_the_embedded_model_answers() {
 
 #[test]
 fn bench_kernels_refuses_types_the_gpu_does_not_decode() {
-    let (ok, _, err) = wgpu_ds(&["bench", "--kernels", "--types", "iq2_xxs"]);
+    let (ok, _, err) = wgpu_ds(&["bench", "--kernels", "--types", "tq1_0"]);
     assert!(
-        !ok && err.contains("iq2_xxs: not a type the GPU kernels decode"),
+        !ok && err.contains("tq1_0: not a type the GPU kernels decode"),
         "{err}"
     );
 }

@@ -158,9 +158,24 @@ fn get_rows_matches_cpu_dequantization_for_every_type_also_over_a_chunked_table(
             m.dequantize_row(id as usize, &mut want[i * cols..(i + 1) * cols])
                 .unwrap();
         }
-        for (ctx, pipes) in [(&full, &pf), (&tiny, &pt)] {
+        // A grid i-quant's lookup table starts every chunk: its tiny limit leaves 4 KiB for rows
+        // (the grid types' blocks are the smallest, so that still makes three chunks or more).
+        let table = quant::iq_grid::grid_bytes(ty).map_or(0, |t| t.len());
+        let grid_tiny;
+        let grid_pipes = Pipelines::default();
+        let (tiny, pt) = if table == 0 {
+            (&tiny, &pt)
+        } else {
+            grid_tiny = common::gpu_with(GpuOptions {
+                max_binding: Some(4096 + table as u64),
+                ..Default::default()
+            })
+            .unwrap();
+            (&grid_tiny, &grid_pipes)
+        };
+        for (ctx, pipes) in [(&full, &pf), (tiny, pt)] {
             let w = GpuWeight::upload(ctx, "table", ty, rows, cols, &bytes).unwrap();
-            if std::ptr::eq(ctx, &tiny) {
+            if std::ptr::eq(ctx, tiny) {
                 assert!(w.chunks.len() > 2, "{ty}: {} chunks", w.chunks.len());
             }
             let idb = ctx.device.create_buffer(&wgpu::BufferDescriptor {

@@ -111,6 +111,11 @@ fn dequantize_matches_gguf_py_for_every_tensor_of_every_oracle_model() {
     assert!(checked > 6000, "only {checked} tensors checked");
 }
 
+/// The supported types this build also writes (all but the grid i-quants).
+fn written() -> impl Iterator<Item = QuantType> {
+    SUPPORTED.iter().copied().filter(|t| quant::quantizes(*t))
+}
+
 /// tools/gen_dequant_expected.py `iquant_blocks`, byte for byte: random blocks whose f16 scale is
 /// finite (IQ1_M's, in the top nibbles of its last word, by clearing bit 14 of that word).
 fn iquant_blocks(type_size: usize, n_blocks: usize, iq1m: bool) -> Vec<u8> {
@@ -142,7 +147,7 @@ fn iquant_dequantization_matches_gguf_py() {
     let expected = expected();
     let iq = &expected["iquants"];
     let n_blocks = iq["blocks"].as_u64().unwrap() as usize;
-    let grids = quant::CPU_ONLY.iter().copied();
+    let grids = quant::GRID_TYPES.iter().copied();
     for ty in [QuantType::IQ4_NL, QuantType::IQ4_XS]
         .into_iter()
         .chain(grids)
@@ -317,7 +322,7 @@ fn llama_budget(ty: QuantType) -> f32 {
 fn quantization_error_is_within_llama_cpp_budgets() {
     let x = generate_data(0.0, 4096);
     let mut report = String::new();
-    for &ty in SUPPORTED {
+    for ty in written() {
         let budget = llama_budget(ty);
         let y = quant::dequantize(ty, &quant::quantize_row(ty, &x).unwrap(), x.len()).unwrap();
         let err = array_rmse(&x, &y);
@@ -343,7 +348,7 @@ fn quantization_error_is_within_llama_cpp_budgets() {
 fn requantizing_a_dequantized_row_gives_the_same_bytes() {
     let x = generate_data(0.5, 4096);
     let searched = [QuantType::IQ4_NL, QuantType::IQ4_XS];
-    for &ty in SUPPORTED.iter().filter(|t| !searched.contains(t)) {
+    for ty in written().filter(|t| !searched.contains(t)) {
         let q = quant::quantize_row(ty, &x).unwrap();
         let y = quant::dequantize(ty, &q, x.len()).unwrap();
         let again = quant::quantize_row(ty, &y).unwrap();
@@ -355,20 +360,20 @@ fn requantizing_a_dequantized_row_gives_the_same_bytes() {
     }
 }
 
-/// Types the oracle files do not use (BF16) and every other supported type, written to a GGUF
-/// file, read back and dequantized.
+/// Types the oracle files do not use (BF16) and every other type this build writes, written to a
+/// GGUF file, read back and dequantized.
 #[test]
 fn every_supported_type_round_trips_through_a_gguf_file() {
     let (n, rows) = (512usize, 8usize); // 4096 values, as test-quantize-fns.cpp
     let x = generate_data(1.0, n * rows);
     let mut w = GgufWriter::new();
-    for &ty in SUPPORTED {
+    for ty in written() {
         let q = quant::quantize_row(ty, &x).unwrap();
         w.add_tensor(&format!("t.{}", ty.name()), ty, &[n as u64, rows as u64], q)
             .unwrap();
     }
     let file = GgufFile::from_bytes("round-trip.gguf", Bytes::Owned(w.to_bytes())).unwrap();
-    for &ty in SUPPORTED {
+    for ty in written() {
         let t = file.require_tensor(&format!("t.{}", ty.name())).unwrap();
         assert_eq!(t.ty, ty);
         let y = dequantize_tensor(&file, t);
@@ -393,7 +398,11 @@ fn dequantize_row_rejects_wrong_lengths_without_panicking() {
     for &ty in SUPPORTED {
         let info = ty.info();
         let n = 2 * info.blck_size.max(32);
-        let bytes = quant::quantize_row(ty, &generate_data(0.0, n)).unwrap();
+        let bytes = if quant::quantizes(ty) {
+            quant::quantize_row(ty, &generate_data(0.0, n)).unwrap()
+        } else {
+            quant::iq_grid::random_blocks(ty, n / info.blck_size, 0.01, 7)
+        };
         let mut y = vec![0.0; n];
         assert!(quant::dequantize_row(ty, &bytes, &mut y).is_ok(), "{ty}");
         for len in [0, 1, bytes.len() - 1, bytes.len() + 1, 2 * bytes.len()] {

@@ -167,6 +167,12 @@ fn tensor_bytes(name: &str, ne: &[u64], ty: QuantType, seed: &mut u64) -> Result
                     .iter()
                     .map(|x| 1.0 + x)
                     .collect()
+            } else if !quant::quantizes(ty) {
+                // Grid i-quants have no quantizer: random blocks at the same scale.
+                *seed = seed.wrapping_add(1);
+                let n_blocks = cols / ty.info().blck_size;
+                let rms = (1.0 / cols as f32).sqrt();
+                return Ok(quant::iq_grid::random_blocks_rms(ty, n_blocks, rms, *seed));
             } else {
                 random_row(cols, (3.0 / cols as f32).sqrt(), seed)
             };

@@ -267,7 +267,7 @@ fn kernels(a: &Args) -> Result<()> {
             .iter()
             .map(|t| {
                 QuantType::from_name(t)
-                    .filter(|ty| wgpu_ds::quant::runs_on_gpu(*ty))
+                    .filter(|ty| wgpu_ds::quant::SUPPORTED.contains(ty))
                     .ok_or_else(|| {
                         Error::Usage(format!("--types {t}: not a type the GPU kernels decode"))
                     })

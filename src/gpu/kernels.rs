@@ -148,6 +148,70 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/quant/dot/unit32.wgsl"),
     ),
     (
+        "quant/no_table.wgsl",
+        include_str!("../../shaders/quant/no_table.wgsl"),
+    ),
+    (
+        "quant/iq_grid.wgsl",
+        include_str!("../../shaders/quant/iq_grid.wgsl"),
+    ),
+    (
+        "quant/iq2_xxs.wgsl",
+        include_str!("../../shaders/quant/iq2_xxs.wgsl"),
+    ),
+    (
+        "quant/iq2_xs.wgsl",
+        include_str!("../../shaders/quant/iq2_xs.wgsl"),
+    ),
+    (
+        "quant/iq2_s.wgsl",
+        include_str!("../../shaders/quant/iq2_s.wgsl"),
+    ),
+    (
+        "quant/iq3_xxs.wgsl",
+        include_str!("../../shaders/quant/iq3_xxs.wgsl"),
+    ),
+    (
+        "quant/iq3_s.wgsl",
+        include_str!("../../shaders/quant/iq3_s.wgsl"),
+    ),
+    (
+        "quant/iq1_s.wgsl",
+        include_str!("../../shaders/quant/iq1_s.wgsl"),
+    ),
+    (
+        "quant/iq1_m.wgsl",
+        include_str!("../../shaders/quant/iq1_m.wgsl"),
+    ),
+    (
+        "quant/dot/iq2_xxs.wgsl",
+        include_str!("../../shaders/quant/dot/iq2_xxs.wgsl"),
+    ),
+    (
+        "quant/dot/iq2_xs.wgsl",
+        include_str!("../../shaders/quant/dot/iq2_xs.wgsl"),
+    ),
+    (
+        "quant/dot/iq2_s.wgsl",
+        include_str!("../../shaders/quant/dot/iq2_s.wgsl"),
+    ),
+    (
+        "quant/dot/iq3_xxs.wgsl",
+        include_str!("../../shaders/quant/dot/iq3_xxs.wgsl"),
+    ),
+    (
+        "quant/dot/iq3_s.wgsl",
+        include_str!("../../shaders/quant/dot/iq3_s.wgsl"),
+    ),
+    (
+        "quant/dot/iq1_s.wgsl",
+        include_str!("../../shaders/quant/dot/iq1_s.wgsl"),
+    ),
+    (
+        "quant/dot/iq1_m.wgsl",
+        include_str!("../../shaders/quant/dot/iq1_m.wgsl"),
+    ),
+    (
         "quant/dot/q2_k.wgsl",
         include_str!("../../shaders/quant/dot/q2_k.wgsl"),
     ),
@@ -291,7 +355,8 @@ fn source(file: &str) -> &'static str {
         .unwrap_or_else(|| panic!("shader file {file} is not in SOURCES"))
 }
 
-/// The quant files of a type: each offers `QK`, `BLOCK_BYTES` and `block_get(byte, i) -> f32`.
+/// The quant files of a type: each offers `QK`, `BLOCK_BYTES` and `block_get(byte, i) -> f32`
+/// (and, for the grid i-quants, `TABLE_BYTES`: see shaders/quant/iq_grid.wgsl).
 /// None for types without a WGSL decoder.
 pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
     use QuantType::*;
@@ -311,6 +376,13 @@ pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
         Q6K => &["quant/q6_k.wgsl"],
         IQ4_NL => &["quant/iq4_values.wgsl", "quant/iq4_nl.wgsl"],
         IQ4_XS => &["quant/iq4_values.wgsl", "quant/iq4_xs.wgsl"],
+        IQ2_XXS => &["quant/iq_grid.wgsl", "quant/iq2_xxs.wgsl"],
+        IQ2_XS => &["quant/iq_grid.wgsl", "quant/iq2_xs.wgsl"],
+        IQ2_S => &["quant/iq_grid.wgsl", "quant/iq2_s.wgsl"],
+        IQ3_XXS => &["quant/iq_grid.wgsl", "quant/iq3_xxs.wgsl"],
+        IQ3_S => &["quant/iq_grid.wgsl", "quant/iq3_s.wgsl"],
+        IQ1_S => &["quant/iq_grid.wgsl", "quant/iq1_s.wgsl"],
+        IQ1_M => &["quant/iq_grid.wgsl", "quant/iq1_m.wgsl"],
         _ => return None,
     })
 }
@@ -345,6 +417,13 @@ fn dot_file(ty: QuantType) -> Option<&'static str> {
         Q6K => "quant/dot/q6_k.wgsl",
         IQ4_NL => "quant/dot/iq4_nl.wgsl",
         IQ4_XS => "quant/dot/iq4_xs.wgsl",
+        IQ2_XXS => "quant/dot/iq2_xxs.wgsl",
+        IQ2_XS => "quant/dot/iq2_xs.wgsl",
+        IQ2_S => "quant/dot/iq2_s.wgsl",
+        IQ3_XXS => "quant/dot/iq3_xxs.wgsl",
+        IQ3_S => "quant/dot/iq3_s.wgsl",
+        IQ1_S => "quant/dot/iq1_s.wgsl",
+        IQ1_M => "quant/dot/iq1_m.wgsl",
         _ => return None,
     })
 }
@@ -463,6 +542,10 @@ impl Kernel {
         files.extend_from_slice(
             quant_files(ty).unwrap_or_else(|| panic!("no WGSL decoder for {ty}")),
         );
+        // The grid i-quants declare their table's TABLE_BYTES; the other types have none.
+        if crate::quant::iq_grid::grid_bytes(ty).is_none() {
+            files.push("quant/no_table.wgsl");
+        }
         if let Some(r) = reduce {
             files.extend(dot_files(ty).unwrap_or_else(|| panic!("no unit_dot for {ty}")));
             files.push(r.file());

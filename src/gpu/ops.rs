@@ -71,10 +71,14 @@ impl GpuWeight {
                 bytes.len()
             )));
         }
-        // Room for the padding of `upload` (at most 31 bytes).
-        let limit = (ctx.max_binding() as usize).saturating_sub(32);
+        // The grid i-quants' lookup table starts every chunk (shaders/quant/iq_grid.wgsl).
+        let table = crate::quant::iq_grid::grid_bytes(ty).unwrap_or_default();
+        // Room for the table and the padding of `upload` (at most 31 bytes).
+        let limit = (ctx.max_binding() as usize).saturating_sub(32 + table.len());
         let upload = |range: std::ops::Range<usize>| {
-            let mut data = bytes[range].to_vec();
+            let mut data = Vec::with_capacity(table.len() + range.len() + 32);
+            data.extend_from_slice(&table);
+            data.extend_from_slice(&bytes[range]);
             // Whole 16-byte units (matvec reads W as array<vec4<u32>>), plus one for the second
             // load of an unaligned 16-byte read at the very end.
             data.resize(data.len().div_ceil(16) * 16 + 16, 0);

@@ -330,3 +330,66 @@ pub fn dequantize_row_iq1_m(x: &[BlockIQ1M], y: &mut [f32]) {
         }
     }
 }
+
+/// The lookup table the GPU kernels of a grid type read: its grid's entries as little-endian
+/// bytes (ggml's layout: one value per byte), a multiple of 16 bytes, placed at the start of every
+/// weight chunk (shaders/quant/iq_grid.wgsl). None for the other types.
+pub fn grid_bytes(ty: super::QuantType) -> Option<Vec<u8>> {
+    use super::QuantType::*;
+    let wide = |g: &[u64]| g.iter().flat_map(|e| e.to_le_bytes()).collect::<Vec<u8>>();
+    let narrow = |g: &[u32]| g.iter().flat_map(|e| e.to_le_bytes()).collect::<Vec<u8>>();
+    Some(match ty {
+        IQ2_XXS => wide(&IQ2XXS_GRID),
+        IQ2_XS => wide(&IQ2XS_GRID),
+        IQ2_S => wide(&IQ2S_GRID),
+        IQ3_XXS => narrow(&IQ3XXS_GRID),
+        IQ3_S => narrow(&IQ3S_GRID),
+        IQ1_S | IQ1_M => wide(&IQ1S_GRID),
+        _ => return None,
+    })
+}
+
+/// `n_blocks` blocks of `ty` with random quants and a finite block scale near `scale` (the f16 at
+/// byte 0, or IQ1_M's in the top nibbles of its scale words), from a 64-bit LCG seeded by
+/// `seed`. Valid input for every grid type, which has no quantizer here (tests, `bench`).
+pub fn random_blocks(ty: super::QuantType, n_blocks: usize, scale: f32, seed: u64) -> Vec<u8> {
+    let size = ty.info().type_size;
+    let d = half::f16::from_f32(scale).to_bits();
+    let mut state = seed;
+    let mut out = Vec::with_capacity(size * n_blocks);
+    for _ in 0..n_blocks {
+        let start = out.len();
+        for _ in 0..size {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            out.push((state >> 56) as u8);
+        }
+        let block = &mut out[start..];
+        if ty == super::QuantType::IQ1_M {
+            // Nibble k of d goes to the top of scale word k (bytes 48 + 2k, 49 + 2k).
+            for k in 0..4 {
+                let at = 49 + 2 * k;
+                block[at] = (block[at] & 0x0f) | ((((d >> (4 * k)) & 0xf) as u8) << 4);
+            }
+        } else {
+            block[..2].copy_from_slice(&d.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// `n_blocks` random blocks of grid type `ty` whose values have a root mean square near `rms`:
+/// [`random_blocks`] at scale 1, measured, then made again at the scale that gives `rms`.
+pub fn random_blocks_rms(ty: super::QuantType, n_blocks: usize, rms: f32, seed: u64) -> Vec<u8> {
+    let unit = random_blocks(ty, n_blocks, 1.0, seed);
+    let n = n_blocks * ty.info().blck_size;
+    let values = super::dequantize(ty, &unit, n).expect("whole blocks of a grid type");
+    let mean_sq = values.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / n.max(1) as f64;
+    let scale = if mean_sq > 0.0 {
+        (rms as f64 / mean_sq.sqrt()) as f32
+    } else {
+        rms
+    };
+    random_blocks(ty, n_blocks, scale, seed)
+}

@@ -60,8 +60,8 @@ macro_rules! block_kernels {
 }
 
 /// The one table of readable types. To support another type (TQ1_0/TQ2_0, MXFP4), add a file with
-/// its block struct and ggml's row functions, then one line here and the type in [`SUPPORTED`]
-/// (or [`CPU_ONLY`] until the GPU decodes it); everything else (GGUF loading, tests) follows.
+/// its block struct and ggml's row functions, its WGSL decoder under shaders/quant/, then one
+/// line here and the type in [`SUPPORTED`]; everything else (GGUF loading, tests) follows.
 pub fn kernels(ty: QuantType) -> Option<Kernels> {
     use QuantType::*;
     let k = match ty {
@@ -103,30 +103,32 @@ pub fn kernels(ty: QuantType) -> Option<Kernels> {
     Some(k)
 }
 
-/// Every type both executors run: [`dequantize_row`] and [`quantize_row`] accept them and the
-/// GPU decodes them.
+/// Every type both executors run ([`dequantize_row`] accepts them and the GPU decodes them);
+/// [`quantize_row`] accepts those llama.cpp quantizes without an importance matrix, all but the
+/// grid i-quants.
 pub const SUPPORTED: &[QuantType] = {
     use QuantType::*;
     &[
         F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2K, Q3K, Q4K, Q5K, Q6K, IQ4_NL, IQ4_XS,
+        IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M,
     ]
 };
 
-/// Types the CPU reference reads ([`dequantize_row`]) that the GPU does not decode yet and this
-/// build does not write: the grid i-quants.
-pub const CPU_ONLY: &[QuantType] = {
+/// The grid i-quants: read, not written (their blocks for tests and benches come from
+/// [`iq_grid::random_blocks`]).
+pub const GRID_TYPES: &[QuantType] = {
     use QuantType::*;
     &[IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M]
 };
 
-/// Whether this build reads `ty` (on the CPU reference at least).
+/// Whether this build reads `ty`.
 pub fn is_supported(ty: QuantType) -> bool {
     kernels(ty).is_some()
 }
 
-/// Whether both executors run `ty`.
-pub fn runs_on_gpu(ty: QuantType) -> bool {
-    SUPPORTED.contains(&ty)
+/// Whether this build writes `ty` ([`quantize_row`]).
+pub fn quantizes(ty: QuantType) -> bool {
+    kernels(ty).is_some_and(|k| k.quantize.is_some())
 }
 
 fn kernels_or_err(ty: QuantType, what: &str) -> Result<Kernels> {
@@ -196,10 +198,9 @@ mod tests {
     #[test]
     fn supported_list_matches_the_table() {
         for ty in QuantType::ALL {
-            let listed = SUPPORTED.contains(&ty) || CPU_ONLY.contains(&ty);
-            assert_eq!(is_supported(ty), listed, "{ty}");
-            let quantizes = kernels(ty).is_some_and(|k| k.quantize.is_some());
-            assert_eq!(quantizes, SUPPORTED.contains(&ty), "{ty}");
+            assert_eq!(is_supported(ty), SUPPORTED.contains(&ty), "{ty}");
+            let writes = SUPPORTED.contains(&ty) && !GRID_TYPES.contains(&ty);
+            assert_eq!(quantizes(ty), writes, "{ty}");
         }
     }
 
@@ -234,7 +235,7 @@ mod tests {
 
     #[test]
     fn every_supported_type_round_trips_one_block() {
-        for &ty in SUPPORTED {
+        for &ty in SUPPORTED.iter().filter(|t| quantizes(**t)) {
             let n = ty.info().blck_size.max(32);
             let x: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0).collect();
             let q = quantize_row(ty, &x).unwrap();
@@ -250,7 +251,7 @@ mod tests {
 
     #[test]
     fn quantizers_do_not_panic_on_non_finite_or_huge_input() {
-        for &ty in SUPPORTED {
+        for &ty in SUPPORTED.iter().filter(|t| quantizes(**t)) {
             let n = ty.info().blck_size.max(32);
             for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, 1e-45] {
                 let mut x: Vec<f32> = (0..n).map(|i| i as f32 - 7.0).collect();

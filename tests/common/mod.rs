@@ -42,8 +42,14 @@ pub fn with_outliers(n: usize, seed: u64) -> Vec<f32> {
     v
 }
 
-/// `rows` GGUF rows of `cols` outlier-planted values quantized to `ty`.
+/// `rows` GGUF rows of `cols` outlier-planted values quantized to `ty`; for the grid i-quants,
+/// which have no quantizer, random blocks with values of RMS 0.5.
 pub fn quantized(ty: wgpu_ds::quant::QuantType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
+    use wgpu_ds::quant::{iq_grid, quantizes};
+    if !quantizes(ty) {
+        let n_blocks = rows * cols / ty.info().blck_size;
+        return iq_grid::random_blocks_rms(ty, n_blocks, 0.5, seed.wrapping_add(1));
+    }
     with_outliers(rows * cols, seed)
         .chunks(cols)
         .flat_map(|r| wgpu_ds::quant::quantize_row(ty, r).unwrap())

@@ -141,19 +141,6 @@ impl<'m> GpuExecutor<'m> {
         let c = &model.config;
         // Every limit the kernels rely on, before anything is uploaded.
         super::limits::check(c, &ctx.limits, n_ctx, cache_ty)?;
-        // Matrices stay in their stored type on the GPU, so each needs a decoder there; 1-D
-        // weights are dequantized here.
-        if let Some(w) = model
-            .weights
-            .tensors
-            .iter()
-            .find(|w| w.ne.len() > 1 && !crate::quant::runs_on_gpu(w.ty))
-        {
-            return Err(Error::Gpu(format!(
-                "tensor {} is {}, which the GPU kernels do not decode yet; --backend cpu runs it on the CPU reference",
-                w.name, w.ty
-            )));
-        }
         let mut mats = HashMap::new();
         let mut vecs = HashMap::new();
         let mut pending = 0usize;
