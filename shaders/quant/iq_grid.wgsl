@@ -4,6 +4,13 @@
 // writes it at the start of each chunk (`quant::iq_grid::grid_bytes`), so a lookup is one or two
 // word loads from the binding the block is read from.
 
+// matvec's unit for every grid type: sub-block ub (32 elements), x0 its first 16, x1 the rest.
+const UNIT_RUN2: u32 = 16u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 32u * ub;
+}
+
 // ggml's ksigns_iq2xs[s]: the 7 stored sign bits and an eighth that makes the count of minus
 // signs even.
 fn ksigns(s: u32) -> u32 {

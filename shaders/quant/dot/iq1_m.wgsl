@@ -1,11 +1,5 @@
 // unit_dot for IQ1_M: unit ub is sub-block ub (groups 0, 1 in x0 with scale s1, 2, 3 in x1 with
 // s2); per group Σ g·x + delta · Σ x.
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 32u * ub;
-}
-
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     var s = vec2<f32>(0.0);
     for (var l = 0u; l < 4u; l = l + 1u) {

@@ -1,11 +1,5 @@
 // unit_dot for IQ1_S: unit ub is sub-block ub; its qh word and four index bytes read once;
 // d · (2s + 1) · (Σ g·x + delta · Σ x).
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 32u * ub;
-}
-
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let qh = load_u16(b + 34u + 2u * ub);
     let qs = load_u32(b + 2u + 4u * ub);

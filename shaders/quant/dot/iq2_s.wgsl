@@ -1,11 +1,5 @@
 // unit_dot for IQ2_S: unit ub is sub-block ub; its four grid-index bytes, four sign bytes, qh
 // byte and scale byte read once; scales as IQ2_XS.
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 32u * ub;
-}
-
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let qs = load_u32(b + 2u + 4u * ub);
     let signs = load_u32(b + 34u + 4u * ub);

@@ -1,11 +1,5 @@
 // unit_dot for IQ2_XS: unit ub is sub-block ub (groups 0, 1 in x0 with the low scale nibble,
 // 2, 3 in x1 with the high); its four qs words and scale byte read once.
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 32u * ub;
-}
-
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let qa = load_u32(b + 2u + 8u * ub);
     let qb = load_u32(b + 6u + 8u * ub);

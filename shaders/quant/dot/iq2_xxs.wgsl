@@ -1,11 +1,5 @@
 // unit_dot for IQ2_XXS: unit ub is sub-block ub (32 elements: groups 0, 1 in x0, 2, 3 in x1),
 // its words aux0, aux1 read once; db · Σ_l grid·sign·x.
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 32u * ub;
-}
-
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let aux0 = load_u32(b + 2u + 8u * ub);
     let aux1 = load_u32(b + 6u + 8u * ub);

@@ -1,11 +1,5 @@
 // unit_dot for IQ3_S: unit ub is sub-block ub; its 8 grid-index bytes, qh byte and four sign
 // bytes read once; d · (1 + 2s) · Σ_l grid·sign·x.
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 32u * ub;
-}
-
 fn unit_dot(b: u32, ub: u32, x0: X16, x1: X16) -> f32 {
     let qa = load_u32(b + 2u + 8u * ub);
     let qb = load_u32(b + 6u + 8u * ub);
