@@ -381,6 +381,25 @@ fn k_quants_load_and_run() {
         .fallbacks
         .iter()
         .any(|(n, _, t)| n == "blk.0.attn_k_b.weight" && *t == QuantType::Q5_0));
+    // llama-quantize made the oracle's Q4_K_M file from the same F16 values with the same
+    // reference quantizer (no imatrix): every tensor that is Q4_K in both has the same bytes.
+    let oracle_q4km = GgufFile::open(oracle().join("models/tiny-v3-k256-Q4_K_M.gguf")).unwrap();
+    let mut same = 0;
+    for t in f.tensors().iter().filter(|t| t.ty == QuantType::Q4K) {
+        let Some(o) = oracle_q4km
+            .tensor(&t.name)
+            .filter(|o| o.ty == QuantType::Q4K)
+        else {
+            continue;
+        };
+        assert!(
+            f.tensor_data(t) == oracle_q4km.tensor_data(o),
+            "{}: Q4_K bytes differ from llama-quantize's",
+            t.name
+        );
+        same += 1;
+    }
+    assert!(same >= 10, "only {same} Q4_K tensors compared");
     assert_eq!(greedy(&out).len(), 16);
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -99,3 +99,43 @@ fn empty_and_overlong_steps_are_errors() {
         assert!(err.contains("exceed the context"), "{err}");
     }
 }
+
+/// A device error during generation comes back as an error from the sampled path (logits read
+/// back) and from the greedy path (argmax read back) alike, never as tokens.
+#[test]
+fn device_errors_stop_sampled_and_greedy_generation() {
+    use wgpu_ds::gpu::executor::GpuExecutor;
+    use wgpu_ds::sample::SamplerConfig;
+    use wgpu_ds::session::{generate, GenerateOptions};
+    let model = Model::open("tests/fixtures/oracle/models/tiny-v3-s-F32.gguf").unwrap();
+    for sampler in [
+        SamplerConfig {
+            seed: 7,
+            ..Default::default()
+        },
+        SamplerConfig::greedy(),
+    ] {
+        let Some(ctx) = common::gpu() else { return };
+        let mut ex = GpuExecutor::new(&model, ctx, 32).unwrap();
+        let opts = GenerateOptions {
+            n_predict: 4,
+            ignore_eos: true,
+            sampler: sampler.clone(),
+            ..Default::default()
+        };
+        let ok = generate(&mut ex, &[1, 2, 3], &opts, &|_| false, &mut |_| Ok(true));
+        assert_eq!(ok.unwrap().ids.len(), 4, "{sampler:?}");
+        // A buffer beyond the device's limit: a validation error the device reports later.
+        let _too_big = ex.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("too big"),
+            size: ex.ctx.limits.max_buffer_size + 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let e = generate(&mut ex, &[1, 2, 3], &opts, &|_| false, &mut |_| Ok(true))
+            .map(|g| g.ids)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("running a step"), "{sampler:?}: {e}");
+    }
+}
