@@ -2,25 +2,23 @@
 //! `{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}`, then the raw
 //! little-endian tensor bytes (offsets relative to the end of the header).
 //!
-//! The reader memory-maps the file and checks everything before any tensor is touched: header
-//! length within the file (and at most 100 MB), valid JSON, known dtypes, shape products that do
-//! not overflow and equal the byte range, byte ranges inside the data section. Every error names
-//! the file and, where there is one, the tensor.
+//! The reader memory-maps the file and has the `safetensors` crate (the format's reference
+//! implementation) check everything before any tensor is touched: header length within the file
+//! (and at most 100 MB), valid JSON, shape products that do not overflow and equal the byte range,
+//! byte ranges contiguous and filling the data section. What is left here is the error context
+//! (the file, the tensor, a hint) and the dtypes this converter reads.
 //!
 //! Tensors are read as f32 rows (F32, F16, BF16 exactly; F8_E4M3 as the float it encodes, for
-//! block-scaled FP8 checkpoints whose scales the caller applies). [`write`] produces files in the
-//! same format (used by the tests to build Hugging Face checkpoints from GGUF files).
+//! block-scaled FP8 checkpoints whose scales the caller applies). [`write`] produces files through
+//! the crate's serializer (used by the tests to build Hugging Face checkpoints from GGUF files).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value as Json;
+use safetensors as st;
 
 use crate::error::{Error, Result};
 use crate::quant::float::{bf16_to_fp32, Half};
-
-/// Largest JSON header accepted (the format's own reference implementation uses the same bound).
-pub const MAX_HEADER_BYTES: u64 = 100_000_000;
 
 /// Element types this reader converts to f32.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +39,24 @@ impl Dtype {
             "F8_E4M3" => Dtype::F8E4M3,
             _ => return None,
         })
+    }
+    /// The dtype of the crate's, if this converter reads it.
+    fn from_crate(d: st::Dtype) -> Option<Dtype> {
+        Some(match d {
+            st::Dtype::F32 => Dtype::F32,
+            st::Dtype::F16 => Dtype::F16,
+            st::Dtype::BF16 => Dtype::BF16,
+            st::Dtype::F8_E4M3 => Dtype::F8E4M3,
+            _ => return None,
+        })
+    }
+    fn to_crate(self) -> st::Dtype {
+        match self {
+            Dtype::F32 => st::Dtype::F32,
+            Dtype::F16 => st::Dtype::F16,
+            Dtype::BF16 => st::Dtype::BF16,
+            Dtype::F8E4M3 => st::Dtype::F8_E4M3,
+        }
     }
     pub fn name(self) -> &'static str {
         match self {
@@ -106,91 +122,32 @@ impl SafeTensors {
                 path.display()
             ))
         };
-        if bytes.len() < 8 {
-            return Err(bad(format!(
-                "{} bytes is too short for the 8-byte header length (truncated file?)",
-                bytes.len()
-            )));
-        }
-        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap());
-        let avail = bytes.len() as u64 - 8;
-        if n > MAX_HEADER_BYTES {
-            return Err(bad(format!(
-                "header length {n} exceeds the {MAX_HEADER_BYTES}-byte limit"
-            )));
-        }
-        if n > avail {
-            return Err(bad(format!(
-                "header length {n} runs past the end of the file ({avail} bytes after the length; truncated file?)"
-            )));
-        }
-        let data_start = 8 + n as usize;
-        let header: Json = serde_json::from_slice(&bytes[8..data_start])
-            .map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
-        let obj = header
-            .as_object()
-            .ok_or_else(|| bad("header is not a JSON object".into()))?;
-        let data_len = bytes.len() - data_start;
+        let (header_len, meta) =
+            st::SafeTensors::read_metadata(&bytes).map_err(|e| bad(explain(&e, bytes.len())))?;
         let mut tensors = BTreeMap::new();
-        for (name, v) in obj {
-            if name == "__metadata__" {
-                continue;
-            }
-            let tbad = |problem: String| bad(format!("tensor '{name}': {problem}"));
-            let dtype_name = v
-                .get("dtype")
-                .and_then(Json::as_str)
-                .ok_or_else(|| tbad("no \"dtype\" string".into()))?;
-            let dtype = Dtype::from_name(dtype_name).ok_or_else(|| {
-                tbad(format!(
-                    "dtype {dtype_name} is not supported (F32, F16, BF16, F8_E4M3 are)"
+        for (name, info) in meta.tensors() {
+            let dtype = Dtype::from_crate(info.dtype).ok_or_else(|| {
+                bad(format!(
+                    "tensor '{name}': dtype {:?} is not supported (F32, F16, BF16, F8_E4M3 are)",
+                    info.dtype
                 ))
             })?;
-            let shape: Vec<u64> = v
-                .get("shape")
-                .and_then(Json::as_array)
-                .ok_or_else(|| tbad("no \"shape\" array".into()))?
-                .iter()
-                .map(|d| d.as_u64())
-                .collect::<Option<_>>()
-                .ok_or_else(|| tbad("shape entries must be non-negative integers".into()))?;
-            let offs = v
-                .get("data_offsets")
-                .and_then(Json::as_array)
-                .filter(|a| a.len() == 2)
-                .and_then(|a| Some((a[0].as_u64()?, a[1].as_u64()?)))
-                .ok_or_else(|| tbad("\"data_offsets\" must be [begin, end]".into()))?;
-            let (begin, end) = offs;
-            if begin > end || end > data_len as u64 {
-                return Err(tbad(format!(
-                    "data_offsets [{begin}, {end}] are outside the {data_len} data bytes (truncated file?)"
-                )));
-            }
-            let n_bytes = shape
-                .iter()
-                .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-                .and_then(|n| n.checked_mul(dtype.size() as u64))
-                .ok_or_else(|| tbad(format!("shape {shape:?} overflows")))?;
-            if n_bytes != end - begin {
-                return Err(tbad(format!(
-                    "shape {shape:?} of {dtype_name} needs {n_bytes} bytes, but data_offsets span {}",
-                    end - begin
-                )));
-            }
+            let (begin, end) = info.data_offsets;
+            let shape = info.shape.iter().map(|&d| d as u64).collect();
             tensors.insert(
-                name.clone(),
+                name,
                 StTensor {
                     dtype,
                     shape,
-                    begin: begin as usize,
-                    end: end as usize,
+                    begin,
+                    end,
                 },
             );
         }
         Ok(SafeTensors {
             path,
             bytes,
-            data_start,
+            data_start: 8 + header_len,
             tensors,
         })
     }
@@ -270,6 +227,27 @@ pub fn f8_e4m3_to_f32(b: u8) -> f32 {
     }
 }
 
+/// What a reader error means for someone holding the file, with a hint where one helps.
+fn explain(e: &st::SafeTensorError, file_len: usize) -> String {
+    use st::SafeTensorError as E;
+    match e {
+        E::HeaderTooSmall => {
+            format!("{file_len} bytes is too short for the 8-byte header length (truncated file?)")
+        }
+        E::InvalidHeaderLength => {
+            format!("the header length runs past the end of the file's {file_len} bytes (truncated file?)")
+        }
+        E::HeaderTooLarge => "the header length exceeds the format's 100 MB limit".into(),
+        E::InvalidHeader(u) => format!("the header is not UTF-8: {u}"),
+        E::InvalidHeaderDeserialization(j) => format!("the header is not a valid tensor table: {j}"),
+        E::MetadataIncompleteBuffer => "the tensors' byte ranges do not end where the file does: a range lies outside the data section (truncated file?)".into(),
+        E::InvalidOffset(name) => format!("tensor '{name}': data_offsets are outside the data section or not contiguous with the tensor before"),
+        E::TensorInvalidInfo => "a tensor's shape and dtype need a different number of bytes than its data_offsets span".into(),
+        E::ValidationOverflow => "a tensor's shape overflows".into(),
+        other => other.to_string(),
+    }
+}
+
 /// One tensor to write: name, dtype, shape (outermost first) and its raw little-endian bytes.
 pub struct WriteTensor<'a> {
     pub name: &'a str,
@@ -278,44 +256,28 @@ pub struct WriteTensor<'a> {
     pub data: &'a [u8],
 }
 
-/// Writes a safetensors file (tensors in the given order, header padded with spaces to 8 bytes as
-/// the reference implementation does).
+/// Writes a safetensors file with the crate's serializer.
 pub fn write(path: impl AsRef<Path>, tensors: &[WriteTensor]) -> Result<()> {
     let path = path.as_ref();
-    let mut header = serde_json::Map::new();
-    let mut offset = 0usize;
-    for t in tensors {
-        let need = t.shape.iter().product::<u64>() as usize * t.dtype.size();
-        if need != t.data.len() {
-            return Err(Error::Usage(format!(
-                "safetensors tensor '{}': {} bytes given for shape {:?} of {}",
-                t.name,
-                t.data.len(),
-                t.shape,
-                t.dtype.name()
-            )));
-        }
-        header.insert(
-            t.name.to_string(),
-            serde_json::json!({
-                "dtype": t.dtype.name(),
-                "shape": t.shape,
-                "data_offsets": [offset, offset + t.data.len()],
-            }),
-        );
-        offset += t.data.len();
-    }
-    let mut h = serde_json::to_vec(&Json::Object(header)).expect("JSON of plain values");
-    while !h.len().is_multiple_of(8) {
-        h.push(b' ');
-    }
-    let mut out = Vec::with_capacity(8 + h.len() + offset);
-    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
-    out.extend_from_slice(&h);
-    for t in tensors {
-        out.extend_from_slice(t.data);
-    }
-    std::fs::write(path, out).map_err(|e| Error::io(path, e))
+    let views = tensors
+        .iter()
+        .map(|t| {
+            let shape: Vec<usize> = t.shape.iter().map(|&d| d as usize).collect();
+            st::tensor::TensorView::new(t.dtype.to_crate(), shape, t.data)
+                .map(|v| (t.name.to_string(), v))
+                .map_err(|e| {
+                    Error::Usage(format!(
+                        "safetensors tensor '{}': {} bytes for shape {:?} of {}: {e}",
+                        t.name,
+                        t.data.len(),
+                        t.shape,
+                        t.dtype.name()
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    st::serialize_to_file(views, None, path)
+        .map_err(|e| Error::Model(format!("{}: writing safetensors: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -390,41 +352,83 @@ mod tests {
     #[test]
     fn hostile_headers_are_clear_errors() {
         let err = |b: Vec<u8>| parse(b).err().expect("must fail").to_string();
-        assert!(err(vec![1, 2, 3]).contains("too short"));
-        assert!(err(file("{}", b"")[..6].to_vec()).contains("too short"));
-        let mut v = file("{}", b"");
-        v[..8].copy_from_slice(&1000u64.to_le_bytes());
-        assert!(err(v).contains("runs past the end"));
-        let mut v = file("{}", b"");
-        v[..8].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(err(v).contains("limit"));
-        assert!(err(file("{not json", b"")).contains("not valid JSON"));
-        assert!(err(file("[1]", b"")).contains("not a JSON object"));
-        let e = err(file(
-            r#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#,
-            &[0; 8],
-        ));
-        assert!(e.contains("'w'") && e.contains("outside"), "{e}");
-        let e = err(file(
-            r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
-            &[0; 8],
-        ));
-        assert!(e.contains("'w'") && e.contains("needs 12 bytes"), "{e}");
-        let e = err(file(
-            r#"{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#,
-            &[0; 8],
-        ));
-        assert!(e.contains("I64"), "{e}");
-        let e = err(file(
-            r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}}"#,
-            &[0; 8],
-        ));
-        assert!(e.contains("overflows"), "{e}");
-        let e = err(file(
-            r#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}}"#,
-            &[0; 8],
-        ));
-        assert!(e.contains("non-negative"), "{e}");
-        assert!(err(file(r#"{"w":{"dtype":"F32","shape":[2]}}"#, &[0; 8])).contains("data_offsets"));
+        let cases: Vec<(Vec<u8>, &[&str])> = vec![
+            (vec![1, 2, 3], &["too short", "truncated"]),
+            (file("{}", b"")[..6].to_vec(), &["too short"]),
+            (
+                {
+                    let mut v = file("{}", b"");
+                    v[..8].copy_from_slice(&1000u64.to_le_bytes());
+                    v
+                },
+                &["runs past the end", "truncated"],
+            ),
+            (
+                {
+                    let mut v = file("{}", b"");
+                    v[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+                    v
+                },
+                &["limit"],
+            ),
+            (file("{not json", b""), &["not a valid tensor table"]),
+            (file("[1]", b""), &["not a valid tensor table"]),
+            (
+                file(
+                    r#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#,
+                    &[0; 8],
+                ),
+                &["outside the data section", "truncated"],
+            ),
+            (
+                file(
+                    r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+                    &[0; 8],
+                ),
+                &["shape and dtype need"],
+            ),
+            (
+                file(
+                    r#"{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#,
+                    &[0; 8],
+                ),
+                &["'w'", "I64", "not supported"],
+            ),
+            (
+                file(
+                    r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}}"#,
+                    &[0; 8],
+                ),
+                &["overflows"],
+            ),
+            (
+                file(
+                    r#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}}"#,
+                    &[0; 8],
+                ),
+                &["not a valid tensor table"],
+            ),
+            (
+                file(r#"{"w":{"dtype":"F32","shape":[2]}}"#, &[0; 8]),
+                &["data_offsets"],
+            ),
+            (
+                file(
+                    r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+                    &[0; 12],
+                ),
+                &["'b'", "not contiguous"],
+            ),
+        ];
+        for (bytes, words) in cases {
+            let e = err(bytes);
+            assert!(
+                e.contains("x.safetensors: invalid safetensors file: "),
+                "{e}"
+            );
+            for w in words {
+                assert!(e.contains(w), "{e:?} should say {w:?}");
+            }
+        }
     }
 }
