@@ -139,3 +139,21 @@ fn device_errors_stop_sampled_and_greedy_generation() {
         assert!(e.contains("running a step"), "{sampler:?}: {e}");
     }
 }
+
+/// The memory plan printed before loading: the weights' bytes as stored, the latent cache of the
+/// context, and node buffers that grow with the step.
+#[test]
+fn the_memory_plan_adds_up() {
+    use wgpu_ds::gpu::memory_plan::memory_plan;
+    let model = Model::open("tests/fixtures/oracle/models/tiny-v3-s-F32.gguf").unwrap();
+    let c = &model.config;
+    let weights: u64 = model.file.tensors().iter().map(|t| t.n_bytes).sum();
+    let one = memory_plan(&model, 64, CacheType::F16, 1);
+    assert_eq!(one.weights, weights);
+    assert_eq!(one.cache, (c.n_layer * 64 * c.n_embd_latent() * 2) as u64);
+    let chunk = memory_plan(&model, 64, CacheType::F32, 32);
+    assert_eq!(chunk.cache, 2 * one.cache);
+    assert!(chunk.activations > 16 * one.activations, "{one} / {chunk}");
+    assert_eq!(memory_plan(&model, 8, CacheType::F32, 512).step_tokens, 8);
+    assert!(one.to_string().contains("MB in all"));
+}

@@ -96,6 +96,9 @@ pub fn load_gpu<'m>(
     precision: &PrecisionArgs,
 ) -> Result<GpuExecutor<'m>> {
     use std::io::{IsTerminal, Write};
+    let chunk = wgpu_ds::session::GenerateOptions::default().prefill_chunk;
+    let plan = wgpu_ds::gpu::memory_plan::memory_plan(model, n_ctx, precision.cache_type(), chunk);
+    eprintln!("GPU memory: {plan}");
     let t = std::time::Instant::now();
     let tty = std::io::stderr().is_terminal();
     let mut shown = 0;

@@ -7,6 +7,7 @@ pub mod executor;
 pub mod kernels;
 pub mod limits;
 pub mod lower;
+pub mod memory_plan;
 pub mod ops;
 pub mod params;
 pub mod pipelines;
