@@ -1,6 +1,7 @@
 // attn_absorbed: absorbed multi-head latent attention over one layer's latent cache, split over
-// the cache length (flash-decoding). For token t (at position pos0 + t), head h, and the chunk c
-// of positions [c · chunk, min((c + 1) · chunk, pos0 + t + 1)) (causal):
+// the cache length (flash-decoding). For token t, which sees n_kv(t) positions of its slot's
+// rows (common/places.wgsl), head h, and the chunk c of positions
+// [c · chunk, min((c + 1) · chunk, n_kv(t))) (causal):
 //   score(s) = (QA[t, h] · c_kv[s] + QP[t, h] · k_pe[s]) · scale
 //   m        = max_s score(s),  l = Σ_s exp(score(s) − m),  acc = Σ_s exp(score(s) − m) · c_kv[s]
 // With one chunk (direct = 1) the kernel writes the output acc / l itself; otherwise it writes
@@ -12,9 +13,10 @@
 // (the executor folds q_pe's RoPE in here). Each workgroup keeps its heads' q_pe in workgroup
 // memory.
 //
-// Bindings: CACHE [n_ctx, kv + rope] (per position c_kv then k_pe) as u32: f32 words, or halves
-//           two per word with cache_f16 (common/half.wgsl), QA [n_tok, n_head, kv],
-//           QP f32 (see above), TABLE [n_tok, rope / 2, 2] f32 (read only with rope_q),
+// Bindings: CACHE [n_slots · n_ctx, kv + rope] (per position c_kv then k_pe) as u32: f32 words,
+//           or halves two per word with cache_f16 (common/half.wgsl), QA [n_tok, n_head, kv],
+//           QP f32 (see above), TABLE: the step table (gpu::step_table; cos/sin
+//           [n_tok, rope / 2, 2] read only with rope_q, the places at places_at),
 //           DST: OUT [n_tok, n_head, kv] when direct, else
 //           PART [n_tok, n_head, n_chunks, kv + 2] (m, l, acc[kv]), P params.
 // Mapping: one workgroup per (chunk, group of HG heads, token) = (x, y, z), so each cached latent
@@ -36,7 +38,7 @@ struct Params {
     n_head: u32,
     kv: u32,
     rope: u32,
-    pos0: u32,
+    places_at: u32,
     chunk: u32,
     n_chunks: u32,
     direct: u32,
@@ -95,7 +97,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // Heads past the last one (n_head % HG) are computed on the last head and not written.
     let nh = min(HG, P.n_head - h0);
     let th0 = t * P.n_head + h0;
-    let n_vis = P.pos0 + t + 1u;
+    let n_vis = place_n_kv(t);
+    // The first row of the token's slot.
+    let row0 = place_row(t) + 1u - n_vis;
     let s0 = c * P.chunk;
     let s1 = min(s0 + P.chunk, n_vis);
 
@@ -115,7 +119,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let s = base + lid;
         var score: array<f32, HG>;
         if (s < s1) {
-            let row = s * width;
+            let row = (row0 + s) * width;
             for (var j = 0u; j < kv; j = j + 1u) {
                 let cv = cache_at(row + j);
                 for (var g = 0u; g < HG; g = g + 1u) {
@@ -143,7 +147,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         workgroupBarrier();
         let n_in = min(WG, s1 - base);
         for (var i = 0u; i < n_in; i = i + 1u) {
-            let row = (base + i) * width;
+            let row = (row0 + base + i) * width;
             for (var k = 0u; k < MAX_CPT; k = k + 1u) {
                 let ch = lid + k * WG;
                 if (ch < kv) {

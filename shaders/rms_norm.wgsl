@@ -16,10 +16,11 @@
 //
 // Bindings: X f32 (row r at r · x_stride: a prefix of longer rows, or the rows themselves; with
 //           k > 0 [n_rows, k, n]), W [n] f32, Y f32 (row r at r · y_stride + y_offset:
-//           [n_rows, n] itself, or rows of the latent cache; u32 words through
+//           [n_rows, n] itself, or with y_cache at place_row(r) · y_stride + y_offset, rows of
+//           the latent cache (common/places.wgsl); u32 words through
 //           common/cache_store.wgsl, halves with y_f16), B, A1 and S [n_rows, n] f32, MW
-//           [n_rows, k] f32, TABLE [n_rows, rope_pairs, 2] f32 (each read or written only when
-//           used), P params.
+//           [n_rows, k] f32, TABLE the step table (gpu::step_table: [n_rows, rope_pairs, 2] f32
+//           cos/sin, then the places) (each read or written only when used), P params.
 // Mapping: one workgroup per row, rows over workgroup x + y · (x count) so any row count fits the
 // per-dimension limit. The WG invocations stride over the row twice: sum of squares (computing
 // and storing the row), then scale (reading the stored row back).
@@ -40,6 +41,11 @@ struct Params {
     rope_y: u32,
     // 1: Y is a latent cache of halves (common/cache_store.wgsl)
     y_f16: u32,
+    // 1: Y is a latent cache, row r at its token's place
+    y_cache: u32,
+    places_at: u32,
+    pad0: u32,
+    pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -87,7 +93,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (r >= P.n_rows) {
         return;
     }
-    let row = r * P.y_stride + P.y_offset;
+    var y_row = r;
+    if (P.y_cache != 0u) {
+        y_row = place_row(r);
+    }
+    let row = y_row * P.y_stride + P.y_offset;
     let x_row = r * P.x_stride;
     let stored = P.k > 0u || P.n_add > 0u;
     var acc = 0.0;

@@ -7,7 +7,10 @@
 // Bindings: X f32 (head th's dims at th · x_stride + x_offset: the rope part of a wider row, or
 //           [n_tok, n_head, n_dims] itself), Y f32 words or packed halves (y_f16; see
 //           common/cache_store.wgsl) (head th's dims at th · y_stride + y_offset:
-//           [n_tok, n_head, n_dims] itself, or the rope part of latent-cache rows), TABLE [n_tok, n_dims / 2, 2] f32, P params.
+//           [n_tok, n_head, n_dims] itself, or with y_cache the rope part of latent-cache
+//           rows: head h of token t in row place_row(t) · n_head + h, common/places.wgsl),
+//           TABLE the step table (gpu::step_table: [n_tok, n_dims / 2, 2] f32 cos/sin first),
+//           P params.
 // Mapping: one invocation per pair, flat index (workgroup x + y · (x count)) · WG + lid.
 
 const WG: u32 = 256u;
@@ -22,6 +25,11 @@ struct Params {
     y_offset: u32,
     // 1: Y is a latent cache of halves (common/cache_store.wgsl)
     y_f16: u32,
+    // 1: Y is a latent cache, token t's rows at its place
+    y_cache: u32,
+    places_at: u32,
+    pad0: u32,
+    pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -42,7 +50,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let t = th / P.n_head;
     let c = TABLE[(t * half + i) * 2u];
     let s = TABLE[(t * half + i) * 2u + 1u];
-    let e = th * P.y_stride + P.y_offset + 2u * i;
+    var y_row = th;
+    if (P.y_cache != 0u) {
+        y_row = place_row(t) * P.n_head + th % P.n_head;
+    }
+    let e = y_row * P.y_stride + P.y_offset + 2u * i;
     let ex = th * P.x_stride + P.x_offset + 2u * i;
     let x0 = X[ex];
     let x1 = X[ex + 1u];

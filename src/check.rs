@@ -130,12 +130,7 @@ pub fn check_prefill(
 ) -> Result<Vec<NodeReport>> {
     let mut all = Vec::new();
     for attn in [AttnForm::Absorbed, AttnForm::Materialized] {
-        let g = model.graph(StepSpec {
-            n_tokens: tokens.len(),
-            pos0: 0,
-            all_logits: true,
-            attn,
-        });
+        let g = model.graph(StepSpec::run(tokens.len(), true, attn));
         // The CPU reference holds its cache as the GPU does (f32, or rounded to halves alike).
         let mut cpu = CpuExecutor::with_cache(model, tokens.len(), gpu.cache_type());
         let tier = node_tier(gpu.cache_type());
@@ -170,12 +165,7 @@ pub fn fast_vs_exact_logits(
     gpu: &mut GpuExecutor,
     tokens: &[u32],
 ) -> Result<NodeReport> {
-    let g = model.graph(StepSpec {
-        n_tokens: tokens.len(),
-        pos0: 0,
-        all_logits: true,
-        attn: AttnForm::Absorbed,
-    });
+    let g = model.graph(StepSpec::run(tokens.len(), true, AttnForm::Absorbed));
     let mut cpu = CpuExecutor::new(model, tokens.len());
     let cv = cpu.run(&g, tokens, true)?;
     let fused = gpu.run(&g, tokens, Readback::Logits)?;

@@ -3,22 +3,49 @@
 
 use crate::cpu::CpuExecutor;
 use crate::error::{Error, Result};
-use crate::model::{AttnForm, Config, StepSpec};
+use crate::model::{AttnForm, Config, Place, StepSpec};
 use crate::sample::{Sampler, SamplerConfig};
 
 /// Something that runs steps of the model: the CPU reference or the GPU.
 pub trait Executor {
-    /// Runs `tokens` at positions pos0.. and returns logits: [T, n_vocab] if `all_logits`, else
-    /// the last position's [n_vocab].
-    fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>>;
+    /// Runs a step whose token i sits at `places[i]`: consecutive positions of one sequence
+    /// (a prefill chunk or a decode token), or one decode token of each of several sequences
+    /// (distinct slots). Returns logits: [T, n_vocab] if `all_logits` or the step is a batch,
+    /// else the last position's [n_vocab].
+    fn step_places(
+        &mut self,
+        tokens: &[u32],
+        places: &[Place],
+        all_logits: bool,
+    ) -> Result<Vec<f32>>;
+    /// Runs `tokens` of the sequence in slot 0 at positions pos0.. (see `step_places`).
+    fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
+        self.step_places(tokens, &Place::run(0, pos0, tokens.len()), all_logits)
+    }
     /// Runs one step and returns the argmax of the last position's logits (greedy decoding). The
     /// GPU computes it in place and reads back one id instead of the logits.
     fn step_argmax(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
         Ok(crate::sample::argmax(&self.step(tokens, pos0, false)?) as u32)
     }
-    /// Positions the cache holds.
+    /// Positions each slot of the cache holds.
     fn n_ctx(&self) -> usize;
+    /// Sequences the cache holds at once.
+    fn n_slots(&self) -> usize {
+        1
+    }
     fn config(&self) -> &Config;
+}
+
+/// The shape of a step over `places` (see [`Executor::step_places`]): one sequence when every
+/// token is in one slot, else a batch of one token per sequence.
+pub fn spec_for(c: &Config, places: &[Place], all_logits: bool) -> StepSpec {
+    let one_seq = places.windows(2).all(|w| w[0].slot == w[1].slot);
+    if !one_seq {
+        return StepSpec::batch(places.len());
+    }
+    let n = places.len();
+    let n_kv = places.last().map_or(0, |p| p.pos + 1);
+    StepSpec::run(n, all_logits, choose_attn_form(c, n, n_kv))
 }
 
 /// The cheaper MLA form for a step of `n_tokens` queries over `n_kv` cached positions, by
@@ -43,20 +70,23 @@ pub fn choose_attn_form(c: &Config, n_tokens: usize, n_kv: usize) -> AttnForm {
 }
 
 impl Executor for CpuExecutor<'_> {
-    fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
-        let attn = choose_attn_form(&self.model().config, tokens.len(), pos0 + tokens.len());
-        let spec = StepSpec {
-            n_tokens: tokens.len(),
-            pos0,
-            all_logits,
-            attn,
-        };
-        let graph = self.model().graph(spec);
+    fn step_places(
+        &mut self,
+        tokens: &[u32],
+        places: &[Place],
+        all_logits: bool,
+    ) -> Result<Vec<f32>> {
+        let spec = spec_for(&self.model().config, places, all_logits);
+        let mut graph = self.model().graph(spec);
+        graph.places = places.to_vec();
         let mut vals = self.run(&graph, tokens, false)?;
         Ok(vals.take_f32(graph.logits).expect("logits are kept"))
     }
     fn n_ctx(&self) -> usize {
         self.cache.n_ctx
+    }
+    fn n_slots(&self) -> usize {
+        self.cache.n_slots
     }
     fn config(&self) -> &Config {
         &self.model().config

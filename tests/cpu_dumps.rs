@@ -44,12 +44,7 @@ fn check_model(stem: &str) -> usize {
         .split_whitespace()
         .map(|s| s.parse().unwrap())
         .collect();
-    let spec = StepSpec {
-        n_tokens: prompt.len(),
-        pos0: 0,
-        all_logits: true,
-        attn: AttnForm::Absorbed,
-    };
+    let spec = StepSpec::run(prompt.len(), true, AttnForm::Absorbed);
     let g = model.graph(spec);
     let mut ex = CpuExecutor::new(&model, prompt.len());
     let vals = ex.run(&g, &prompt, true).unwrap();

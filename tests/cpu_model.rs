@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 use wgpu_ds::cpu::CpuExecutor;
-use wgpu_ds::model::{AttnForm, Model, StepSpec};
+use wgpu_ds::model::{AttnForm, Model, Place, StepSpec};
 
 fn oracle() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oracle")
@@ -39,12 +39,7 @@ struct Run {
 fn run(model: &Model, prompt: &[u32], attn: AttnForm, n_gen: usize) -> Run {
     let n_vocab = model.config.n_vocab;
     let mut ex = CpuExecutor::new(model, prompt.len() + n_gen);
-    let spec = StepSpec {
-        n_tokens: prompt.len(),
-        pos0: 0,
-        all_logits: true,
-        attn,
-    };
+    let spec = StepSpec::run(prompt.len(), true, attn);
     let g = model.graph(spec);
     let vals = ex.run(&g, prompt, false).unwrap();
     let prompt_logits: Vec<Vec<f32>> = vals
@@ -55,13 +50,8 @@ fn run(model: &Model, prompt: &[u32], attn: AttnForm, n_gen: usize) -> Run {
         .collect();
     let mut greedy = vec![argmax(prompt_logits.last().unwrap())];
     for step in 1..n_gen {
-        let spec = StepSpec {
-            n_tokens: 1,
-            pos0: prompt.len() + step - 1,
-            all_logits: false,
-            attn,
-        };
-        let g = model.graph(spec);
+        let pos = prompt.len() + step - 1;
+        let g = model.graph_at(StepSpec::run(1, false, attn), Place::run(0, pos, 1));
         let vals = ex
             .run(&g, &[*greedy.last().unwrap() as u32], false)
             .unwrap();

@@ -29,7 +29,7 @@ use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::GpuContext;
 use wgpu_ds::model::config::Yarn;
-use wgpu_ds::model::CacheType;
+use wgpu_ds::model::{CacheType, Place};
 use wgpu_ds::model::{Config, Model};
 
 /// Bit-for-bit equality (pure copies), first mismatches printed.
@@ -311,12 +311,8 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
         for (i, head) in want.chunks_exact_mut(n_dims).enumerate() {
             rope.apply(head, pos0 + i / n_head);
         }
-        let table = rope.table(pos0, n_tok);
-        let (xb, tb, yb) = (
-            storage_f32(&ctx, "x", &x),
-            storage_f32(&ctx, "table", &table),
-            out(&ctx, x.len()),
-        );
+        let (tb, _) = common::step_table(&ctx, &rope, &Place::run(0, pos0, n_tok), pos0 + n_tok);
+        let (xb, yb) = (storage_f32(&ctx, "x", &x), out(&ctx, x.len()));
         run(&ctx, &pipes, |enc| {
             encode_rope(
                 &ctx,
@@ -330,6 +326,7 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
                 n_dims,
                 (None, None),
                 CacheType::F32,
+                None,
             )
         });
         let got = read_f32(&ctx, &yb, x.len()).unwrap();
@@ -347,38 +344,61 @@ fn rope_from_the_cpu_table_matches_cpu_rope_at_positions_near_4000() {
 fn kv_store_writes_latent_rows_like_the_cpu_cache_in_f32_and_f16() {
     let Some(ctx) = common::gpu() else { return };
     let pipes = Pipelines::default();
-    // V2-Lite / V3: kv_lora 512, rope 64. A prefill chunk at 0, then steps at the end of the
-    // cache and in the middle, as decode and chunked prefill write them. In f16 the cache holds
-    // halves two per word, each value rounded to the nearest half as the CPU cache rounds it.
-    let (n_ctx, kv, rope) = (40, 512, 64);
-    let n = n_ctx * (kv + rope);
+    // V2-Lite / V3: kv_lora 512, rope 64, three slots. A prefill chunk at 0, then steps at the
+    // end of the cache and in the middle, as decode and chunked prefill write them, and a
+    // batched decode step of one token in each slot. In f16 the cache holds halves two per
+    // word, each value rounded to the nearest half as the CPU cache rounds it.
+    let (n_ctx, n_slots, kv, rope) = (40, 3, 512, 64);
+    let n = n_slots * n_ctx * (kv + rope);
+    let r = Rope::new(&v3_rope_config());
+    let batch = vec![
+        Place { slot: 2, pos: 7 },
+        Place { slot: 0, pos: 39 },
+        Place { slot: 1, pos: 0 },
+    ];
+    let steps = [
+        Place::run(0, 0, 5),
+        Place::run(1, 37, 3),
+        Place::run(2, 5, 1),
+        Place::run(0, 6, 13),
+        batch,
+    ];
     for ty in [CacheType::F32, CacheType::F16] {
-        let mut cpu = LatentCache::with_type(1, n_ctx, kv, rope, ty);
+        let mut cpu = LatentCache::with_slots(1, n_ctx, n_slots, kv, rope, ty);
         let cache = storage_f32(&ctx, "cache", &vec![0.0; n]);
-        for (step, (pos0, n_tok)) in [(0, 5), (37, 3), (5, 1), (6, 13)].into_iter().enumerate() {
+        for (step, places) in steps.iter().enumerate() {
+            let n_tok = places.len();
             let c = values(n_tok * kv, step as u64 * 2 + 1, 2.0);
             let p = values(n_tok * rope, step as u64 * 2 + 2, 2.0);
             // The KvStore op of cpu/mod.rs.
-            for i in 0..n_tok {
-                cpu.store(0, pos0 + i, &c[i * kv..][..kv], &p[i * rope..][..rope]);
+            for (i, &at) in places.iter().enumerate() {
+                cpu.store(0, at, &c[i * kv..][..kv], &p[i * rope..][..rope]);
             }
             let (cb, pb) = (
                 storage_f32(&ctx, "kv_cmpr", &c),
                 storage_f32(&ctx, "k_pe", &p),
             );
+            let (tb, at) = common::step_table(&ctx, &r, places, n_ctx);
+            let table = common::table_of(&tb, at, n_tok);
             run(&ctx, &pipes, |enc| {
-                encode_kv_store(
-                    &ctx, &pipes, enc, &cb, &pb, &cache, pos0, n_tok, kv, rope, ty,
-                )
+                encode_kv_store(&ctx, &pipes, enc, &cb, &pb, &cache, table, n_tok, kv, rope, ty)
             });
             // Widened back to f32 by cache_f32 (a copy for the f32 cache).
             let wide = out(&ctx, n);
             run(&ctx, &pipes, |enc| {
-                encode_cache_f32(&ctx, &pipes, enc, &cache, ty, &wide, n)
+                encode_cache_f32(&ctx, &pipes, enc, &cache, ty, &wide, 0, n)
             });
             let got = read_f32(&ctx, &wide, n).unwrap();
-            let what = format!("kv_store {} pos {pos0}.. T={n_tok}", ty.name());
-            assert_same(&what, &got, cpu.rows(0, n_ctx));
+            let what = format!("kv_store {} at {places:?}", ty.name());
+            assert_same(&what, &got, cpu.rows(0, 0, n_slots * n_ctx));
+            // One slot's rows from its first element on, as the materialized form reads them.
+            let one = n_ctx * (kv + rope);
+            let wide = out(&ctx, one);
+            run(&ctx, &pipes, |enc| {
+                encode_cache_f32(&ctx, &pipes, enc, &cache, ty, &wide, 2 * one, one)
+            });
+            let got = read_f32(&ctx, &wide, one).unwrap();
+            assert_same(&format!("{what}, slot 2"), &got, cpu.rows(0, 2, n_ctx));
         }
     }
 }
@@ -427,8 +447,10 @@ fn f16_cache_rounding_matches_the_cpu_bit_for_bit() {
     let cache = storage_f32(&ctx, "cache", &vec![0.0; kv + rope]);
     let (cb, pb) = (storage_f32(&ctx, "kv", &v), storage_f32(&ctx, "pe", &pe));
     let ty = CacheType::F16;
+    let r = Rope::new(&v3_rope_config());
+    let (tb, at) = common::step_table(&ctx, &r, &Place::run(0, 0, 1), 1);
     run(&ctx, &pipes, |enc| {
-        encode_kv_store(&ctx, &pipes, enc, &cb, &pb, &cache, 0, 1, kv, rope, ty)
+        encode_kv_store(&ctx, &pipes, enc, &cb, &pb, &cache, common::table_of(&tb, at, 1), 1, kv, rope, ty)
     });
     let words = read_f32(&ctx, &cache, (kv + rope) / 2).unwrap();
     for (i, &x) in v.iter().enumerate() {

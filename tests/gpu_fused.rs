@@ -21,7 +21,7 @@ use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::model::graph::Op;
-use wgpu_ds::model::{AttnForm, CacheType, Model, StepSpec};
+use wgpu_ds::model::{AttnForm, CacheType, Graph, Model, Place, StepSpec};
 
 const ORACLE: &str = "tests/fixtures/oracle/models";
 
@@ -75,14 +75,16 @@ fn rms_norm_and_rope_write_latent_cache_rows_in_place() {
     }
     let b = |v: &[f32]| storage_f32(&ctx, "in", v);
     let (cb, xb, wb, pb) = (b(&cache0), b(&x), b(&w), b(&pe));
-    let tb = b(&rope.table(pos0, n_tok));
+    let (tb, places_at) = common::step_table(&ctx, &rope, &Place::run(0, pos0, n_tok), n_ctx);
+    let table = common::table_of(&tb, places_at, n_tok);
     let at = |col| RowView {
         stride: width,
-        offset: pos0 * width + col,
+        offset: col,
     };
     let mut enc = Recorder::new();
     let norm = RmsNorm {
         y_view: Some(at(0)),
+        y_cache: Some(table),
         ..RmsNorm::plain(&xb, &wb, &cb, n_tok, kv, 1e-6)
     };
     encode_rms_norm(&ctx, &pipes, &mut enc, &norm);
@@ -98,6 +100,7 @@ fn rms_norm_and_rope_write_latent_cache_rows_in_place() {
         d,
         (None, Some(at(kv))),
         CacheType::F32,
+        Some(places_at),
     );
     enc.submit(&ctx, &pipes);
     let got = read_f32(&ctx, &cb, want.len()).unwrap();
@@ -181,6 +184,7 @@ fn rope_through_a_row_view_matches_cpu() {
             d,
             (Some(view), None),
             CacheType::F32,
+            None,
         );
         enc.submit(&ctx, &pipes);
         let got = read_f32(&ctx, &yb, want.len()).unwrap();
@@ -227,20 +231,18 @@ fn moe_mix_with_folded_adds_matches_cpu() {
     assert_close("weighted_sum + 2 addends", &got, &want, 1e-5, 1e-5);
 }
 
-fn decode_spec(pos0: usize) -> StepSpec {
-    StepSpec {
-        n_tokens: 1,
-        pos0,
-        all_logits: false,
-        attn: AttnForm::Absorbed,
-    }
+fn decode_graph(model: &Model, pos: usize) -> Graph {
+    model.graph_at(
+        StepSpec::run(1, false, AttnForm::Absorbed),
+        Place::run(0, pos, 1),
+    )
 }
 
 #[test]
 fn a_decode_step_folds_every_slice_and_the_moe_adds() {
     for stem in ["tiny-v2lite-s-F32", "tiny-v3-s-F32"] {
         let model = Model::open(format!("{ORACLE}/{stem}.gguf")).unwrap();
-        let g = model.graph(decode_spec(3));
+        let g = decode_graph(&model, 3);
         let low = lower(&g, &Fits::ALL);
         let count = |f: &dyn Fn(&Op) -> bool| g.ops.iter().filter(|o| f(o)).count();
         let slices = count(&|o| matches!(o, Op::Slice { .. }));
@@ -333,12 +335,10 @@ fn fused_and_unfused_steps_give_the_same_logits() {
             let mut last = Vec::new();
             // A prefill, then two decode steps over the cache it wrote.
             for (pos0, toks) in [(0, &tokens[..3]), (3, &tokens[3..4]), (4, &tokens[4..])] {
-                let g = model.graph(StepSpec {
-                    n_tokens: toks.len(),
-                    pos0,
-                    all_logits: false,
-                    attn: AttnForm::Absorbed,
-                });
+                let g = model.graph_at(
+                    StepSpec::run(toks.len(), false, AttnForm::Absorbed),
+                    Place::run(0, pos0, toks.len()),
+                );
                 let v = ex.run(&g, toks, read).unwrap();
                 match &v.bufs[g.logits] {
                     Some(Buf::F32(l)) => last.extend_from_slice(l),
@@ -373,7 +373,7 @@ fn steady_decode_steps_make_no_new_bind_groups_and_one_pass() {
     let model = Model::open(format!("{ORACLE}/tiny-v2lite-s-Q4_K_M.gguf")).unwrap();
     let mut ex = GpuExecutor::new(&model, common::gpu().unwrap(), 16).unwrap();
     for pos in 0..4 {
-        let g = model.graph(decode_spec(pos));
+        let g = decode_graph(&model, pos);
         ex.run(&g, &[7 + pos as u32], Readback::Argmax).unwrap();
         let r = ex.last_step.recorded;
         // The first step makes every bind group; later ones find them all in the cache.
@@ -445,16 +445,17 @@ fn rms_norm_with_a_rope_tail_writes_the_cache_rows_as_norm_then_rope() {
     let cache0 = values(n_ctx * width, 41);
     let w: Vec<f32> = values(kv, 42).iter().map(|v| 1.0 + v).collect();
     let (xb, wb) = (b(&values(n_tok * width, 43)), b(&w));
-    let tb = b(&rope.table(pos0, n_tok));
+    let (tb, places_at) = common::step_table(&ctx, &rope, &Place::run(0, pos0, n_tok), n_ctx);
     let (plain, fused) = (b(&cache0), b(&cache0));
     let at = |col| RowView {
         stride: width,
-        offset: pos0 * width + col,
+        offset: col,
     };
     let mut enc = Recorder::new();
     let norm = |y| RmsNorm {
         x_stride: Some(width),
         y_view: Some(at(0)),
+        y_cache: Some(common::table_of(&tb, places_at, n_tok)),
         ..RmsNorm::plain(&xb, &wb, y, n_tok, kv, 1e-6)
     };
     encode_rms_norm(&ctx, &pipes, &mut enc, &norm(&plain));
@@ -475,6 +476,7 @@ fn rms_norm_with_a_rope_tail_writes_the_cache_rows_as_norm_then_rope() {
         d,
         views,
         CacheType::F32,
+        Some(places_at),
     );
     let tail = RopeTail {
         table: &tb,
@@ -508,29 +510,33 @@ fn rms_norm_with_a_rope_tail_writes_an_f16_cache_like_the_cpu() {
     let rope = Rope::new(&model.config);
     let (kv, d) = (512, rope.n_dims());
     let width = kv + d;
-    let (n_tok, pos0, n_ctx) = (2, 3, 6);
+    // A batched decode step: two sequences in slots 1 and 0 of three slots of 2 positions.
+    let places = [Place { slot: 1, pos: 1 }, Place { slot: 0, pos: 0 }];
+    let (n_tok, n_slot_ctx, n_ctx) = (2, 2, 6);
     let x = values(n_tok * width, 51);
     let w: Vec<f32> = values(kv, 52).iter().map(|v| 1.0 + v).collect();
     let mut want = vec![0f32; n_ctx * width];
-    for t in 0..n_tok {
-        let row = &mut want[(pos0 + t) * width..][..width];
+    for (t, p) in places.iter().enumerate() {
+        let row = &mut want[(p.slot * n_slot_ctx + p.pos) * width..][..width];
         rms_norm(&x[t * width..][..kv], &w, 1e-6, &mut row[..kv]);
         row[kv..].copy_from_slice(&x[t * width + kv..][..d]);
-        rope.apply(&mut row[kv..], pos0 + t);
+        rope.apply(&mut row[kv..], p.pos);
         for v in row.iter_mut() {
             *v = CacheType::F16.round(*v);
         }
     }
     let b = |v: &[f32]| storage_f32(&ctx, "in", v);
-    let (xb, wb, tb) = (b(&x), b(&w), b(&rope.table(pos0, n_tok)));
+    let (xb, wb) = (b(&x), b(&w));
+    let (tb, places_at) = common::step_table(&ctx, &rope, &places, n_slot_ctx);
     // n_ctx · width halves in words, zero (as the untouched rows must stay).
     let cache = b(&vec![0.0; n_ctx * width / 2]);
     let norm = RmsNorm {
         x_stride: Some(width),
         y_view: Some(RowView {
             stride: width,
-            offset: pos0 * width,
+            offset: 0,
         }),
+        y_cache: Some(common::table_of(&tb, places_at, n_tok)),
         rope: Some(RopeTail {
             table: &tb,
             n_dims: d,
@@ -550,6 +556,7 @@ fn rms_norm_with_a_rope_tail_writes_an_f16_cache_like_the_cpu() {
         &cache,
         CacheType::F16,
         &wide,
+        0,
         n_ctx * width,
     );
     enc.submit(&ctx, &pipes);

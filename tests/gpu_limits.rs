@@ -5,7 +5,7 @@
 mod common;
 
 use wgpu_ds::gpu::limits::check;
-use wgpu_ds::model::{CacheType, Config, Model};
+use wgpu_ds::model::{CacheShape, CacheType, Config, Model};
 
 fn config() -> Config {
     Model::open("tests/fixtures/oracle/models/tiny-v3-s-F32.gguf")
@@ -14,15 +14,15 @@ fn config() -> Config {
 }
 
 fn fails(c: &Config, limits: &wgpu::Limits, n_ctx: usize, cache: CacheType, names: &str) {
-    let e = check(c, limits, n_ctx, cache).expect_err(names).to_string();
+    let e = check(c, limits, n_ctx, 1, cache).expect_err(names).to_string();
     assert!(e.contains(names), "{e:?} should name {names}");
 }
 
 #[test]
 fn the_oracle_models_fit_webgpus_default_limits() {
     let c = config();
-    check(&c, &wgpu::Limits::default(), 4096, CacheType::F32).unwrap();
-    check(&c, &wgpu::Limits::default(), 4096, CacheType::F16).unwrap();
+    check(&c, &wgpu::Limits::default(), 4096, 1, CacheType::F32).unwrap();
+    check(&c, &wgpu::Limits::default(), 4096, 1, CacheType::F16).unwrap();
 }
 
 #[test]
@@ -69,7 +69,14 @@ fn adapter_limits_that_fail_are_named_with_what_would_fit() {
         CacheType::F32,
         &format!("-c {f32_rows} fits, or --cache-type f16"),
     );
-    check(&c, &one_mib, f32_rows + 1, CacheType::F16).unwrap();
+    check(&c, &one_mib, f32_rows + 1, 1, CacheType::F16).unwrap();
+    // Slots share the binding: four sequences fit a quarter of the context each.
+    let e = check(&c, &one_mib, f32_rows, 4, CacheType::F32).unwrap_err().to_string();
+    let quarter = f32_rows / 4;
+    assert!(
+        e.contains(&format!("for each of 4 sequences (-np)")) && e.contains(&format!("-c {quarter} fits")),
+        "{e}"
+    );
     let f16_rows = (1 << 20) / (w * 2);
     fails(
         &c,
@@ -148,12 +155,18 @@ fn the_memory_plan_adds_up() {
     let model = Model::open("tests/fixtures/oracle/models/tiny-v3-s-F32.gguf").unwrap();
     let c = &model.config;
     let weights: u64 = model.file.tensors().iter().map(|t| t.n_bytes).sum();
-    let one = memory_plan(&model, 64, CacheType::F16, 1);
+    let one = memory_plan(&model, CacheShape::one(64, CacheType::F16), 1);
     assert_eq!(one.weights, weights);
     assert_eq!(one.cache, (c.n_layer * 64 * c.n_embd_latent() * 2) as u64);
-    let chunk = memory_plan(&model, 64, CacheType::F32, 32);
+    let chunk = memory_plan(&model, CacheShape::one(64, CacheType::F32), 32);
     assert_eq!(chunk.cache, 2 * one.cache);
     assert!(chunk.activations > 16 * one.activations, "{one} / {chunk}");
-    assert_eq!(memory_plan(&model, 8, CacheType::F32, 512).step_tokens, 8);
+    assert_eq!(memory_plan(&model, CacheShape::one(8, CacheType::F32), 512).step_tokens, 8);
+    // Four sequences served at once hold four caches.
+    let four = CacheShape {
+        n_slots: 4,
+        ..CacheShape::one(64, CacheType::F16)
+    };
+    assert_eq!(memory_plan(&model, four, 1).cache, 4 * one.cache);
     assert!(one.to_string().contains("MB in all"));
 }

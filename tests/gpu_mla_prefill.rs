@@ -20,6 +20,7 @@ use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::quant::{self, QuantType};
+use wgpu_ds::model::Place;
 
 /// Shape of one step.
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +76,7 @@ fn case(d: Dims, k_ty: QuantType, v_ty: QuantType) -> Case {
         } else {
             0.0
         };
-        for (j, r) in cache.row_mut(0, s).iter_mut().enumerate() {
+        for (j, r) in cache.row_mut(0, Place { slot: 0, pos: s }).iter_mut().enumerate() {
             *r = noise[s * w + j] + if j < kv { beta * dir[j] } else { 0.0 };
         }
     }
@@ -123,7 +124,7 @@ fn probs(c: &Case, t: usize, h: usize) -> Vec<f32> {
     let Dims { kv, rope, nope, .. } = c.d;
     let kb = quant::dequantize(c.k_ty, &c.k_b, c.d.n_head * kv * nope).unwrap();
     let n_vis = c.d.pos0 + t + 1;
-    let rows = c.cache.rows(0, n_vis);
+    let rows = c.cache.rows(0, 0, n_vis);
     let qn = &c.q_nope[(t * c.d.n_head + h) * nope..][..nope];
     let qp = &c.q_pe[(t * c.d.n_head + h) * rope..][..rope];
     let mut p: Vec<f32> = rows
@@ -189,7 +190,7 @@ fn check(ctx: &GpuContext, c: &Case, group: Option<usize>) -> (f32, f32) {
         cols: d.kv,
     };
     let want = attn_materialized(
-        &c.cache, 0, d.pos0, &c.q_nope, &c.q_pe, k_q, v_q, d.n_head, c.scale,
+        &c.cache, 0, Place { slot: 0, pos: d.pos0 }, &c.q_nope, &c.q_pe, k_q, v_q, d.n_head, c.scale,
     )
     .unwrap();
     let k_b = GpuWeight::upload_stack(ctx, "k_b", c.k_ty, d.n_head, d.kv, d.nope, &c.k_b).unwrap();
@@ -198,7 +199,7 @@ fn check(ctx: &GpuContext, c: &Case, group: Option<usize>) -> (f32, f32) {
         Some(g) => MlaScratch::with_group(ctx, n_kv, g, d.nope, d.v),
         None => MlaScratch::new(ctx, n_kv, d.n_head, d.nope, d.v).unwrap(),
     };
-    let cb = storage_f32(ctx, "cache", c.cache.rows(0, n_kv));
+    let cb = storage_f32(ctx, "cache", c.cache.rows(0, 0, n_kv));
     let qn = storage_f32(ctx, "q_nope", &c.q_nope);
     let qp = storage_f32(ctx, "q_pe", &c.q_pe);
     let ob = storage_f32(ctx, "out", &vec![f32::NAN; want.len()]);

@@ -3,7 +3,7 @@
 use wgpu_ds::cpu::CpuExecutor;
 use wgpu_ds::gpu::executor::GpuExecutor;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
-use wgpu_ds::model::{CacheType, Model, Precision};
+use wgpu_ds::model::{CacheShape, CacheType, Model, Precision};
 use wgpu_ds::session::Executor;
 use wgpu_ds::Result;
 
@@ -74,30 +74,44 @@ impl PrecisionArgs {
     }
 }
 
-/// The executor `run` and `chat` generate with: the CPU reference (`--backend cpu`, f32 cache), or
-/// the GPU with the cache type of `precision`.
+/// The executor `run`, `chat` and `serve` generate with, its latent cache `n_slots` sequences of
+/// `n_ctx` positions: the CPU reference (`--backend cpu`, f32 cache), or the GPU with the cache
+/// type of `precision`.
 pub fn executor<'m>(
     backend: &BackendArgs,
     precision: &PrecisionArgs,
     model: &'m Model,
     n_ctx: usize,
+    n_slots: usize,
 ) -> Result<Box<dyn Executor + 'm>> {
     Ok(match backend.backend {
-        Backend::Cpu => Box::new(CpuExecutor::new(model, n_ctx)),
-        _ => Box::new(load_gpu(model, backend.open_gpu()?, n_ctx, precision)?),
+        Backend::Cpu => Box::new(CpuExecutor::with_slots(
+            model,
+            n_ctx,
+            n_slots,
+            CacheType::F32,
+        )),
+        _ => {
+            let shape = CacheShape {
+                n_ctx,
+                n_slots,
+                ty: precision.cache_type(),
+            };
+            Box::new(load_gpu(model, backend.open_gpu()?, shape)?)
+        }
     })
 }
 
-/// Uploads `model` to the GPU, showing the progress on a terminal and the time it took.
+/// Uploads `model` to the GPU with a latent cache of `shape`, showing the progress on a terminal
+/// and the time it took.
 pub fn load_gpu<'m>(
     model: &'m Model,
     ctx: wgpu_ds::gpu::GpuContext,
-    n_ctx: usize,
-    precision: &PrecisionArgs,
+    shape: CacheShape,
 ) -> Result<GpuExecutor<'m>> {
     use std::io::{IsTerminal, Write};
     let chunk = wgpu_ds::session::GenerateOptions::default().prefill_chunk;
-    let plan = wgpu_ds::gpu::memory_plan::memory_plan(model, n_ctx, precision.cache_type(), chunk);
+    let plan = wgpu_ds::gpu::memory_plan::memory_plan(model, shape, chunk);
     eprintln!("GPU memory: {plan}");
     let t = std::time::Instant::now();
     let tty = std::io::stderr().is_terminal();
@@ -115,7 +129,7 @@ pub fn load_gpu<'m>(
             let _ = std::io::stderr().flush();
         }
     };
-    let exec = GpuExecutor::load(model, ctx, n_ctx, precision.cache_type(), &mut show)?;
+    let exec = GpuExecutor::load(model, ctx, shape, &mut show)?;
     if tty {
         // Back to the start of the line, erased.
         eprint!("\r\x1b[2K");

@@ -11,7 +11,7 @@ use wgpu_ds::bench::{
 };
 use wgpu_ds::cpu::CpuExecutor;
 use wgpu_ds::gpu::executor::GpuExecutor;
-use wgpu_ds::model::Model;
+use wgpu_ds::model::{CacheShape, Model};
 use wgpu_ds::quant::QuantType;
 use wgpu_ds::session::Executor;
 use wgpu_ds::{Error, Result};
@@ -156,7 +156,8 @@ pub fn run(a: Args) -> Result<()> {
             100.0 * gbs / bw
         );
     }
-    let mut exec = super::backend::load_gpu(&model, ctx, n_ctx, &a.precision)?;
+    let shape = CacheShape::one(n_ctx, a.precision.cache_type());
+    let mut exec = super::backend::load_gpu(&model, ctx, shape)?;
     let gpu = report_steps("gpu", &mut exec, &a, active, Some(bw))?;
     // What recording the timed decode steps cost (the last one's counts).
     let s = exec.last_step;

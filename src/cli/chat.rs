@@ -48,7 +48,7 @@ pub fn run(a: Args) -> Result<()> {
         )));
     }
     let n_ctx = a.ctx_size.min(model.config.n_ctx_train).max(1);
-    let mut exec = executor(&a.backend, &a.precision, &model, n_ctx)?;
+    let mut exec = executor(&a.backend, &a.precision, &model, n_ctx, 1)?;
     let opts = GenerateOptions {
         n_predict: a.n_predict,
         sampler: SamplerConfig {

@@ -87,7 +87,7 @@ pub fn run(a: Args) -> Result<()> {
         },
         ..Default::default()
     };
-    let mut exec = executor(&a.backend, &a.precision, &model, n_ctx)?;
+    let mut exec = executor(&a.backend, &a.precision, &model, n_ctx, 1)?;
     let mut stream = tok.as_ref().map(|t| t.stream_decoder());
     let mut out = std::io::stdout().lock();
     let is_eog = |id: u32| tok.as_ref().is_some_and(|t| t.is_eog(id));

@@ -9,7 +9,7 @@ pub mod rope;
 pub use attention::LatentCache;
 
 use crate::error::{Error, Result};
-use crate::model::graph::{inputs, outputs, Graph, NodeId, Op};
+use crate::model::graph::{check_places, inputs, outputs, Graph, NodeId, Op};
 use crate::model::{CacheType, Model, WeightId};
 use ops::QMatrix;
 use rope::Rope;
@@ -64,12 +64,23 @@ impl<'m> CpuExecutor<'m> {
 
     /// An executor whose latent cache of `n_ctx` positions holds values of type `ty`.
     pub fn with_cache(model: &'m Model, n_ctx: usize, ty: CacheType) -> CpuExecutor<'m> {
+        CpuExecutor::with_slots(model, n_ctx, 1, ty)
+    }
+
+    /// An executor with `n_slots` latent caches (one per sequence served at once) of `n_ctx`
+    /// positions each, holding values of type `ty`.
+    pub fn with_slots(
+        model: &'m Model,
+        n_ctx: usize,
+        n_slots: usize,
+        ty: CacheType,
+    ) -> CpuExecutor<'m> {
         let c = &model.config;
         let (kv, rope) = (c.kv_lora_rank, c.n_embd_head_qk_rope);
         CpuExecutor {
             model,
             rope: Rope::new(c),
-            cache: LatentCache::with_type(c.n_layer, n_ctx, kv, rope, ty),
+            cache: LatentCache::with_slots(c.n_layer, n_ctx, n_slots, kv, rope, ty),
         }
     }
 
@@ -109,14 +120,8 @@ impl<'m> CpuExecutor<'m> {
         if tokens.is_empty() {
             return Err(Error::Usage("a step needs at least one token".into()));
         }
-        if spec.pos0 + spec.n_tokens > self.cache.n_ctx {
-            return Err(Error::Usage(format!(
-                "positions {}..{} exceed the context of {} tokens (-c)",
-                spec.pos0,
-                spec.pos0 + spec.n_tokens,
-                self.cache.n_ctx
-            )));
-        }
+        check_places(&spec, &graph.places, self.cache.n_ctx, self.cache.n_slots)
+            .map_err(Error::Usage)?;
         let last_use = last_uses(graph);
         let mut vals = Values {
             bufs: (0..graph.nodes.len()).map(|_| None).collect(),
@@ -241,7 +246,7 @@ impl<'m> CpuExecutor<'m> {
                 let n = self.rope.n_dims();
                 let heads = y.len() / (t * n);
                 for (i, head) in y.chunks_exact_mut(n).enumerate() {
-                    self.rope.apply(head, g.spec.pos0 + i / heads);
+                    self.rope.apply(head, g.places[i / heads].pos);
                 }
                 one(out, y)
             }
@@ -254,7 +259,7 @@ impl<'m> CpuExecutor<'m> {
                 let (c, p) = (f(kv_cmpr), f(k_pe));
                 for i in 0..t {
                     let (ci, pi) = (&c[i * kv..][..kv], &p[i * rope..][..rope]);
-                    self.cache.store(layer, g.spec.pos0 + i, ci, pi);
+                    self.cache.store(layer, g.places[i], ci, pi);
                 }
                 Ok(vec![])
             }
@@ -271,7 +276,7 @@ impl<'m> CpuExecutor<'m> {
                     attention::attn_absorbed(
                         &self.cache,
                         layer,
-                        g.spec.pos0,
+                        &g.places,
                         f(q_abs),
                         f(q_pe),
                         h,
@@ -292,7 +297,7 @@ impl<'m> CpuExecutor<'m> {
                 let y = attention::attn_materialized(
                     &self.cache,
                     layer,
-                    g.spec.pos0,
+                    g.places[0],
                     f(q_nope),
                     f(q_pe),
                     self.matrix(k_b),

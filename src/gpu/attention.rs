@@ -13,6 +13,7 @@ use super::kernels::Kernel;
 use super::ops::encode_op;
 use super::pipelines::Pipelines;
 use super::recorder::Recorder;
+use super::step_table::StepTable;
 use crate::model::CacheType;
 
 /// attn_absorbed.wgsl's workgroup size (positions per tile), MAX_CPT (latent channels per
@@ -36,7 +37,8 @@ pub struct AttnAbsorbedParams {
     pub n_head: u32,
     pub kv: u32,
     pub rope: u32,
-    pub pos0: u32,
+    /// Where the places start in the step table.
+    pub places_at: u32,
     /// Positions per chunk.
     pub chunk: u32,
     pub n_chunks: u32,
@@ -78,8 +80,8 @@ pub struct QPe<'a> {
     pub buf: &'a Buffer,
     /// Head th's rope dims at th · stride + offset (None: [T, H, rope] contiguous).
     pub view: Option<RowView>,
-    /// [T, rope / 2, 2] (cos, sin): rotate the pairs as rope.wgsl would (None: already rotated).
-    pub table: Option<&'a Buffer>,
+    /// Rotate the pairs by the step table's cos/sin as rope.wgsl would (false: already rotated).
+    pub rotate: bool,
 }
 
 impl<'a> QPe<'a> {
@@ -88,24 +90,28 @@ impl<'a> QPe<'a> {
         QPe {
             buf,
             view: None,
-            table: None,
+            rotate: false,
         }
     }
 }
 
-/// The buffers and shape of one absorbed attention (`encode_attn_absorbed`): `n_tok` tokens at
-/// positions pos0 .. pos0 + n_tok over one layer's latent cache (cpu::attention::attn_absorbed),
-/// causal: token t sees 0 ..= pos0 + t.
+/// The buffers and shape of one absorbed attention (`encode_attn_absorbed`): `n_tok` tokens,
+/// each at its place in the step table, over one layer's latent cache
+/// (cpu::attention::attn_absorbed), causal: a token at position p of a slot sees that slot's
+/// positions 0 ..= p.
 pub struct AttnAbsorbed<'a> {
-    /// [n_ctx ≥ pos0 + n_tok, kv + rope] of `cache_ty` (c_kv then k_pe per position)
+    /// [n_slots · n_ctx, kv + rope] of `cache_ty` (c_kv then k_pe per position)
     pub cache: &'a Buffer,
+    /// The step table: the places (and cos/sin when q_pe rotates on load).
+    pub table: StepTable<'a>,
+    /// The most positions a token of the step sees (the largest position + 1).
+    pub n_kv: usize,
     pub cache_ty: CacheType,
     /// [T, H, kv]
     pub q_abs: &'a Buffer,
     pub q_pe: QPe<'a>,
     /// [T, H, kv] (the latent output, before W_UV)
     pub out: &'a Buffer,
-    pub pos0: usize,
     pub n_tok: usize,
     pub n_head: usize,
     pub kv: usize,
@@ -122,12 +128,11 @@ pub fn encode_attn_absorbed(
     enc: &mut Recorder,
     a: &AttnAbsorbed,
 ) {
-    let (pos0, n_tok, n_head, kv, rope) = (a.pos0, a.n_tok, a.n_head, a.kv, a.rope);
+    let (n_kv, n_tok, n_head, kv, rope) = (a.n_kv, a.n_tok, a.n_head, a.kv, a.rope);
     let (cache, q_abs, out) = (a.cache, a.q_abs, a.out);
     let chunk = a
         .chunk
-        .unwrap_or_else(|| attn_chunk(pos0 + n_tok, n_tok, n_head));
-    let n_kv = pos0 + n_tok;
+        .unwrap_or_else(|| attn_chunk(n_kv, n_tok, n_head));
     assert!(
         n_tok > 0 && n_head > 0 && chunk > 0,
         "attn_absorbed: empty step"
@@ -150,9 +155,10 @@ pub fn encode_attn_absorbed(
         qv.offset + rope <= qv.stride,
         "attn_absorbed: q_pe view {qv:?}"
     );
-    if let Some(t) = a.q_pe.table {
+    a.table.check(n_tok, "attn_absorbed");
+    if a.q_pe.rotate {
         assert!(
-            t.size() >= f(n_tok * rope),
+            a.table.places_at >= n_tok * rope,
             "attn_absorbed: rope table shorter than [{n_tok}, {rope}]"
         );
     }
@@ -170,18 +176,17 @@ pub fn encode_attn_absorbed(
         n_head: n_head as u32,
         kv: kv as u32,
         rope: rope as u32,
-        pos0: pos0 as u32,
+        places_at: a.table.places_at as u32,
         chunk: chunk as u32,
         n_chunks: n_chunks as u32,
         direct: direct as u32,
         scale: a.scale,
         qp_stride: qv.stride as u32,
         qp_offset: qv.offset as u32,
-        rope_q: a.q_pe.table.is_some() as u32,
+        rope_q: a.q_pe.rotate as u32,
         cache_f16: (a.cache_ty == CacheType::F16) as u32,
     };
-    // Without a table the kernel never reads binding 4; q_pe (also read-only) stands in.
-    let (q_pe, table) = (a.q_pe.buf, a.q_pe.table.unwrap_or(a.q_pe.buf));
+    let (q_pe, table) = (a.q_pe.buf, a.table.buf);
     let groups = (
         n_chunks as u32,
         n_head.div_ceil(ATTN_HG) as u32,

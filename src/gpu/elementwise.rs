@@ -63,6 +63,12 @@ pub struct RopeParams {
     pub y_offset: u32,
     /// 1: y holds halves, two per word (a latent cache in f16).
     pub y_f16: u32,
+    /// 1: y is a latent cache, token t's rows at its place (the step table's places).
+    pub y_cache: u32,
+    /// Where the places start in the step table.
+    pub places_at: u32,
+    pub pad0: u32,
+    pub pad1: u32,
 }
 
 /// Grid for `items` invocations in workgroups of WG, flattened as `(x + y · x_count) · WG + lid`.
@@ -253,8 +259,10 @@ pub fn encode_weighted_sum(
 
 /// RoPE, NORM mode: pairs (2i, 2i+1) of every head of token t rotate by table[t, i] = (cos, sin):
 /// (x0·c − x1·s, x0·s + x1·c). x: [n_tok, n_head, n_dims], or those dims within wider head rows
-/// (`x_view`); y: [n_tok, n_head, n_dims], or within rows of `y_view` (the latent cache); table: [n_tok, n_dims / 2, 2] from
-/// `cpu::rope::Rope::table(pos0, n_tok)` (f64 on the CPU; no sin/cos on the GPU).
+/// (`x_view`); y: [n_tok, n_head, n_dims], or within rows of `y_view`; table: the step table
+/// (`gpu::step_table`, [n_tok, n_dims / 2, 2] cos/sin first). With `y_cache` (the places' start
+/// in the table) y is a latent cache and token t's heads go to the cache rows of its place
+/// (`y_view`'s offset then a column).
 #[allow(clippy::too_many_arguments)]
 pub fn encode_rope(
     ctx: &GpuContext,
@@ -268,6 +276,7 @@ pub fn encode_rope(
     n_dims: usize,
     (x_view, y_view): (Option<RowView>, Option<RowView>),
     y_ty: CacheType,
+    y_cache: Option<usize>,
 ) {
     assert!(n_dims.is_multiple_of(2), "rope over an odd {n_dims} dims");
     let plain = RowView {
@@ -275,21 +284,23 @@ pub fn encode_rope(
         offset: 0,
     };
     let (xv, yv) = (x_view.unwrap_or(plain), y_view.unwrap_or(plain));
-    // Row i of a view at i · stride + offset: the offset may include a base row (cache rows pos0..).
+    // Row i of a view at i · stride + offset; cache rows come from the table (places checked when
+    // it was built).
     let rows = (n_tok * n_head).max(1) - 1;
+    let y_rows = if y_cache.is_some() { n_head - 1 } else { rows };
     assert!(
         xv.stride >= n_dims && yv.stride >= n_dims,
         "rope: rows hold no {n_dims} dims"
     );
     holds(x, rows * xv.stride + xv.offset + n_dims, "rope x");
-    holds_as(y, rows * yv.stride + yv.offset + n_dims, y_ty, "rope y");
+    holds_as(y, y_rows * yv.stride + yv.offset + n_dims, y_ty, "rope y");
     if y_ty == CacheType::F16 {
         assert!(
             yv.stride.is_multiple_of(2) && yv.offset.is_multiple_of(2),
             "rope: halves are written in pairs, so rows of y start at even elements"
         );
     }
-    holds(table, n_tok * n_dims, "rope table");
+    holds(table, n_tok * n_dims + y_cache.map_or(0, |_| 2 * n_tok), "rope table");
     u32_of(
         "rope elements",
         rows * xv.stride.max(yv.stride) + xv.offset.max(yv.offset) + n_dims,
@@ -303,6 +314,10 @@ pub fn encode_rope(
         y_stride: yv.stride as u32,
         y_offset: yv.offset as u32,
         y_f16: (y_ty == CacheType::F16) as u32,
+        y_cache: y_cache.is_some() as u32,
+        places_at: y_cache.unwrap_or(0) as u32,
+        pad0: 0,
+        pad1: 0,
     };
     encode_op(
         ctx,

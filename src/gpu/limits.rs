@@ -22,9 +22,15 @@ fn unfit(what: String) -> Error {
     Error::Gpu(format!("this model cannot run on this adapter: {what}"))
 }
 
-/// Ok when `c` runs on an adapter with `limits` with a latent cache of `n_ctx` positions of
-/// `cache`; else the first limit that does not hold.
-pub fn check(c: &Config, limits: &wgpu::Limits, n_ctx: usize, cache: CacheType) -> Result<()> {
+/// Ok when `c` runs on an adapter with `limits` with a latent cache of `n_slots` sequences of
+/// `n_ctx` positions of `cache`; else the first limit that does not hold.
+pub fn check(
+    c: &Config,
+    limits: &wgpu::Limits,
+    n_ctx: usize,
+    n_slots: usize,
+    cache: CacheType,
+) -> Result<()> {
     let other = "another adapter";
     if limits.max_storage_buffers_per_shader_stage < STORAGE_BUFFERS {
         return Err(unfit(format!(
@@ -84,19 +90,26 @@ pub fn check(c: &Config, limits: &wgpu::Limits, n_ctx: usize, cache: CacheType) 
         }
     }
     let width = c.n_embd_latent();
-    let bytes = ((n_ctx * width).next_multiple_of(2) * cache.bytes()) as u64;
+    let rows = n_ctx.saturating_mul(n_slots);
+    let bytes = (rows.saturating_mul(width).next_multiple_of(2) as u64)
+        .saturating_mul(cache.bytes() as u64);
     let max = limits
         .max_storage_buffer_binding_size
         .min(limits.max_buffer_size);
     if bytes > max {
-        let fits = max as usize / (width * cache.bytes()).max(1);
+        let fits = max as usize / (width * cache.bytes() * n_slots).max(1);
         let f16 = if cache == CacheType::F32 {
             ", or --cache-type f16"
         } else {
             ""
         };
+        let slots = if n_slots > 1 {
+            format!(" for each of {n_slots} sequences (-np)")
+        } else {
+            String::new()
+        };
         return Err(unfit(format!(
-            "a latent cache of {n_ctx} positions needs {bytes} bytes per layer ({}), above the binding limit of {max}; -c {fits} fits{f16}",
+            "a latent cache of {n_ctx} positions{slots} needs {bytes} bytes per layer ({}), above the binding limit of {max}; -c {fits} fits{f16}",
             cache.name()
         )));
     }

@@ -2,14 +2,14 @@
 //! `bench` can print it: the weights as stored, the latent cache for the context, and the node
 //! buffers of the largest step (a prefill chunk).
 
-use crate::model::{AttnForm, CacheType, Model, StepSpec};
+use crate::model::{AttnForm, CacheShape, Model, StepSpec};
 
 /// Bytes the GPU executor allocates for a model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryPlan {
     /// Every tensor as stored (the grid i-quants' tables and padding aside).
     pub weights: u64,
-    /// The latent cache: n_layer × n_ctx × (kv_lora + rope) values of the cache type.
+    /// The latent cache: n_layer × n_slots × n_ctx × (kv_lora + rope) values of the cache type.
     pub cache: u64,
     /// Node buffers of a step of `step_tokens` tokens (the larger attention form's).
     pub activations: u64,
@@ -37,29 +37,21 @@ impl std::fmt::Display for MemoryPlan {
     }
 }
 
-/// The plan for `model` with a cache of `n_ctx` positions of `cache` and steps of at most
-/// `step_tokens` tokens (the prefill chunk; at most `n_ctx`).
-pub fn memory_plan(
-    model: &Model,
-    n_ctx: usize,
-    cache: CacheType,
-    step_tokens: usize,
-) -> MemoryPlan {
+/// The plan for `model` with a cache of `shape` and steps of at most `step_tokens` tokens (the
+/// prefill chunk; at most `n_ctx`).
+pub fn memory_plan(model: &Model, shape: CacheShape, step_tokens: usize) -> MemoryPlan {
     let c = &model.config;
+    let (n_ctx, cache) = (shape.n_ctx, shape.ty);
     let weights = (0..model.weights.tensors.len())
         .map(|id| model.weight_bytes(id).len() as u64)
         .sum();
-    let per_layer = ((n_ctx * c.n_embd_latent()).next_multiple_of(2) * cache.bytes()) as u64;
+    let per_layer =
+        ((shape.n_slots * n_ctx * c.n_embd_latent()).next_multiple_of(2) * cache.bytes()) as u64;
     let t = step_tokens.clamp(1, n_ctx.max(1));
     let activations = [AttnForm::Absorbed, AttnForm::Materialized]
         .into_iter()
         .map(|attn| {
-            let g = model.graph(StepSpec {
-                n_tokens: t,
-                pos0: 0,
-                all_logits: false,
-                attn,
-            });
+            let g = model.graph(StepSpec::run(t, false, attn));
             g.nodes
                 .iter()
                 .map(|n| (n.len().max(1) * 4) as u64)

@@ -21,5 +21,6 @@ pub mod norm;
 pub mod attention;
 pub mod mla_prefill;
 pub mod routing;
+pub mod step_table;
 
 pub use context::{GpuContext, GpuOptions};

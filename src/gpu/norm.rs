@@ -8,6 +8,7 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::elementwise::{holds, holds_as, u32_of, RowView};
+use super::step_table::StepTable;
 use super::kernels::Kernel;
 use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
@@ -35,6 +36,12 @@ pub struct RmsNormParams {
     pub rope_y: u32,
     /// 1: y holds halves, two per word (a latent cache in f16).
     pub y_f16: u32,
+    /// 1: y is a latent cache, row r at its token's place (the step table's places).
+    pub y_cache: u32,
+    /// Where the places start in the step table.
+    pub places_at: u32,
+    pub pad0: u32,
+    pub pad1: u32,
 }
 
 /// The buffers and shape of one RMSNorm (`encode_rms_norm`).
@@ -43,7 +50,8 @@ pub struct RmsNorm<'a> {
     pub x: &'a Buffer,
     /// [n]
     pub w: &'a Buffer,
-    /// [n_rows, n], or rows of `y_view` (the latent cache).
+    /// [n_rows, n], or (`y_cache`) rows of the latent cache, the columns of `y_view` in row r's
+    /// token's place.
     pub y: &'a Buffer,
     pub n_rows: usize,
     pub n: usize,
@@ -56,12 +64,14 @@ pub struct RmsNorm<'a> {
     pub rope: Option<RopeTail<'a>>,
     /// What y holds: f32, or halves (y the latent cache in f16; even row starts and n).
     pub y_ty: CacheType,
+    /// y is a latent cache: row r goes to the cache row of token r's place in this table.
+    pub y_cache: Option<StepTable<'a>>,
 }
 
 /// The RoPE part of the rows an RMSNorm normalizes (k_pe after kv_cmpr in kv_a_mqa's output),
 /// rotated as `encode_rope` would with one head per row and written to the same rows of y.
 pub struct RopeTail<'a> {
-    /// [n_rows, n_dims / 2, 2] (cos, sin) for each row's token.
+    /// The step table ([n_rows, n_dims / 2, 2] (cos, sin) for each row's token first).
     pub table: &'a Buffer,
     pub n_dims: usize,
     /// Where the part starts in a row of x (after its x_stride) and of y (after its y_view).
@@ -103,6 +113,7 @@ impl<'a> RmsNorm<'a> {
             sum: None,
             rope: None,
             y_ty: CacheType::F32,
+            y_cache: None,
         }
     }
 }
@@ -121,7 +132,9 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
     );
     holds(a.x, (n_rows.max(1) - 1) * x_stride + n, "rms_norm x");
     holds(a.w, n, "rms_norm w");
-    let last_y = (n_rows.max(1) - 1) * yv.stride + yv.offset;
+    // Cache rows come from the step table (places checked when it was built): y holds one.
+    let y_rows = if a.y_cache.is_some() { 1 } else { n_rows.max(1) };
+    let last_y = (y_rows - 1) * yv.stride + yv.offset;
     holds_as(a.y, last_y + n, a.y_ty, "rms_norm y");
     if a.y_ty == CacheType::F16 {
         assert!(
@@ -158,7 +171,14 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         rope_x: a.rope.as_ref().map_or(0, |t| t.x_col) as u32,
         rope_y: a.rope.as_ref().map_or(0, |t| t.y_col) as u32,
         y_f16: (a.y_ty == CacheType::F16) as u32,
+        y_cache: a.y_cache.is_some() as u32,
+        places_at: a.y_cache.map_or(0, |t| t.places_at) as u32,
+        pad0: 0,
+        pad1: 0,
     };
+    if let Some(t) = a.y_cache {
+        t.check(n_rows, "rms_norm");
+    }
     if let Some(t) = &a.rope {
         let fits = t.x_col + t.n_dims <= x_stride && t.y_col + t.n_dims <= yv.stride;
         assert!(
@@ -173,7 +193,7 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         holds(a.x, last * x_stride + t.x_col + t.n_dims, "rms_norm rope x");
         holds_as(
             a.y,
-            last * yv.stride + yv.offset + t.y_col + t.n_dims,
+            (y_rows - 1) * yv.stride + yv.offset + t.y_col + t.n_dims,
             a.y_ty,
             "rms_norm rope y",
         );
@@ -204,7 +224,11 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
             s,
             addend(1),
             mw,
-            a.rope.as_ref().map_or(a.x, |t| t.table),
+            // The step table: cos/sin for a RoPE tail, places for cache rows.
+            a.y_cache
+                .map(|t| t.buf)
+                .or(a.rope.as_ref().map(|t| t.table))
+                .unwrap_or(a.x),
         ],
         (gx, gy, 1),
     );

@@ -12,6 +12,26 @@ pub enum CacheType {
     F16,
 }
 
+/// The latent cache an executor holds: `n_slots` sequences of `n_ctx` positions each, values of
+/// type `ty`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheShape {
+    pub n_ctx: usize,
+    pub n_slots: usize,
+    pub ty: CacheType,
+}
+
+impl CacheShape {
+    /// One sequence of `n_ctx` positions.
+    pub fn one(n_ctx: usize, ty: CacheType) -> CacheShape {
+        CacheShape {
+            n_ctx,
+            n_slots: 1,
+            ty,
+        }
+    }
+}
+
 impl CacheType {
     /// Bytes per cached value.
     pub fn bytes(self) -> usize {

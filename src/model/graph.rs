@@ -1,5 +1,7 @@
-//! The deepseek2 forward pass as one list of named ops for a step (a prefill chunk of T tokens at
-//! position `pos0`, or one decode token). The CPU reference and the GPU executor run this same
+//! The deepseek2 forward pass as one list of named ops for a step (a prefill chunk of T tokens of
+//! one sequence, one decode token, or one decode token of each of several sequences). Where each
+//! token sits (its sequence's cache slot and its position) is the graph's [`Place`] list, set per
+//! step: the op list depends only on the step's shape. The CPU reference and the GPU executor run this same
 //! list; intermediates are named as llama.cpp's `src/models/deepseek2.cpp` names them
 //! (`<name>-<layer>`), so a divergence can be found by name and compared with llama.cpp's dumps.
 //!
@@ -83,17 +85,18 @@ pub enum Op {
         start: usize,
         out: NodeId,
     },
-    /// YaRN RoPE on adjacent pairs (2i, 2i+1) of every head, token t at position pos0 + t.
+    /// YaRN RoPE on adjacent pairs (2i, 2i+1) of every head, token t at its place's position.
     /// x, out: [T, H, rope]
     Rope { x: NodeId, out: NodeId },
-    /// Writes this step's latent rows into the cache of `layer` at positions pos0 .. pos0 + T:
-    /// [kv_cmpr ‖ k_pe]. kv_cmpr: [T, kv_lora]; k_pe: [T, 1, rope]
+    /// Writes this step's latent rows into the cache of `layer`, token t at its place (slot,
+    /// position): [kv_cmpr ‖ k_pe]. kv_cmpr: [T, kv_lora]; k_pe: [T, 1, rope]
     KvStore {
         layer: usize,
         kv_cmpr: NodeId,
         k_pe: NodeId,
     },
-    /// Absorbed MLA over the latent cache (causal): scores = (q_abs·c_kv + q_pe·k_pe) · scale,
+    /// Absorbed MLA over the latent cache (causal: token t sees positions 0 ..= its own of its
+    /// own slot): scores = (q_abs·c_kv + q_pe·k_pe) · scale,
     /// out = softmax(scores) · c_kv. q_abs: [T, H, kv_lora]; q_pe: [T, H, rope]; out: [T, H, kv_lora]
     AttnAbsorbed {
         layer: usize,
@@ -152,14 +155,109 @@ pub enum AttnForm {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StepSpec {
     pub n_tokens: usize,
-    pub pos0: usize,
+    /// 1: the tokens are consecutive positions of one sequence. n_tokens: one token of each of
+    /// n_tokens sequences (batched decode), every token's logits returned.
+    pub n_seqs: usize,
     /// Logits for every token of the chunk (scoring, oracle checks) or only the last.
     pub all_logits: bool,
     pub attn: AttnForm,
 }
 
+impl StepSpec {
+    /// A step of `n_tokens` consecutive tokens of one sequence.
+    pub fn run(n_tokens: usize, all_logits: bool, attn: AttnForm) -> StepSpec {
+        StepSpec {
+            n_tokens,
+            n_seqs: 1,
+            all_logits,
+            attn,
+        }
+    }
+
+    /// One decode token of each of `n_seqs` sequences (absorbed attention, every logits row).
+    pub fn batch(n_seqs: usize) -> StepSpec {
+        StepSpec {
+            n_tokens: n_seqs,
+            n_seqs,
+            all_logits: true,
+            attn: AttnForm::Absorbed,
+        }
+    }
+
+    /// Rows of the logits node: every token's, or the last token's of each sequence.
+    pub fn logits_rows(&self) -> usize {
+        if self.all_logits {
+            self.n_tokens
+        } else {
+            self.n_seqs
+        }
+    }
+}
+
+/// Where a token of a step sits: the latent-cache slot of its sequence and its position there.
+/// It sees the positions 0 ..= `pos` of its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub slot: usize,
+    pub pos: usize,
+}
+
+impl Place {
+    /// The places of `n` consecutive tokens of the sequence in `slot` from position `pos0`.
+    pub fn run(slot: usize, pos0: usize, n: usize) -> Vec<Place> {
+        (pos0..pos0 + n).map(|pos| Place { slot, pos }).collect()
+    }
+}
+
+/// Checks that `places` fit a step of shape `spec` over a cache of `n_slots` slots of `n_ctx`
+/// positions: one place per token, positions inside the context, one sequence's tokens
+/// consecutive in one slot, a batch's sequences in distinct slots.
+pub fn check_places(
+    spec: &StepSpec,
+    places: &[Place],
+    n_ctx: usize,
+    n_slots: usize,
+) -> std::result::Result<(), String> {
+    if places.len() != spec.n_tokens {
+        return Err(format!("step of {} tokens has {} places", spec.n_tokens, places.len()));
+    }
+    if let Some(p) = places.iter().find(|p| p.pos >= n_ctx) {
+        return Err(match (spec.n_seqs, places.first()) {
+            (1, Some(first)) => format!(
+                "positions {}..{} exceed the context of {n_ctx} tokens (-c)",
+                first.pos,
+                first.pos + places.len()
+            ),
+            _ => format!(
+                "position {} of slot {} exceeds the context of {n_ctx} tokens (-c)",
+                p.pos, p.slot
+            ),
+        });
+    }
+    if let Some(p) = places.iter().find(|p| p.slot >= n_slots) {
+        return Err(format!("cache slot {} of {n_slots}", p.slot));
+    }
+    if spec.n_seqs == 1 {
+        let consecutive = places
+            .windows(2)
+            .all(|w| w[1].slot == w[0].slot && w[1].pos == w[0].pos + 1);
+        if !consecutive {
+            return Err("the tokens of one sequence must be consecutive positions of one slot".into());
+        }
+    } else {
+        let mut slots: Vec<usize> = places.iter().map(|p| p.slot).collect();
+        slots.sort_unstable();
+        if slots.windows(2).any(|w| w[0] == w[1]) {
+            return Err("a batched step holds one token per sequence (distinct slots)".into());
+        }
+    }
+    Ok(())
+}
+
 pub struct Graph {
     pub spec: StepSpec,
+    /// [T]: where each token of this step sits (set per step; the ops do not depend on it).
+    pub places: Vec<Place>,
     pub nodes: Vec<Node>,
     pub ops: Vec<Op>,
     /// i32 [T]: the token ids of the step (the executor fills it).
@@ -401,6 +499,10 @@ impl Builder<'_> {
 /// Builds the op list of one step.
 pub fn build(c: &Config, w: &Weights, spec: StepSpec) -> Graph {
     let t = spec.n_tokens;
+    assert!(
+        spec.n_seqs == 1 || (spec.n_seqs == t && spec.attn == AttnForm::Absorbed),
+        "a step is one sequence or one absorbed decode token per sequence"
+    );
     let mut b = Builder {
         c,
         w,
@@ -431,7 +533,7 @@ pub fn build(c: &Config, w: &Weights, spec: StepSpec) -> Graph {
         };
         x = b.binary(ffn_out, ffn_inp, format!("l_out-{il}"), false);
     }
-    if !spec.all_logits && t > 1 {
+    if !spec.all_logits && spec.n_seqs == 1 && t > 1 {
         let last = b.node("inp_out_ids".into(), &[1, c.n_embd]);
         b.ops.push(Op::Rows {
             x,
@@ -444,6 +546,7 @@ pub fn build(c: &Config, w: &Weights, spec: StepSpec) -> Graph {
     let logits = b.matmul(w.output, norm, "result_output".into());
     Graph {
         spec,
+        places: Place::run(0, 0, t),
         nodes: b.nodes,
         ops: b.ops,
         tokens,

@@ -6,9 +6,9 @@ pub mod embedded;
 pub mod graph;
 pub mod weights;
 
-pub use cache_type::{CacheType, Precision};
+pub use cache_type::{CacheShape, CacheType, Precision};
 pub use config::{Config, Gating, KvLayout, Yarn};
-pub use graph::{AttnForm, Graph, StepSpec};
+pub use graph::{AttnForm, Graph, Place, StepSpec};
 pub use weights::{WeightId, Weights};
 
 use std::path::Path;
@@ -43,7 +43,15 @@ impl Model {
         self.weights.bytes(&self.file, id)
     }
 
+    /// The op list of a step of shape `spec` (its tokens at slot 0 from position 0).
     pub fn graph(&self, spec: StepSpec) -> Graph {
         graph::build(&self.config, &self.weights, spec)
+    }
+
+    /// The op list of a step of shape `spec` whose tokens sit at `places`.
+    pub fn graph_at(&self, spec: StepSpec, places: Vec<Place>) -> Graph {
+        let mut g = self.graph(spec);
+        g.places = places;
+        g
     }
 }

@@ -117,3 +117,26 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32)
         nmse,
     }
 }
+
+/// The step table of a step over `places` (`gpu::step_table`, caches of `n_ctx` positions per
+/// slot), uploaded; the buffer and where its places start.
+pub fn step_table(
+    ctx: &GpuContext,
+    rope: &wgpu_ds::cpu::rope::Rope,
+    places: &[wgpu_ds::model::Place],
+    n_ctx: usize,
+) -> (wgpu::Buffer, usize) {
+    let words = wgpu_ds::gpu::step_table::build(rope, places, n_ctx);
+    let as_f32: Vec<f32> = words.iter().map(|&w| f32::from_bits(w)).collect();
+    let at = wgpu_ds::gpu::step_table::places_at(places.len(), rope.n_dims());
+    (wgpu_ds::gpu::ops::storage_f32(ctx, "step table", &as_f32), at)
+}
+
+/// The table as kernels bind it.
+pub fn table_of(buf: &wgpu::Buffer, places_at: usize, n_tok: usize) -> wgpu_ds::gpu::step_table::StepTable<'_> {
+    wgpu_ds::gpu::step_table::StepTable {
+        buf,
+        places_at,
+        n_tok,
+    }
+}

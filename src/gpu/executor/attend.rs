@@ -41,7 +41,7 @@ impl GpuExecutor<'_> {
                     &bufs[kv_cmpr],
                     &bufs[k_pe],
                     &self.cache[layer],
-                    spec.pos0,
+                    io.table,
                     t,
                     kv,
                     rope,
@@ -61,17 +61,18 @@ impl GpuExecutor<'_> {
                     Lowered::QRope { src, view, .. } => attention::QPe {
                         buf: &bufs[src],
                         view,
-                        table: Some(io.table),
+                        rotate: true,
                     },
                     _ => attention::QPe::plain(&bufs[q_pe]),
                 };
                 let attn = attention::AttnAbsorbed {
                     cache: &self.cache[layer],
+                    table: io.table,
+                    n_kv: g.places.iter().map(|p| p.pos + 1).max().unwrap_or(0),
                     cache_ty: self.cache_ty,
                     q_abs: &bufs[q_abs],
                     q_pe,
                     out: &bufs[out],
-                    pos0: spec.pos0,
                     n_tok: t,
                     n_head: c.n_head,
                     kv: c.kv_lora_rank,
@@ -93,21 +94,25 @@ impl GpuExecutor<'_> {
                 // K_nope and V expanded from the cache per head, then attention over them.
                 let c = &self.model.config;
                 let (k_b, v_b) = (self.mat(k_b), self.mat(v_b));
+                // One sequence (the graph has this form only then): its slot's first rows.
+                let first = g.places[0];
+                let n_kv = first.pos + t;
                 if mla_scratch.is_none() {
-                    let n_kv = spec.pos0 + t;
                     *mla_scratch = Some(MlaScratch::new(ctx, n_kv, c.n_head, k_b.cols, v_b.rows)?);
                 }
                 let scratch = mla_scratch.as_ref().expect("made above");
-                // Its kernels read the cache as f32 rows: an f16 cache is widened first (one
-                // scratch for every layer, each layer's attention done before the next widens).
-                let n_kv = spec.pos0 + t;
-                let rows = match self.cache_ty {
-                    CacheType::F32 => self.cache[layer].clone(),
-                    CacheType::F16 => {
-                        let n = n_kv * c.n_embd_latent();
+                // Its kernels read the slot's rows as f32 from element 0: slot 0 of an f32 cache
+                // is that already; other slots, and f16 caches, are widened first (one scratch
+                // for every layer, each layer's attention done before the next widens).
+                let width = c.n_embd_latent();
+                let rows = match (self.cache_ty, first.slot) {
+                    (CacheType::F32, 0) => self.cache[layer].clone(),
+                    (ty, slot) => {
+                        let n = n_kv * width;
                         let wide = pipes.scratch(ctx, "latent rows f32", (n * 4) as u64);
                         let cache = &self.cache[layer];
-                        encode_cache_f32(ctx, pipes, enc, cache, CacheType::F16, &wide, n);
+                        let from = slot * self.n_ctx * width;
+                        encode_cache_f32(ctx, pipes, enc, cache, ty, &wide, from, n);
                         wide
                     }
                 };
@@ -122,7 +127,7 @@ impl GpuExecutor<'_> {
                     k_b,
                     v_b,
                     &bufs[out],
-                    spec.pos0,
+                    first.pos,
                     t,
                     c.n_embd_head_qk_rope,
                     scale,

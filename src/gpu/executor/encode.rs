@@ -13,6 +13,7 @@ use crate::gpu::ops::{
     encode_matvec_slots, RowsNorm, Slots,
 };
 use crate::gpu::recorder::Recorder;
+use crate::gpu::step_table::StepTable;
 use crate::model::graph::{self, Graph, NodeId, Op};
 use crate::model::CacheType;
 
@@ -22,8 +23,8 @@ pub(super) struct StepIo<'a> {
     pub low: &'a Lowering,
     /// One buffer per node of `g`.
     pub bufs: &'a [wgpu::Buffer],
-    /// [n_tok, rope / 2, 2]: cos/sin of the step's positions.
-    pub table: &'a wgpu::Buffer,
+    /// The step table (`gpu::step_table`): cos/sin of the tokens' positions, then their places.
+    pub table: StepTable<'a>,
 }
 
 /// An op's input `x` through its lowering's view: a folded Slice's source, or `x` itself.
@@ -179,9 +180,8 @@ impl GpuExecutor<'_> {
             Op::RmsNorm { x, w, eps, out } => {
                 let n = self.model.weights.tensors[w].ne[0];
                 let (xb, view) = read(x);
-                // kv_cmpr: straight into cache rows pos0.., at column 0.
-                let (yb, y_view, y_ty) =
-                    self.write_target(low.to_cache[i], out, bufs, (spec.pos0, 0));
+                // kv_cmpr: straight into the tokens' cache rows, at column 0.
+                let (yb, y_view, y_ty) = self.write_target(low.to_cache[i], out, bufs, 0);
                 // A folded Add: normalize a + b and store the sum to its node. A folded MoE
                 // mix (and its Adds): normalize the mix and store it to the norm's input node.
                 let (xb, sum) = match &low.plan[i] {
@@ -213,7 +213,7 @@ impl GpuExecutor<'_> {
                 // A folded RoPE of k_pe: the rest of the same rows, into the cache after kv_lora.
                 let rope = match low.plan[i] {
                     Lowered::NormRope { rope_view, .. } => Some(RopeTail {
-                        table,
+                        table: table.buf,
                         n_dims: self.rope.n_dims(),
                         x_col: rope_view.offset,
                         y_col: self.model.config.kv_lora_rank,
@@ -226,6 +226,7 @@ impl GpuExecutor<'_> {
                     sum,
                     rope,
                     y_ty,
+                    y_cache: low.to_cache[i].map(|_| table),
                     ..norm::RmsNorm::plain(xb, &self.vecs[&w], yb, len(out) / n, n, eps)
                 };
                 norm::encode_rms_norm(ctx, pipes, enc, &norm);
@@ -258,22 +259,22 @@ impl GpuExecutor<'_> {
             Op::Rope { x, out } => {
                 let n_dims = self.rope.n_dims();
                 let (xb, view) = read(x);
-                // k_pe: straight into cache rows pos0.., after the kv_lora columns.
+                // k_pe: straight into the tokens' cache rows, after the kv_lora columns.
                 let kv = self.model.config.kv_lora_rank;
-                let (yb, y_view, y_ty) =
-                    self.write_target(low.to_cache[i], out, bufs, (spec.pos0, kv));
+                let (yb, y_view, y_ty) = self.write_target(low.to_cache[i], out, bufs, kv);
                 elementwise::encode_rope(
                     ctx,
                     pipes,
                     enc,
                     xb,
                     yb,
-                    table,
+                    table.buf,
                     t,
                     len(out) / (t * n_dims),
                     n_dims,
                     (view, y_view),
                     y_ty,
+                    low.to_cache[i].map(|_| table.places_at),
                 );
             }
             Op::SwiGlu { gate, up, out } => elementwise::encode_swiglu(
@@ -295,14 +296,14 @@ impl GpuExecutor<'_> {
         }
     }
 
-    /// Where an op writes: its node, or (`to_cache`) the latent-cache rows of this step's
-    /// positions in that layer, from column `col` on.
+    /// Where an op writes: its node, or (`to_cache`) that layer's latent cache, from column
+    /// `col` on of the rows of the tokens' places (the kernel reads them from the step table).
     fn write_target<'a>(
         &'a self,
         to_cache: Option<usize>,
         out: NodeId,
         bufs: &'a [wgpu::Buffer],
-        (pos0, col): (usize, usize),
+        col: usize,
     ) -> (&'a wgpu::Buffer, Option<RowView>, CacheType) {
         match to_cache {
             None => (&bufs[out], None, CacheType::F32),
@@ -310,7 +311,7 @@ impl GpuExecutor<'_> {
                 let width = self.model.config.n_embd_latent();
                 let view = RowView {
                     stride: width,
-                    offset: pos0 * width + col,
+                    offset: col,
                 };
                 (&self.cache[layer], Some(view), self.cache_ty)
             }

@@ -1,6 +1,7 @@
 //! The GPU executor: runs a step's op list ([`crate::model::graph`]) with the WGSL kernels, the
 //! same list the CPU reference interprets. Weights are uploaded once as stored; the latent cache
-//! lives on the GPU (one f32 buffer per layer, [n_ctx, kv_lora + rope]); a step is one command
+//! lives on the GPU (one buffer per layer, [n_slots · n_ctx, kv_lora + rope]: a slot per
+//! sequence served at once); a step is one command
 //! buffer with no readback inside it. Afterwards only the logits come back, or every node when
 //! `check` compares the two executors.
 
@@ -20,9 +21,10 @@ use super::step_clock::{Phase, RecordTimes, StepClock};
 use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
 use crate::error::{Error, Result};
-use crate::model::graph::{DType, Graph, NodeId};
-use crate::model::StepSpec;
-use crate::model::{CacheType, Model, WeightId};
+use super::step_table::{self, StepTable};
+use crate::model::graph::{check_places, DType, Graph, NodeId};
+use crate::model::{Place, StepSpec};
+use crate::model::{CacheShape, CacheType, Model, WeightId};
 
 pub struct GpuExecutor<'m> {
     model: &'m Model,
@@ -32,12 +34,12 @@ pub struct GpuExecutor<'m> {
     mats: HashMap<WeightId, GpuWeight>,
     /// 1-D weights (norms, selection bias) dequantized to f32.
     vecs: HashMap<WeightId, wgpu::Buffer>,
-    /// One buffer per layer: [n_ctx, kv_lora + rope] f32.
-    /// Per layer: [n_ctx, kv_lora + rope] values of `cache_ty` (f32 words, or halves two per
-    /// word).
+    /// Per layer: [n_slots · n_ctx, kv_lora + rope] values of `cache_ty` (f32 words, or halves
+    /// two per word); slot s holds rows s · n_ctx ...
     cache: Vec<wgpu::Buffer>,
     cache_ty: CacheType,
     n_ctx: usize,
+    n_slots: usize,
     rope: Rope,
     /// Node buffers of the previous step, reused when the next step's node needs no more bytes
     /// (every decode step has the same list), so a token allocates nothing for activations.
@@ -57,7 +59,7 @@ pub struct GpuExecutor<'m> {
     recorded: Recorded,
     /// The last step's graph, reused by the next step of the same shape.
     graph: Option<Graph>,
-    /// The fused lowering of the last step shape (position 0 standing for any position).
+    /// The fused lowering of the last step shape.
     lowered: Option<(StepSpec, Rc<Lowering>)>,
 }
 
@@ -126,21 +128,30 @@ impl<'m> GpuExecutor<'m> {
         n_ctx: usize,
         cache_ty: CacheType,
     ) -> Result<GpuExecutor<'m>> {
-        GpuExecutor::load(model, ctx, n_ctx, cache_ty, &mut |_| {})
+        GpuExecutor::load(model, ctx, CacheShape::one(n_ctx, cache_ty), &mut |_| {})
     }
 
-    /// As `with_cache`, telling `progress` how many of the weights' bytes are uploaded after
-    /// every tensor.
+    /// As `with_cache`, with the latent cache of `shape` (slots, positions, type), telling
+    /// `progress` how many of the weights' bytes are uploaded after every tensor.
     pub fn load(
         model: &'m Model,
         ctx: GpuContext,
-        n_ctx: usize,
-        cache_ty: CacheType,
+        shape: CacheShape,
         progress: &mut dyn FnMut(LoadProgress),
     ) -> Result<GpuExecutor<'m>> {
         let c = &model.config;
+        let CacheShape {
+            n_ctx,
+            n_slots,
+            ty: cache_ty,
+        } = shape;
+        if n_slots == 0 || n_ctx == 0 {
+            return Err(Error::Usage(format!(
+                "a latent cache of {n_slots} slots of {n_ctx} positions"
+            )));
+        }
         // Every limit the kernels rely on, before anything is uploaded.
-        super::limits::check(c, &ctx.limits, n_ctx, cache_ty)?;
+        super::limits::check(c, &ctx.limits, n_ctx, n_slots, cache_ty)?;
         let mut mats = HashMap::new();
         let mut vecs = HashMap::new();
         let mut pending = 0usize;
@@ -174,7 +185,7 @@ impl<'m> GpuExecutor<'m> {
         }
         let width = c.n_embd_latent();
         // Halves go two to a word: rows are written in pairs (width is even: checked above).
-        let cache_bytes = ((n_ctx * width).next_multiple_of(2) * cache_ty.bytes()) as u64;
+        let cache_bytes = ((n_slots * n_ctx * width).next_multiple_of(2) * cache_ty.bytes()) as u64;
         let cache = (0..c.n_layer)
             .map(|il| {
                 ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -200,6 +211,7 @@ impl<'m> GpuExecutor<'m> {
             cache,
             cache_ty,
             n_ctx,
+            n_slots,
             rope: Rope::new(c),
             arena: Vec::new(),
             argmax_out,
@@ -269,14 +281,7 @@ impl<'m> GpuExecutor<'m> {
         if tokens.is_empty() {
             return Err(Error::Usage("a step needs at least one token".into()));
         }
-        if spec.pos0 + spec.n_tokens > self.n_ctx {
-            return Err(Error::Usage(format!(
-                "positions {}..{} exceed the context of {} tokens (-c)",
-                spec.pos0,
-                spec.pos0 + spec.n_tokens,
-                self.n_ctx
-            )));
-        }
+        check_places(&spec, &g.places, self.n_ctx, self.n_slots).map_err(Error::Usage)?;
         let n_vocab = self.model.config.n_vocab;
         if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
             return Err(Error::Usage(format!(
@@ -290,14 +295,14 @@ impl<'m> GpuExecutor<'m> {
             .queue
             .write_buffer(&bufs[g.tokens], 0, bytemuck::cast_slice(tokens));
         let t = spec.n_tokens;
-        // cos/sin of this step's positions, in a scratch kept across steps.
-        let rope = self.rope.table(spec.pos0, t);
+        // cos/sin of this step's positions and its places, in a scratch kept across steps.
+        let words = step_table::build(&self.rope, &g.places, self.n_ctx);
         let table = self
             .pipes
-            .scratch(&self.ctx, "rope table", (rope.len() * 4) as u64);
+            .scratch(&self.ctx, "step table", (words.len() * 4) as u64);
         self.ctx
             .queue
-            .write_buffer(&table, 0, bytemuck::cast_slice(&rope));
+            .write_buffer(&table, 0, bytemuck::cast_slice(&words));
         clock.lap(Phase::Prepare);
         let mut enc = Recorder::new();
         // check reads every node: run the op list unfused so each one exists on the GPU too.
@@ -310,7 +315,11 @@ impl<'m> GpuExecutor<'m> {
             g,
             low: &low,
             bufs: &bufs,
-            table: &table,
+            table: StepTable {
+                buf: &table,
+                places_at: step_table::places_at(t, self.rope.n_dims()),
+                n_tok: t,
+            },
         };
         self.encode_ops(&io, &mut enc)?;
         let enc = &mut enc;
@@ -373,9 +382,9 @@ impl<'m> GpuExecutor<'m> {
     }
 
     /// The fused lowering of `g`, reused while steps keep the same shape (every decode step):
-    /// the op list depends on the step's shape, not on its position.
+    /// the op list depends on the step's shape, not on its places.
     fn lowering_for(&mut self, g: &Graph) -> Rc<Lowering> {
-        let shape = StepSpec { pos0: 0, ..g.spec };
+        let shape = g.spec;
         if let Some((s, low)) = &self.lowered {
             if *s == shape && low.plan.len() == g.ops.len() {
                 return low.clone();
@@ -399,24 +408,17 @@ impl<'m> GpuExecutor<'m> {
         low
     }
 
-    /// The graph of a step: the previous one with the new position when the shape is the same
-    /// (decode steps), else built anew.
-    fn take_graph(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Graph {
-        let attn =
-            crate::session::choose_attn_form(&self.model.config, tokens.len(), pos0 + tokens.len());
-        let spec = StepSpec {
-            n_tokens: tokens.len(),
-            pos0,
-            all_logits,
-            attn,
-        };
-        match self.graph.take() {
-            Some(mut g) if StepSpec { pos0, ..g.spec } == spec => {
-                g.spec.pos0 = pos0;
-                g
-            }
+    /// The graph of a step over `places`: the previous one with the new places when the shape
+    /// is the same (decode steps), else built anew.
+    fn take_graph(&mut self, places: &[Place], all_logits: bool) -> Graph {
+        let spec = crate::session::spec_for(&self.model.config, places, all_logits);
+        let mut g = match self.graph.take() {
+            Some(g) if g.spec == spec => g,
             _ => self.model.graph(spec),
-        }
+        };
+        g.places.clear();
+        g.places.extend_from_slice(places);
+        g
     }
 
     /// Submits a step, profiled when `profile` is set.
@@ -447,8 +449,13 @@ impl<'m> GpuExecutor<'m> {
 }
 
 impl crate::session::Executor for GpuExecutor<'_> {
-    fn step(&mut self, tokens: &[u32], pos0: usize, all_logits: bool) -> Result<Vec<f32>> {
-        let graph = self.take_graph(tokens, pos0, all_logits);
+    fn step_places(
+        &mut self,
+        tokens: &[u32],
+        places: &[Place],
+        all_logits: bool,
+    ) -> Result<Vec<f32>> {
+        let graph = self.take_graph(places, all_logits);
         let vals = self.run(&graph, tokens, Readback::Logits);
         let logits = graph.logits;
         self.graph = Some(graph);
@@ -458,7 +465,7 @@ impl crate::session::Executor for GpuExecutor<'_> {
         }
     }
     fn step_argmax(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
-        let graph = self.take_graph(tokens, pos0, false);
+        let graph = self.take_graph(&Place::run(0, pos0, tokens.len()), false);
         let vals = self.run(&graph, tokens, Readback::Argmax);
         self.graph = Some(graph);
         vals?
@@ -467,6 +474,9 @@ impl crate::session::Executor for GpuExecutor<'_> {
     }
     fn n_ctx(&self) -> usize {
         self.n_ctx
+    }
+    fn n_slots(&self) -> usize {
+        self.n_slots
     }
     fn config(&self) -> &crate::model::Config {
         &self.model.config
