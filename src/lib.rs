@@ -17,6 +17,7 @@ pub mod model;
 pub mod npy;
 pub mod quant;
 pub mod sample;
+pub mod serve;
 pub mod session;
 pub mod tokenizer;
 

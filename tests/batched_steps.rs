@@ -43,7 +43,8 @@ fn batches() -> Vec<Vec<(usize, u32)>> {
 fn run_batched(ex: &mut dyn Executor) -> (Vec<Vec<f32>>, Vec<usize>) {
     let mut len: Vec<usize> = Vec::new();
     for (slot, p) in prompts().iter().enumerate() {
-        ex.step_places(p, &Place::run(slot, 0, p.len()), false).unwrap();
+        ex.step_places(p, &Place::run(slot, 0, p.len()), false)
+            .unwrap();
         len.push(p.len());
     }
     let mut out = Vec::new();
@@ -67,7 +68,10 @@ fn run_batched(ex: &mut dyn Executor) -> (Vec<Vec<f32>>, Vec<usize>) {
 /// The logits each sequence gets alone: [batch][row] in the batches' row order.
 fn run_alone(m: &Model) -> Vec<Vec<f32>> {
     let n_vocab = m.config.n_vocab;
-    let mut rows: Vec<Vec<f32>> = batches().iter().map(|b| vec![0.0; b.len() * n_vocab]).collect();
+    let mut rows: Vec<Vec<f32>> = batches()
+        .iter()
+        .map(|b| vec![0.0; b.len() * n_vocab])
+        .collect();
     for (slot, p) in prompts().iter().enumerate() {
         let mut ex = CpuExecutor::new(m, N_CTX);
         ex.step(p, 0, false).unwrap();
@@ -85,7 +89,11 @@ fn run_alone(m: &Model) -> Vec<Vec<f32>> {
 }
 
 fn nmse(got: &[f32], want: &[f32]) -> f64 {
-    let num: f64 = got.iter().zip(want).map(|(a, b)| (*a as f64 - *b as f64).powi(2)).sum();
+    let num: f64 = got
+        .iter()
+        .zip(want)
+        .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+        .sum();
     let den: f64 = want.iter().map(|&b| (b as f64).powi(2)).sum();
     num / den.max(1e-30)
 }
@@ -97,7 +105,11 @@ fn a_batched_cpu_step_equals_each_sequence_run_alone() {
         let mut ex = CpuExecutor::with_slots(&m, N_CTX, 3, CacheType::F32);
         let (got, _) = run_batched(&mut ex);
         for (i, (g, w)) in got.iter().zip(run_alone(&m)).enumerate() {
-            assert_eq!(g.len(), w.len(), "{stem} batch {i}: one logits row per sequence");
+            assert_eq!(
+                g.len(),
+                w.len(),
+                "{stem} batch {i}: one logits row per sequence"
+            );
             assert!(g == &w, "{stem} batch {i}: NMSE {:e}", nmse(g, &w));
         }
     }
@@ -111,7 +123,10 @@ fn places_that_do_not_fit_are_refused() {
         // a slot the cache does not have
         vec![Place { slot: 2, pos: 0 }],
         // a position past the context
-        vec![Place { slot: 0, pos: N_CTX }],
+        vec![Place {
+            slot: 0,
+            pos: N_CTX,
+        }],
         // two tokens of one batch in one slot, not consecutive
         vec![Place { slot: 1, pos: 3 }, Place { slot: 1, pos: 5 }],
     ];
@@ -143,26 +158,49 @@ fn a_batched_gpu_step_agrees_with_the_cpu_node_by_node() {
     for stem in MODELS {
         let m = model(stem);
         for ty in [CacheType::F32, CacheType::F16] {
-            let Some(mut gpu) = gpu_exec(&m, ty) else { return };
+            let Some(mut gpu) = gpu_exec(&m, ty) else {
+                return;
+            };
             let mut cpu = CpuExecutor::with_slots(&m, N_CTX, 3, ty);
             let (g_rows, len) = run_batched(&mut gpu);
             let (c_rows, _) = run_batched(&mut cpu);
             for (i, (g, c)) in g_rows.iter().zip(&c_rows).enumerate() {
                 let e = nmse(g, c);
                 eprintln!("{stem} {} batch {i}: logits NMSE {e:.3e}", ty.name());
-                assert!(e < 1e-5, "{stem} {} batch {i}: logits NMSE {e:e}", ty.name());
+                assert!(
+                    e < 1e-5,
+                    "{stem} {} batch {i}: logits NMSE {e:e}",
+                    ty.name()
+                );
             }
             // One more batch, every node compared.
-            let places: Vec<Place> = (0..3).map(|slot| Place { slot, pos: len[slot] }).collect();
+            let places: Vec<Place> = (0..3)
+                .map(|slot| Place {
+                    slot,
+                    pos: len[slot],
+                })
+                .collect();
             let tokens = [120u32, 121, 122];
             let g = m.graph_at(StepSpec::batch(3), places);
             let cv = cpu.run(&g, &tokens, true).unwrap();
             let gv = gpu.run(&g, &tokens, Readback::Everything).unwrap();
             let cpu_bufs: Vec<Option<&Buf>> = (0..g.nodes.len()).map(|n| cv.get(n)).collect();
             let reports = compare(&m, &g, &cpu_bufs, &gv.bufs, node_tier(ty));
-            assert!(reports.len() > 20, "{stem}: {} nodes compared", reports.len());
-            let bad: Vec<_> = reports.iter().filter(|r| !r.ok).map(|r| (&r.name, r.nmse)).collect();
-            assert!(bad.is_empty(), "{stem} {}: nodes differ: {bad:?}", ty.name());
+            assert!(
+                reports.len() > 20,
+                "{stem}: {} nodes compared",
+                reports.len()
+            );
+            let bad: Vec<_> = reports
+                .iter()
+                .filter(|r| !r.ok)
+                .map(|r| (&r.name, r.nmse))
+                .collect();
+            assert!(
+                bad.is_empty(),
+                "{stem} {}: nodes differ: {bad:?}",
+                ty.name()
+            );
         }
     }
 }

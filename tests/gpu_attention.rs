@@ -34,7 +34,14 @@ struct Case {
 /// the queries of the even heads, β varying by position: those heads score the planted positions
 /// about 10 above the rest (after the scale), a sharp softmax over a few positions.
 fn case(kv: usize, rope: usize, n_head: usize, pos0: usize, n_tok: usize) -> Case {
-    case_at(kv, rope, n_head, Place::run(0, pos0, n_tok), pos0 + n_tok, 1)
+    case_at(
+        kv,
+        rope,
+        n_head,
+        Place::run(0, pos0, n_tok),
+        pos0 + n_tok,
+        1,
+    )
 }
 
 /// As `case`, with the tokens at `places` over a cache of `n_slots` slots of `n_ctx` positions

@@ -381,7 +381,9 @@ fn kv_store_writes_latent_rows_like_the_cpu_cache_in_f32_and_f16() {
             let (tb, at) = common::step_table(&ctx, &r, places, n_ctx);
             let table = common::table_of(&tb, at, n_tok);
             run(&ctx, &pipes, |enc| {
-                encode_kv_store(&ctx, &pipes, enc, &cb, &pb, &cache, table, n_tok, kv, rope, ty)
+                encode_kv_store(
+                    &ctx, &pipes, enc, &cb, &pb, &cache, table, n_tok, kv, rope, ty,
+                )
             });
             // Widened back to f32 by cache_f32 (a copy for the f32 cache).
             let wide = out(&ctx, n);
@@ -450,7 +452,19 @@ fn f16_cache_rounding_matches_the_cpu_bit_for_bit() {
     let r = Rope::new(&v3_rope_config());
     let (tb, at) = common::step_table(&ctx, &r, &Place::run(0, 0, 1), 1);
     run(&ctx, &pipes, |enc| {
-        encode_kv_store(&ctx, &pipes, enc, &cb, &pb, &cache, common::table_of(&tb, at, 1), 1, kv, rope, ty)
+        encode_kv_store(
+            &ctx,
+            &pipes,
+            enc,
+            &cb,
+            &pb,
+            &cache,
+            common::table_of(&tb, at, 1),
+            1,
+            kv,
+            rope,
+            ty,
+        )
     });
     let words = read_f32(&ctx, &cache, (kv + rope) / 2).unwrap();
     for (i, &x) in v.iter().enumerate() {

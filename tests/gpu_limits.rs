@@ -14,7 +14,9 @@ fn config() -> Config {
 }
 
 fn fails(c: &Config, limits: &wgpu::Limits, n_ctx: usize, cache: CacheType, names: &str) {
-    let e = check(c, limits, n_ctx, 1, cache).expect_err(names).to_string();
+    let e = check(c, limits, n_ctx, 1, cache)
+        .expect_err(names)
+        .to_string();
     assert!(e.contains(names), "{e:?} should name {names}");
 }
 
@@ -71,10 +73,12 @@ fn adapter_limits_that_fail_are_named_with_what_would_fit() {
     );
     check(&c, &one_mib, f32_rows + 1, 1, CacheType::F16).unwrap();
     // Slots share the binding: four sequences fit a quarter of the context each.
-    let e = check(&c, &one_mib, f32_rows, 4, CacheType::F32).unwrap_err().to_string();
+    let e = check(&c, &one_mib, f32_rows, 4, CacheType::F32)
+        .unwrap_err()
+        .to_string();
     let quarter = f32_rows / 4;
     assert!(
-        e.contains(&format!("for each of 4 sequences (-np)")) && e.contains(&format!("-c {quarter} fits")),
+        e.contains("for each of 4 sequences (-np)") && e.contains(&format!("-c {quarter} fits")),
         "{e}"
     );
     let f16_rows = (1 << 20) / (w * 2);
@@ -161,7 +165,10 @@ fn the_memory_plan_adds_up() {
     let chunk = memory_plan(&model, CacheShape::one(64, CacheType::F32), 32);
     assert_eq!(chunk.cache, 2 * one.cache);
     assert!(chunk.activations > 16 * one.activations, "{one} / {chunk}");
-    assert_eq!(memory_plan(&model, CacheShape::one(8, CacheType::F32), 512).step_tokens, 8);
+    assert_eq!(
+        memory_plan(&model, CacheShape::one(8, CacheType::F32), 512).step_tokens,
+        8
+    );
     // Four sequences served at once hold four caches.
     let four = CacheShape {
         n_slots: 4,

@@ -19,8 +19,8 @@ use wgpu_ds::gpu::ops::{read_f32, storage_f32, GpuWeight};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
-use wgpu_ds::quant::{self, QuantType};
 use wgpu_ds::model::Place;
+use wgpu_ds::quant::{self, QuantType};
 
 /// Shape of one step.
 #[derive(Clone, Copy, Debug)]
@@ -76,7 +76,11 @@ fn case(d: Dims, k_ty: QuantType, v_ty: QuantType) -> Case {
         } else {
             0.0
         };
-        for (j, r) in cache.row_mut(0, Place { slot: 0, pos: s }).iter_mut().enumerate() {
+        for (j, r) in cache
+            .row_mut(0, Place { slot: 0, pos: s })
+            .iter_mut()
+            .enumerate()
+        {
             *r = noise[s * w + j] + if j < kv { beta * dir[j] } else { 0.0 };
         }
     }
@@ -190,7 +194,18 @@ fn check(ctx: &GpuContext, c: &Case, group: Option<usize>) -> (f32, f32) {
         cols: d.kv,
     };
     let want = attn_materialized(
-        &c.cache, 0, Place { slot: 0, pos: d.pos0 }, &c.q_nope, &c.q_pe, k_q, v_q, d.n_head, c.scale,
+        &c.cache,
+        0,
+        Place {
+            slot: 0,
+            pos: d.pos0,
+        },
+        &c.q_nope,
+        &c.q_pe,
+        k_q,
+        v_q,
+        d.n_head,
+        c.scale,
     )
     .unwrap();
     let k_b = GpuWeight::upload_stack(ctx, "k_b", c.k_ty, d.n_head, d.kv, d.nope, &c.k_b).unwrap();

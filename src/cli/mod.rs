@@ -9,6 +9,7 @@ pub mod devices;
 pub mod info;
 pub mod prompt;
 pub mod run;
+pub mod serve;
 pub mod tokenize;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub enum Command {
     Check(check::Args),
     /// Measure prefill and decode tokens/s and per-matvec GB/s against the bandwidth roofline.
     Bench(bench::Args),
+    /// An OpenAI-compatible HTTP server (chat and text completions, streamed or whole).
+    Serve(serve::Args),
     /// Convert a Hugging Face DeepSeek V2/V3 checkpoint (safetensors) to GGUF.
     Convert(convert::Args),
 }
@@ -79,7 +82,9 @@ impl ModelArg {
 }
 
 pub fn main() -> wgpu_ds::Result<()> {
-    let cli = Cli::parse();
+    // llama-server's two-letter short flag `-np` reads as `--parallel`.
+    let args = std::env::args().map(|a| if a == "-np" { "--parallel".into() } else { a });
+    let cli = Cli::parse_from(args);
     match cli.command {
         Command::Info(a) => info::run(a),
         Command::Tokenize(a) => tokenize::run(a),
@@ -88,6 +93,7 @@ pub fn main() -> wgpu_ds::Result<()> {
         Command::Devices(a) => devices::run(a),
         Command::Check(a) => check::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Convert(a) => convert::run(a),
     }
 }

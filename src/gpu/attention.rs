@@ -130,9 +130,7 @@ pub fn encode_attn_absorbed(
 ) {
     let (n_kv, n_tok, n_head, kv, rope) = (a.n_kv, a.n_tok, a.n_head, a.kv, a.rope);
     let (cache, q_abs, out) = (a.cache, a.q_abs, a.out);
-    let chunk = a
-        .chunk
-        .unwrap_or_else(|| attn_chunk(n_kv, n_tok, n_head));
+    let chunk = a.chunk.unwrap_or_else(|| attn_chunk(n_kv, n_tok, n_head));
     assert!(
         n_tok > 0 && n_head > 0 && chunk > 0,
         "attn_absorbed: empty step"

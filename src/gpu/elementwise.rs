@@ -300,7 +300,11 @@ pub fn encode_rope(
             "rope: halves are written in pairs, so rows of y start at even elements"
         );
     }
-    holds(table, n_tok * n_dims + y_cache.map_or(0, |_| 2 * n_tok), "rope table");
+    holds(
+        table,
+        n_tok * n_dims + y_cache.map_or(0, |_| 2 * n_tok),
+        "rope table",
+    );
     u32_of(
         "rope elements",
         rows * xv.stride.max(yv.stride) + xv.offset.max(yv.offset) + n_dims,

@@ -99,7 +99,10 @@ pub fn encode_cache_f32(
     first: usize,
     n: usize,
 ) {
-    assert!(first.is_multiple_of(2), "cache_f32: rows start at even elements");
+    assert!(
+        first.is_multiple_of(2),
+        "cache_f32: rows start at even elements"
+    );
     holds_as(cache, first + n, ty, "cache_f32 cache");
     holds(y, n, "cache_f32 y");
     let p = CacheF32Params {

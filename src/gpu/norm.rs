@@ -8,11 +8,11 @@ use wgpu::Buffer;
 
 use super::context::GpuContext;
 use super::elementwise::{holds, holds_as, u32_of, RowView};
-use super::step_table::StepTable;
 use super::kernels::Kernel;
 use super::ops::{encode_op, grid};
 use super::pipelines::Pipelines;
 use super::recorder::Recorder;
+use super::step_table::StepTable;
 use crate::model::CacheType;
 
 /// shaders/rms_norm.wgsl `Params`.
@@ -133,7 +133,11 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
     holds(a.x, (n_rows.max(1) - 1) * x_stride + n, "rms_norm x");
     holds(a.w, n, "rms_norm w");
     // Cache rows come from the step table (places checked when it was built): y holds one.
-    let y_rows = if a.y_cache.is_some() { 1 } else { n_rows.max(1) };
+    let y_rows = if a.y_cache.is_some() {
+        1
+    } else {
+        n_rows.max(1)
+    };
     let last_y = (y_rows - 1) * yv.stride + yv.offset;
     holds_as(a.y, last_y + n, a.y_ty, "rms_norm y");
     if a.y_ty == CacheType::F16 {

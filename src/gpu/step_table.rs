@@ -50,7 +50,8 @@ impl StepTable<'_> {
     /// Checks that the buffer holds the places of `n_tok` tokens.
     pub fn check(&self, n_tok: usize, what: &str) {
         assert!(
-            n_tok <= self.n_tok && self.buf.size() >= ((self.places_at + 2 * self.n_tok) * 4) as u64,
+            n_tok <= self.n_tok
+                && self.buf.size() >= ((self.places_at + 2 * self.n_tok) * 4) as u64,
             "{what}: the step table holds no places for {n_tok} tokens"
         );
     }

@@ -219,7 +219,11 @@ pub fn check_places(
     n_slots: usize,
 ) -> std::result::Result<(), String> {
     if places.len() != spec.n_tokens {
-        return Err(format!("step of {} tokens has {} places", spec.n_tokens, places.len()));
+        return Err(format!(
+            "step of {} tokens has {} places",
+            spec.n_tokens,
+            places.len()
+        ));
     }
     if let Some(p) = places.iter().find(|p| p.pos >= n_ctx) {
         return Err(match (spec.n_seqs, places.first()) {
@@ -242,7 +246,9 @@ pub fn check_places(
             .windows(2)
             .all(|w| w[1].slot == w[0].slot && w[1].pos == w[0].pos + 1);
         if !consecutive {
-            return Err("the tokens of one sequence must be consecutive positions of one slot".into());
+            return Err(
+                "the tokens of one sequence must be consecutive positions of one slot".into(),
+            );
         }
     } else {
         let mut slots: Vec<usize> = places.iter().map(|p| p.slot).collect();

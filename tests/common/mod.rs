@@ -129,11 +129,18 @@ pub fn step_table(
     let words = wgpu_ds::gpu::step_table::build(rope, places, n_ctx);
     let as_f32: Vec<f32> = words.iter().map(|&w| f32::from_bits(w)).collect();
     let at = wgpu_ds::gpu::step_table::places_at(places.len(), rope.n_dims());
-    (wgpu_ds::gpu::ops::storage_f32(ctx, "step table", &as_f32), at)
+    (
+        wgpu_ds::gpu::ops::storage_f32(ctx, "step table", &as_f32),
+        at,
+    )
 }
 
 /// The table as kernels bind it.
-pub fn table_of(buf: &wgpu::Buffer, places_at: usize, n_tok: usize) -> wgpu_ds::gpu::step_table::StepTable<'_> {
+pub fn table_of(
+    buf: &wgpu::Buffer,
+    places_at: usize,
+    n_tok: usize,
+) -> wgpu_ds::gpu::step_table::StepTable<'_> {
     wgpu_ds::gpu::step_table::StepTable {
         buf,
         places_at,

@@ -18,13 +18,13 @@ use super::pipelines::Pipelines;
 use super::recorder::{DispatchTime, Recorded, Recorder};
 use super::routing;
 use super::step_clock::{Phase, RecordTimes, StepClock};
+use super::step_table::{self, StepTable};
 use crate::cpu::rope::Rope;
 use crate::cpu::Buf;
 use crate::error::{Error, Result};
-use super::step_table::{self, StepTable};
 use crate::model::graph::{check_places, DType, Graph, NodeId};
-use crate::model::{Place, StepSpec};
 use crate::model::{CacheShape, CacheType, Model, WeightId};
+use crate::model::{Place, StepSpec};
 
 pub struct GpuExecutor<'m> {
     model: &'m Model,
