@@ -16,7 +16,16 @@ fn the_openai_python_client_streams_a_chat_completion() {
         eprintln!("skipping: set WGPU_DS_OPENAI_PYTHON to a Python with the openai package");
         return;
     };
-    let s = serve_common::start(&["--backend", "cpu", "-np", "2", "-c", "128", "--api-key", "k"]);
+    let s = serve_common::start(&[
+        "--backend",
+        "cpu",
+        "-np",
+        "2",
+        "-c",
+        "128",
+        "--api-key",
+        "k",
+    ]);
     let out = std::process::Command::new(python)
         .arg("tests/scripts/openai_stream.py")
         .arg(format!("http://{}/v1", s.addr))

@@ -92,6 +92,13 @@ impl Response {
 }
 
 impl Server {
+    /// The server process's resident memory in kB (Linux), if readable.
+    pub fn rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// Waits (up to a minute) until the server's log contains `text`.
     pub fn wait_log(&self, text: &str) {
         let t = Instant::now();
