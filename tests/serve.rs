@@ -247,6 +247,22 @@ fn bad_input_gets_a_json_error_and_the_server_keeps_serving() {
     }
 }
 
+/// A client that sends half its body and stalls gets 408 after --timeout; others are served
+/// meanwhile.
+#[test]
+fn a_stalled_body_times_out_and_others_are_served() {
+    let s = start(&["--backend", "cpu", "-np", "1", "-c", "64", "--timeout", "1"]);
+    let mut slow = s.open(
+        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"prompt\": ",
+    );
+    let ok = s.post("/v1/chat/completions", &chat_body("922+3=", ""));
+    assert_eq!(content(&ok.json()), "925");
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut slow, &mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("did not arrive in time"), "{reply}");
+}
+
 /// A client that goes away mid-stream gives its slot back (one slot: the next request runs), and
 /// a request beyond the slot and the queue is answered 503 at once.
 #[test]

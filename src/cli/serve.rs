@@ -38,6 +38,9 @@ pub struct Args {
     /// Prompt tokens per prefill step (one chunk runs between decode steps).
     #[arg(long = "ubatch-size", default_value_t = 512)]
     pub ubatch: usize,
+    /// Seconds a client has to send its request body (408 after).
+    #[arg(long = "timeout", default_value_t = 30)]
+    pub timeout: u64,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -71,6 +74,7 @@ pub fn run(a: Args) -> Result<()> {
         queue: a.queue,
         api_key: a.api_key,
         prefill_chunk: a.ubatch.max(1),
+        body_timeout: std::time::Duration::from_secs(a.timeout.max(1)),
     };
     serve(model, tok, make, opts)
 }

@@ -24,8 +24,6 @@ use crate::tokenizer::Tokenizer;
 
 /// Largest request body read (1 MiB): a longer one is answered 413.
 pub const MAX_BODY: usize = 1 << 20;
-/// A client must send its whole body within this time (408 otherwise).
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler shares.
 pub struct App {
@@ -40,6 +38,8 @@ pub struct App {
     pub ready: AtomicBool,
     pub api_key: Option<String>,
     pub next_id: AtomicU64,
+    /// A client must send its whole body within this time (408 otherwise).
+    pub body_timeout: Duration,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -109,9 +109,9 @@ async fn models(State(app): State<Arc<App>>) -> Json<Value> {
     }]}))
 }
 
-/// The body, at most MAX_BODY bytes, within BODY_TIMEOUT.
-async fn read_body(body: Body) -> Result<Vec<u8>, ApiError> {
-    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+/// The body, at most MAX_BODY bytes, within the app's body timeout.
+async fn read_body(app: &App, body: Body) -> Result<Vec<u8>, ApiError> {
+    match tokio::time::timeout(app.body_timeout, axum::body::to_bytes(body, MAX_BODY)).await {
         Err(_) => Err(ApiError::invalid("the request body did not arrive in time")
             .status(408, "invalid_request_error")),
         Ok(Err(e)) => {
@@ -131,7 +131,7 @@ async fn read_body(body: Body) -> Result<Vec<u8>, ApiError> {
 }
 
 async fn tokenize(State(app): State<Arc<App>>, body: Body) -> Result<Json<Value>, ApiError> {
-    let r: api::TokenizeRequest = api::parse(&read_body(body).await?)?;
+    let r: api::TokenizeRequest = api::parse(&read_body(&app, body).await?)?;
     let ids = app
         .tok
         .encode(&r.content, r.add_special, true)
@@ -140,7 +140,7 @@ async fn tokenize(State(app): State<Arc<App>>, body: Body) -> Result<Json<Value>
 }
 
 async fn detokenize(State(app): State<Arc<App>>, body: Body) -> Result<Json<Value>, ApiError> {
-    let r: api::DetokenizeRequest = api::parse(&read_body(body).await?)?;
+    let r: api::DetokenizeRequest = api::parse(&read_body(&app, body).await?)?;
     let text = app
         .tok
         .decode(&r.tokens, false, false)
@@ -149,7 +149,7 @@ async fn detokenize(State(app): State<Arc<App>>, body: Body) -> Result<Json<Valu
 }
 
 async fn chat(State(app): State<Arc<App>>, body: Body) -> Result<Response, ApiError> {
-    let r: api::ChatRequest = api::parse(&read_body(body).await?)?;
+    let r: api::ChatRequest = api::parse(&read_body(&app, body).await?)?;
     let id = app.next_id.fetch_add(1, Ordering::Relaxed);
     let s = api::settings(&r.common, &app.model_id, id)?;
     let messages = api::chat_messages(&r.messages)?;
@@ -165,7 +165,7 @@ async fn chat(State(app): State<Arc<App>>, body: Body) -> Result<Response, ApiEr
 }
 
 async fn completions(State(app): State<Arc<App>>, body: Body) -> Result<Response, ApiError> {
-    let r: api::CompletionRequest = api::parse(&read_body(body).await?)?;
+    let r: api::CompletionRequest = api::parse(&read_body(&app, body).await?)?;
     let id = app.next_id.fetch_add(1, Ordering::Relaxed);
     let s = api::settings(&r.common, &app.model_id, id)?;
     let text = match r.prompt {

@@ -34,6 +34,8 @@ pub struct ServeOptions {
     pub queue: usize,
     pub api_key: Option<String>,
     pub prefill_chunk: usize,
+    /// Seconds a client has to send its request body.
+    pub body_timeout: std::time::Duration,
 }
 
 /// Serves `model` until the process is stopped: binds first (so `/health` answers 503 while the
@@ -73,6 +75,7 @@ async fn serve_async(
         ready: AtomicBool::new(false),
         api_key: o.api_key.clone(),
         next_id: AtomicU64::new(1),
+        body_timeout: o.body_timeout,
     });
     eprintln!(
         "listening on http://{local} ({} slots of {} tokens, queue {})",
