@@ -78,7 +78,7 @@ fn sixteen_clients_against_four_slots_and_against_one() {
     for np in ["4", "1"] {
         let s = serve_common::start(&["--backend", &backend, "-np", np, "-c", "64"]);
         // Warm-up: every pipeline and buffer of prefill and batched decode made once.
-        let _ = load_small(&s, &tasks);
+        load_small(&s, &tasks);
         let before = s.rss_kb();
         let l = load(&s, &tasks);
         let after = s.rss_kb();

@@ -161,6 +161,10 @@ fn rust_params_structs_match_their_wgsl_layout() {
             cases.push((Kernel::MatVec(ty, reduce), size_of::<MatVecParams>()));
         }
         cases.push((Kernel::MatVecT(ty), size_of::<MatVecTParams>()));
+        cases.push((
+            Kernel::MulMm(ty),
+            size_of::<wgpu_ds::gpu::mul_mm::MulMmParams>(),
+        ));
         cases.push((Kernel::GetRows(ty), size_of::<GetRowsParams>()));
         cases.push((Kernel::GetRowsNorm(ty), size_of::<GetRowsParams>()));
     }

@@ -74,6 +74,7 @@ const SOURCES: &[(&str, &str)] = &[
     shader!("matvec.wgsl"),
     shader!("cache_f32.wgsl"),
     shader!("matvec_t.wgsl"),
+    shader!("mul_mm.wgsl"),
     shader!("get_rows.wgsl"),
     shader!("get_rows/plain.wgsl"),
     shader!("get_rows/norm.wgsl"),
@@ -282,6 +283,9 @@ pub enum Kernel {
     /// The transposed product over stored rows (`matvec_t.wgsl`): y[d] = Σ_c W[c, d] x[c], for
     /// materializing MLA keys from attn_k_b.
     MatVecT(QuantType),
+    /// The tiled matrix-matrix product of a prefill chunk (`mul_mm.wgsl`): each weight decoded
+    /// once per tile of tokens.
+    MulMm(QuantType),
     /// Rows of a quantized table (`get_rows.wgsl`): the token embedding.
     GetRows(QuantType),
     /// Rows of a quantized table and the RMSNorm that first reads them, in one dispatch
@@ -309,6 +313,7 @@ impl Kernel {
                 Kernel::MatVecGluPair(t, Reduce::Workgroup),
                 Kernel::MatVecGluPair(t, Reduce::Subgroup),
                 Kernel::MatVecT(t),
+                Kernel::MulMm(t),
                 Kernel::GetRows(t),
                 Kernel::GetRowsNorm(t),
             ]
@@ -326,6 +331,7 @@ impl Kernel {
             Kernel::MatVecPair(t, r) => ("matvec_pair", t, Some(r)),
             Kernel::MatVecGluPair(t, r) => ("matvec_glu_pair", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t", t, None),
+            Kernel::MulMm(t) => ("mul_mm", t, None),
             Kernel::GetRows(t) => ("get_rows", t, None),
             Kernel::GetRowsNorm(t) => ("get_rows_norm", t, None),
             Kernel::Op(name) => return name.to_string(),
@@ -351,6 +357,7 @@ impl Kernel {
             | Kernel::MatVecPair(t, r)
             | Kernel::MatVecGluPair(t, r) => ("matvec.wgsl", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
+            Kernel::MulMm(t) => ("mul_mm.wgsl", t, None),
             Kernel::GetRows(t) => ("get_rows/plain.wgsl", t, None),
             Kernel::GetRowsNorm(t) => ("get_rows/norm.wgsl", t, None),
             Kernel::Op(_) => unreachable!("handled above"),

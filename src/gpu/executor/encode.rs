@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::gpu::elementwise::{self, RowView};
 use crate::gpu::lower::{Lowered, Lowering};
 use crate::gpu::mla_prefill::MlaScratch;
+use crate::gpu::mul_mm::encode_mul_mm;
 use crate::gpu::norm::{self, RopeTail, RowSum};
 use crate::gpu::ops::{
     encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_glu_pair, encode_matvec_pair,
@@ -140,7 +141,12 @@ impl GpuExecutor<'_> {
             }
             Op::MatMul { w, x, out } => {
                 let m = self.mat(w);
-                encode_matvec(ctx, pipes, enc, m, &bufs[x], &bufs[out], len(x) / m.cols);
+                let n_tok = len(x) / m.cols;
+                if n_tok >= self.mul_mm_min && m.n_mat == 1 {
+                    encode_mul_mm(ctx, pipes, enc, m, &bufs[x], &bufs[out], n_tok);
+                } else {
+                    encode_matvec(ctx, pipes, enc, m, &bufs[x], &bufs[out], n_tok);
+                }
             }
             Op::MatMulHeads { w, x, out } => {
                 let m = self.mat(w);

@@ -59,8 +59,11 @@ pub struct GpuExecutor<'m> {
     recorded: Recorded,
     /// The last step's graph, reused by the next step of the same shape.
     graph: Option<Graph>,
+    /// Steps of at least this many tokens run their plain MatMuls as mul_mm (tiled; usize::MAX:
+    /// never). Set per adapter (`mul_mm::min_tokens_for`); tests set it to cover both paths.
+    pub mul_mm_min: usize,
     /// The fused lowering of the last step shape.
-    lowered: Option<(StepSpec, Rc<Lowering>)>,
+    lowered: Option<((StepSpec, usize), Rc<Lowering>)>,
 }
 
 /// How far loading the weights has come: bytes uploaded of all the weights' bytes.
@@ -202,6 +205,7 @@ impl<'m> GpuExecutor<'m> {
         ctx.take_error("uploading the weights and allocating the latent cache")?;
         let argmax_out = storage_f32(&ctx, "argmax", &[0.0]);
         let pipes = Pipelines::for_adapter(&ctx);
+        let mul_mm_min = super::mul_mm::min_tokens_for(&ctx);
         Ok(GpuExecutor {
             model,
             ctx,
@@ -221,6 +225,7 @@ impl<'m> GpuExecutor<'m> {
             last_profile: Vec::new(),
             recorded: Recorded::default(),
             graph: None,
+            mul_mm_min,
             lowered: None,
         })
     }
@@ -384,14 +389,19 @@ impl<'m> GpuExecutor<'m> {
     /// The fused lowering of `g`, reused while steps keep the same shape (every decode step):
     /// the op list depends on the step's shape, not on its places.
     fn lowering_for(&mut self, g: &Graph) -> Rc<Lowering> {
-        let shape = g.spec;
+        let shape = (g.spec, self.mul_mm_min);
         if let Some((s, low)) = &self.lowered {
             if *s == shape && low.plan.len() == g.ops.len() {
                 return low.clone();
             }
         }
-        let glu = |a: WeightId, b: WeightId| glu_ok(self.mat(a), self.mat(b));
-        let pair = |a: WeightId, b: WeightId| pair_ok(self.mat(a), self.mat(b));
+        // Prefill chunks run their plain MatMuls as mul_mm: none is folded into a gated or
+        // paired matvec (those decode every weight once per token); the experts' stay gated.
+        let tiled = g.spec.n_tokens >= self.mul_mm_min;
+        let glu = |a: WeightId, b: WeightId| {
+            !(tiled && self.mat(a).n_mat == 1) && glu_ok(self.mat(a), self.mat(b))
+        };
+        let pair = |a: WeightId, b: WeightId| !tiled && pair_ok(self.mat(a), self.mat(b));
         let router = |w: WeightId| {
             let m = self.mat(w);
             m.ty == crate::quant::QuantType::F32 && m.n_mat == 1 && m.chunks.len() == 1
