@@ -125,7 +125,13 @@ pub fn run(exec: &mut dyn Executor, tok: &Tokenizer, jobs: Receiver<Job>, opts: 
             }
             !gone
         });
-        waiting.retain(|j| !j.events.is_closed());
+        waiting.retain(|j| {
+            let gone = j.events.is_closed();
+            if gone {
+                log::info!("request {}: client gone before it got a slot", j.id);
+            }
+            !gone
+        });
         while active.len() < n_slots {
             let Some(job) = waiting.pop_front() else {
                 break;
