@@ -209,6 +209,10 @@ fn without_m_the_embedded_model_answers() {
         let (ok, out, err) = wgpu_ds(&["run", "-p", prompt, "--backend", "cpu"]);
         assert!(ok, "{err}");
         assert_eq!(out.trim(), want, "{prompt}");
+        // The prompt in chunks of 3 tokens (llama.cpp's -ub) gives the same answer.
+        let (ok, out, err) = wgpu_ds(&["run", "-p", prompt, "--backend", "cpu", "-ub", "3"]);
+        assert!(ok, "{err}");
+        assert_eq!(out.trim(), want, "{prompt} in chunks of 3");
     }
     let (ok, out, err) = wgpu_ds(&["info"]);
     assert!(ok, "{err}");

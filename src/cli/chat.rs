@@ -32,6 +32,10 @@ pub struct Args {
     pub temperature: f32,
     #[arg(long = "seed", default_value_t = 0)]
     pub seed: u64,
+    /// Prompt tokens per prefill step (also -ub, as llama.cpp spells it): a long prompt runs in
+    /// chunks, so the activation memory stays bounded.
+    #[arg(long = "ubatch-size", default_value_t = 512)]
+    pub ubatch: usize,
 }
 
 fn io_err(e: std::io::Error) -> Error {
@@ -51,6 +55,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut exec = executor(&a.backend, &a.precision, &model, n_ctx, 1)?;
     let opts = GenerateOptions {
         n_predict: a.n_predict,
+        prefill_chunk: a.ubatch.max(1),
         sampler: SamplerConfig {
             temperature: a.temperature,
             seed: a.seed,

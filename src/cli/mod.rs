@@ -82,8 +82,13 @@ impl ModelArg {
 }
 
 pub fn main() -> wgpu_ds::Result<()> {
-    // llama-server's two-letter short flag `-np` reads as `--parallel`.
-    let args = std::env::args().map(|a| if a == "-np" { "--parallel".into() } else { a });
+    // llama.cpp's two-letter short flags: `-np` reads as `--parallel`, `-ub` as
+    // `--ubatch-size`.
+    let args = std::env::args().map(|a| match a.as_str() {
+        "-np" => "--parallel".into(),
+        "-ub" => "--ubatch-size".into(),
+        _ => a,
+    });
     let cli = Cli::parse_from(args);
     match cli.command {
         Command::Info(a) => info::run(a),

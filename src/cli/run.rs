@@ -40,6 +40,10 @@ pub struct Args {
     /// Keep generating after an end-of-generation token.
     #[arg(long)]
     pub ignore_eos: bool,
+    /// Prompt tokens per prefill step (also -ub, as llama.cpp spells it): a long prompt runs in
+    /// chunks, so the activation memory stays bounded.
+    #[arg(long = "ubatch-size", default_value_t = 512)]
+    pub ubatch: usize,
     #[command(flatten)]
     pub backend: BackendArgs,
     #[command(flatten)]
@@ -76,6 +80,7 @@ pub fn run(a: Args) -> Result<()> {
     let opts = GenerateOptions {
         n_predict: a.n_predict,
         ignore_eos: a.ignore_eos,
+        prefill_chunk: a.ubatch.max(1),
         sampler: SamplerConfig {
             temperature: a.temperature,
             top_k: a.top_k,

@@ -35,7 +35,7 @@ pub struct Args {
     /// Require `Authorization: Bearer KEY` on every endpoint but /health.
     #[arg(long)]
     pub api_key: Option<String>,
-    /// Prompt tokens per prefill step (one chunk runs between decode steps).
+    /// Prompt tokens per prefill step (one chunk runs between decode steps; also -ub).
     #[arg(long = "ubatch-size", default_value_t = 512)]
     pub ubatch: usize,
     /// Seconds a client has to send its request body (408 after).
