@@ -230,3 +230,29 @@ fn bench_kernels_refuses_types_the_gpu_does_not_decode() {
         "{err}"
     );
 }
+
+#[test]
+fn bench_times_prefill_at_each_size_asked() {
+    let (ok, out, err) = wgpu_ds(&[
+        "bench",
+        "--backend",
+        "cpu",
+        "-p",
+        "4",
+        "-n",
+        "2",
+        "--pp",
+        "3,9",
+    ]);
+    assert!(ok, "{err}");
+    for n in [3, 9] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("cpu pp{n}: ")))
+            .unwrap_or_else(|| panic!("no pp{n} line in {out}"));
+        assert!(
+            line.contains("tok/s") && line.contains("× decode"),
+            "{line}"
+        );
+    }
+}

@@ -53,6 +53,23 @@ pub fn time_steps(exec: &mut dyn Executor, n_prompt: usize, n_decode: usize) -> 
     })
 }
 
+/// Seconds one prefill step of `n` tokens at position 0 takes, after one untimed step of the same
+/// shape (which makes its pipelines, buffers and bind groups).
+pub fn time_prefill(exec: &mut dyn Executor, n: usize) -> Result<f64> {
+    let n_vocab = exec.config().n_vocab as u32;
+    if n == 0 || n > exec.n_ctx() {
+        return Err(Error::Usage(format!(
+            "a prefill of {n} tokens in a context of {}",
+            exec.n_ctx()
+        )));
+    }
+    let prompt: Vec<u32> = (0..n as u32).map(|i| (i * 11 + 1) % n_vocab).collect();
+    exec.step(&prompt, 0, false)?;
+    let t = Instant::now();
+    exec.step(&prompt, 0, false)?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
 /// The fastest and the median of one measure (`of`) over the last `n` entries of a recording log
 /// (`GpuExecutor::record_log`), in seconds.
 pub fn record_spread(

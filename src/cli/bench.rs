@@ -46,6 +46,10 @@ pub struct Args {
     /// Decode steps to time.
     #[arg(short = 'n', long = "n-gen", default_value_t = 32)]
     pub n_gen: usize,
+    /// Also time prefill steps of these sizes (each warmed up once), e.g. `--pp 16,64,256,512`,
+    /// and print each against the decode rate.
+    #[arg(long = "pp", value_delimiter = ',')]
+    pub pp: Vec<usize>,
     /// Repetitions per matvec measurement.
     #[arg(long, default_value_t = 20)]
     pub reps: usize,
@@ -120,7 +124,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let (model, name) = open(&a)?;
     // One position past the timed steps for the --profile step.
-    let n_ctx = a.n_prompt + a.n_gen + 1;
+    let n_ctx = a.n_prompt.max(a.pp.iter().copied().max().unwrap_or(0)) + a.n_gen + 1;
     let active = active_bytes_per_token(&model);
     println!(
         "model: {name} ({} layers, {:.2} GB), active weight bytes per decode token: {:.1} MB",
@@ -130,7 +134,8 @@ pub fn run(a: Args) -> Result<()> {
     );
     if a.backend.backend == Backend::Cpu {
         let mut exec = CpuExecutor::new(&model, n_ctx);
-        return report_steps("cpu", &mut exec, &a, active, None).map(|_| ());
+        let decode = report_steps("cpu", &mut exec, &a, active, None)?;
+        return report_pp("cpu", &mut exec, &a.pp, decode);
     }
     let ctx = a.backend.open_gpu()?;
     let bw = copy_bandwidth(&ctx, (64 << 20).min(ctx.limits.max_buffer_size / 2), 10)?;
@@ -159,6 +164,7 @@ pub fn run(a: Args) -> Result<()> {
     let shape = CacheShape::one(n_ctx, a.precision.cache_type());
     let mut exec = super::backend::load_gpu(&model, ctx, shape)?;
     let gpu = report_steps("gpu", &mut exec, &a, active, Some(bw))?;
+    report_pp("gpu", &mut exec, &a.pp, gpu)?;
     // What recording the timed decode steps cost (the last one's counts).
     let s = exec.last_step;
     println!(
@@ -175,6 +181,7 @@ pub fn run(a: Args) -> Result<()> {
     if a.cpu {
         let mut cpu = CpuExecutor::new(&model, n_ctx);
         let c = report_steps("cpu", &mut cpu, &a, active, None)?;
+        report_pp("cpu", &mut cpu, &a.pp, c)?;
         println!("gpu/cpu decode: {:.2}×", gpu / c);
     }
     Ok(())
@@ -223,6 +230,20 @@ fn profile_step(exec: &mut GpuExecutor, pos: usize, bw: f64) -> Result<()> {
             mb,
             rate,
             pct
+        );
+    }
+    Ok(())
+}
+
+/// Prints the prefill rate at each size of `pp` against the decode rate `decode` (tok/s).
+fn report_pp(label: &str, exec: &mut dyn Executor, pp: &[usize], decode: f64) -> Result<()> {
+    for &n in pp {
+        let s = wgpu_ds::bench::time_prefill(exec, n)?;
+        let rate = n as f64 / s;
+        println!(
+            "{label} pp{n}: {:.3} s = {rate:.2} tok/s ({:.1}× decode)",
+            s,
+            rate / decode
         );
     }
     Ok(())
