@@ -90,7 +90,6 @@ pub fn run(a: Args) -> Result<()> {
             seed: a.seed,
             ..Default::default()
         },
-        ..Default::default()
     };
     let mut exec = executor(&a.backend, &a.precision, &model, n_ctx, 1)?;
     let mut stream = tok.as_ref().map(|t| t.stream_decoder());
