@@ -4,6 +4,7 @@ pub mod cache_type;
 pub mod config;
 pub mod embedded;
 pub mod graph;
+pub mod step;
 pub mod weights;
 
 pub use cache_type::{CacheShape, CacheType, Precision};
