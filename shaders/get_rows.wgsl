@@ -29,15 +29,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 // P: Params, declared by the entry file after its own bindings (the parameters come last).
 
-// Accessors for common/bytes.wgsl.
-fn w_word(i: u32) -> u32 {
-    return W[i];
-}
-
-fn w_quad(i: u32) -> vec4<u32> {
-    return vec4<u32>(W[4u * i], W[4u * i + 1u], W[4u * i + 2u], W[4u * i + 3u]);
-}
-
 // Token t's row in this chunk, or none (its row lies in another chunk's dispatch).
 fn chunk_row(t: u32) -> i32 {
     // An id outside the table reads row 0 rather than past the binding; the executor checks ids.

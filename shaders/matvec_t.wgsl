@@ -39,15 +39,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
 
-// Accessors for common/bytes.wgsl.
-fn w_word(i: u32) -> u32 {
-    return W[i];
-}
-
-fn w_quad(i: u32) -> vec4<u32> {
-    return vec4<u32>(W[4u * i], W[4u * i + 1u], W[4u * i + 2u], W[4u * i + 3u]);
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let d = wg.x * WG + lid;

@@ -19,6 +19,7 @@ const SOURCES: &[(&str, &str)] = &[
     shader!("common/reduce.wgsl"),
     shader!("common/cache_store.wgsl"),
     shader!("common/places.wgsl"),
+    shader!("common/w_u32.wgsl"),
     shader!("common/rows_reduce.wgsl"),
     shader!("common/rows_reduce_subgroup.wgsl"),
     shader!("common/online_softmax.wgsl"),
@@ -369,6 +370,9 @@ impl Kernel {
         // The grid i-quants declare their table's TABLE_BYTES; the other types have none.
         if crate::quant::iq_grid::grid_bytes(ty).is_none() {
             files.push("quant/no_table.wgsl");
+        }
+        if reduce.is_none() {
+            files.push("common/w_u32.wgsl");
         }
         if let Some(r) = reduce {
             files.extend(dot_files(ty).unwrap_or_else(|| panic!("no unit_dot for {ty}")));
