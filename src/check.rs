@@ -123,9 +123,19 @@ pub fn node_tier(ty: CacheType) -> f64 {
 /// Runs `tokens` as one prefill step on both executors (absorbed and then materialized MLA) and
 /// returns every node's comparison: the GPU run op by op (every node exists), then as decoding
 /// runs it, with ops folded into fused kernels (`gpu::lower`), compared at the logits.
+#[cfg(feature = "native")]
 pub fn check_prefill(
     model: &Model,
     gpu: &mut GpuExecutor,
+    tokens: &[u32],
+) -> Result<Vec<NodeReport>> {
+    pollster::block_on(check_prefill_async(model, gpu, tokens))
+}
+
+/// [`check_prefill`], awaited (the web page's Check button).
+pub async fn check_prefill_async(
+    model: &Model,
+    gpu: &mut GpuExecutor<'_>,
     tokens: &[u32],
 ) -> Result<Vec<NodeReport>> {
     let mut all = Vec::new();
@@ -135,11 +145,11 @@ pub fn check_prefill(
         let mut cpu = CpuExecutor::with_cache(model, tokens.len(), gpu.cache_type());
         let tier = node_tier(gpu.cache_type());
         let cv = cpu.run(&g, tokens, true)?;
-        let gv = gpu.run(&g, tokens, Readback::Everything)?;
+        let gv = gpu.run_async(&g, tokens, Readback::Everything).await?;
         let cpu_bufs: Vec<Option<&Buf>> = (0..g.nodes.len()).map(|n| cv.get(n)).collect();
         all.extend(compare(model, &g, &cpu_bufs, &gv.bufs, tier));
         // The same step as decoding runs it, with the GPU lowering's fused kernels: its logits.
-        let fused = gpu.run(&g, tokens, Readback::Logits)?;
+        let fused = gpu.run_async(&g, tokens, Readback::Logits).await?;
         // With an f16 cache the fused step's rounding flips (its cache rows are written by other
         // kernels) can tip a near-tied expert choice: the fast logits' tier.
         let fused_tier = match gpu.cache_type() {
@@ -160,15 +170,25 @@ pub fn check_prefill(
 /// cache type: the f16 cache) against the CPU reference with an f32 cache, within
 /// FAST_LOGITS_NMSE. What the f16 cache changes, where `check_prefill` shows the GPU computes
 /// what the CPU does with the same cache.
+#[cfg(feature = "native")]
 pub fn fast_vs_exact_logits(
     model: &Model,
     gpu: &mut GpuExecutor,
     tokens: &[u32],
 ) -> Result<NodeReport> {
+    pollster::block_on(fast_vs_exact_logits_async(model, gpu, tokens))
+}
+
+/// [`fast_vs_exact_logits`], awaited.
+pub async fn fast_vs_exact_logits_async(
+    model: &Model,
+    gpu: &mut GpuExecutor<'_>,
+    tokens: &[u32],
+) -> Result<NodeReport> {
     let g = model.graph(StepSpec::run(tokens.len(), true, AttnForm::Absorbed));
     let mut cpu = CpuExecutor::new(model, tokens.len());
     let cv = cpu.run(&g, tokens, true)?;
-    let fused = gpu.run(&g, tokens, Readback::Logits)?;
+    let fused = gpu.run_async(&g, tokens, Readback::Logits).await?;
     let cpu_bufs: Vec<Option<&Buf>> = (0..g.nodes.len()).map(|n| cv.get(n)).collect();
     let mut r = compare(model, &g, &cpu_bufs, &fused.bufs, FAST_LOGITS_NMSE)
         .into_iter()

@@ -5,11 +5,14 @@
 //! weights → tokenizer → one list of named ops per step, run by the CPU reference executor or the
 //! GPU executor → sampler → detokenizer.
 
+#[cfg(feature = "native")]
 pub mod bench;
 pub mod check;
+#[cfg(feature = "native")]
 pub mod convert;
 pub mod cpu;
 pub mod error;
+#[cfg(feature = "native")]
 pub mod fuzz;
 pub mod gguf;
 pub mod gpu;
@@ -17,6 +20,7 @@ pub mod model;
 pub mod npy;
 pub mod quant;
 pub mod sample;
+#[cfg(feature = "native")]
 pub mod serve;
 pub mod session;
 pub mod tokenizer;

@@ -36,6 +36,35 @@ pub trait Executor {
     fn config(&self) -> &Config;
 }
 
+/// The steps generation needs, awaited: in the browser the GPU answers every readback through the
+/// event loop, so its steps are futures. Every [`Executor`] is one (its futures are ready at
+/// once); the GPU executor is one on the web, where it is no `Executor`.
+#[allow(async_fn_in_trait)]
+pub trait StepAsync {
+    /// [`Executor::step`] of the last position's logits.
+    async fn step_async(&mut self, tokens: &[u32], pos0: usize) -> Result<Vec<f32>>;
+    /// [`Executor::step_argmax`].
+    async fn step_argmax_async(&mut self, tokens: &[u32], pos0: usize) -> Result<u32>;
+    /// Positions the cache holds.
+    fn context_size(&self) -> usize;
+    fn vocab_size(&self) -> usize;
+}
+
+impl<E: Executor + ?Sized> StepAsync for E {
+    async fn step_async(&mut self, tokens: &[u32], pos0: usize) -> Result<Vec<f32>> {
+        self.step(tokens, pos0, false)
+    }
+    async fn step_argmax_async(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
+        self.step_argmax(tokens, pos0)
+    }
+    fn context_size(&self) -> usize {
+        self.n_ctx()
+    }
+    fn vocab_size(&self) -> usize {
+        self.config().n_vocab
+    }
+}
+
 /// The shape of a step over `places` (see [`Executor::step_places`]): one sequence when every
 /// token is in one slot, else a batch of one token per sequence.
 pub fn spec_for(c: &Config, places: &[Place], all_logits: bool) -> StepSpec {
@@ -142,6 +171,7 @@ pub fn check_prompt(prompt: &[u32], n_ctx: usize, n_vocab: usize) -> Result<()> 
 
 /// Generates after `prompt`. `is_eog` tells end-of-generation tokens; `on_token` sees each new id
 /// as soon as it is sampled and may stop the loop by returning false.
+#[cfg(feature = "native")]
 pub fn generate(
     exec: &mut dyn Executor,
     prompt: &[u32],
@@ -156,6 +186,7 @@ pub fn generate(
 /// the tokens whose latent rows are in the cache (positions 0..). Only the part of `prompt` after
 /// their common prefix is prefilled (a chat turn costs its new tokens, not the whole history).
 /// Afterwards `cached` holds the prompt and the generated tokens that were fed back.
+#[cfg(feature = "native")]
 pub fn generate_from(
     exec: &mut dyn Executor,
     cached: &mut Vec<u32>,
@@ -164,8 +195,23 @@ pub fn generate_from(
     is_eog: &dyn Fn(u32) -> bool,
     on_token: &mut dyn FnMut(u32) -> Result<bool>,
 ) -> Result<Generation> {
-    let n_ctx = exec.n_ctx();
-    check_prompt(prompt, n_ctx, exec.config().n_vocab)?;
+    pollster::block_on(generate_from_async(
+        exec, cached, prompt, opts, is_eog, on_token,
+    ))
+}
+
+/// [`generate_from`] with awaited steps: the one generation loop, which the native functions
+/// run to completion and the web page awaits.
+pub async fn generate_from_async<E: StepAsync + ?Sized>(
+    exec: &mut E,
+    cached: &mut Vec<u32>,
+    prompt: &[u32],
+    opts: &GenerateOptions,
+    is_eog: &dyn Fn(u32) -> bool,
+    on_token: &mut dyn FnMut(u32) -> Result<bool>,
+) -> Result<Generation> {
+    let n_ctx = exec.context_size();
+    check_prompt(prompt, n_ctx, exec.vocab_size())?;
     let mut sampler = Sampler::new(opts.sampler.clone());
     prompt.iter().for_each(|&t| sampler.accept(t));
 
@@ -180,7 +226,7 @@ pub fn generate_from(
     let chunk = opts.prefill_chunk.max(1);
     let mut prompt_logits = Vec::new();
     for (i, part) in prompt[reuse..].chunks(chunk).enumerate() {
-        prompt_logits = exec.step(part, reuse + i * chunk, false)?;
+        prompt_logits = exec.step_async(part, reuse + i * chunk).await?;
     }
     cached.extend_from_slice(&prompt[reuse..]);
 
@@ -201,9 +247,9 @@ pub fn generate_from(
             break;
         }
         next = if greedy {
-            exec.step_argmax(&[id], pos)?
+            exec.step_argmax_async(&[id], pos).await?
         } else {
-            let logits = exec.step(&[id], pos, false)?;
+            let logits = exec.step_async(&[id], pos).await?;
             sampler.sample(&logits)
         };
         cached.push(id);

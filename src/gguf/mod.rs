@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 /// The bytes of one part: a read-only memory map, or bytes held in memory (embedded models, tests,
 /// the browser).
 pub enum Bytes {
+    #[cfg(feature = "native")]
     Mmap(memmap2::Mmap),
     Owned(Vec<u8>),
     Static(&'static [u8]),
@@ -29,6 +30,7 @@ impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
+            #[cfg(feature = "native")]
             Bytes::Mmap(m) => m,
             Bytes::Owned(v) => v,
             Bytes::Static(s) => s,
@@ -162,7 +164,9 @@ impl GgufFile {
     /// file, such as a tensor already uploaded to the GPU), so they stop counting toward the
     /// process's memory; a later read maps them in again from the file. Files held in memory
     /// are left as they are.
+    #[cfg_attr(not(feature = "native"), allow(unused_variables))]
     pub fn release_pages(&self, data: &[u8]) {
+        #[cfg(feature = "native")]
         for part in &self.parts {
             let Bytes::Mmap(m) = &part.bytes else {
                 continue;
@@ -187,6 +191,16 @@ impl GgufFile {
     }
 }
 
+/// The file read into memory where memory maps are not available (the browser has no files:
+/// it opens GGUFs from bytes).
+#[cfg(not(feature = "native"))]
+fn map_file(path: &Path) -> Result<Bytes> {
+    std::fs::read(path)
+        .map(Bytes::Owned)
+        .map_err(|e| Error::io(path, e))
+}
+
+#[cfg(feature = "native")]
 fn map_file(path: &Path) -> Result<Bytes> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     // SAFETY: the map is read-only; like every mmap-based loader we assume nobody truncates the

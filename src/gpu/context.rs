@@ -35,7 +35,13 @@ pub struct GpuContext {
     pub optional: Optional,
     /// Errors wgpu reports outside any error scope (out of memory, validation). wgpu's default
     /// handler panics; this one records them so the executor can return them as errors.
-    errors: Arc<Mutex<Vec<wgpu::Error>>>,
+    errors: Arc<Mutex<Vec<DeviceError>>>,
+}
+
+/// An error the device reported, kept as text: wgpu's error is not `Send` in the browser.
+enum DeviceError {
+    OutOfMemory,
+    Other(String),
 }
 
 fn instance(opts: &GpuOptions) -> wgpu::Instance {
@@ -55,7 +61,7 @@ pub fn describe(info: &wgpu::AdapterInfo) -> String {
 }
 
 /// Every adapter the backends offer (native only: the browser has exactly one).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "native")]
 pub fn adapters(opts: &GpuOptions) -> Vec<wgpu::Adapter> {
     let inst = instance(opts);
     let backends = opts.backends.unwrap_or(wgpu::Backends::all());
@@ -119,7 +125,10 @@ impl GpuContext {
         let sink = errors.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             if let Ok(mut v) = sink.lock() {
-                v.push(e);
+                v.push(match e {
+                    wgpu::Error::OutOfMemory { .. } => DeviceError::OutOfMemory,
+                    e => DeviceError::Other(e.to_string()),
+                });
             }
         }));
         Ok(GpuContext {
@@ -132,7 +141,7 @@ impl GpuContext {
         })
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "native")]
     pub fn new_blocking(opts: &GpuOptions) -> Result<GpuContext> {
         pollster::block_on(GpuContext::new(opts))
     }
@@ -146,11 +155,11 @@ impl GpuContext {
         });
         match first {
             None => Ok(()),
-            Some(wgpu::Error::OutOfMemory { .. }) => Err(Error::Gpu(format!(
+            Some(DeviceError::OutOfMemory) => Err(Error::Gpu(format!(
                 "out of GPU memory while {doing} on {}; try a smaller -c or a smaller quantization",
                 self.info.name
             ))),
-            Some(e) => Err(Error::Gpu(format!("{doing}: {e}"))),
+            Some(DeviceError::Other(e)) => Err(Error::Gpu(format!("{doing}: {e}"))),
         }
     }
 

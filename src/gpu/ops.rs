@@ -520,32 +520,62 @@ pub fn storage_f32(ctx: &GpuContext, label: &str, data: &[f32]) -> wgpu::Buffer 
 }
 
 /// Reads `n` f32 values back from a storage buffer (blocking; native only).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "native")]
 pub fn read_f32(ctx: &GpuContext, src: &wgpu::Buffer, n: usize) -> Result<Vec<f32>> {
-    let size = (n.max(1) * 4) as u64;
+    pollster::block_on(read_f32_async(ctx, src, n))
+}
+
+/// Reads `n` f32 values back from a storage buffer.
+pub async fn read_f32_async(ctx: &GpuContext, src: &wgpu::Buffer, n: usize) -> Result<Vec<f32>> {
+    let mut v = read_many_async(ctx, &[(src, n)]).await?;
+    Ok(v.pop().unwrap_or_default())
+}
+
+/// Reads the first `n` f32 values of each buffer back through one staging buffer and one map:
+/// one round trip to the GPU however many buffers (the browser answers each map request through
+/// its event loop; natively the device is polled until the copies are done).
+pub async fn read_many_async(
+    ctx: &GpuContext,
+    srcs: &[(&wgpu::Buffer, usize)],
+) -> Result<Vec<Vec<f32>>> {
+    // Byte offset of each buffer's values in the staging buffer: [Σ n_i] f32.
+    let mut offsets = Vec::with_capacity(srcs.len());
+    let mut size = 0u64;
+    for &(_, n) in srcs {
+        offsets.push(size);
+        size += (n.max(1) * 4) as u64;
+    }
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
-        size,
+        size: size.max(4),
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
     let mut enc = ctx.device.create_command_encoder(&Default::default());
-    enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+    for (&(src, n), &off) in srcs.iter().zip(&offsets) {
+        enc.copy_buffer_to_buffer(src, 0, &staging, off, (n.max(1) * 4) as u64);
+    }
     ctx.queue.submit([enc.finish()]);
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, rx) = futures_channel::oneshot::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);
     });
+    #[cfg(not(target_arch = "wasm32"))]
     ctx.device
         .poll(wgpu::PollType::wait_indefinitely())
         .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-    rx.recv()
+    rx.await
         .map_err(|e| Error::Gpu(format!("readback: {e}")))?
         .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
     let view = staging
         .get_mapped_range(..)
         .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-    let out = bytemuck::cast_slice::<u8, f32>(&view)[..n].to_vec();
+    let all: &[f32] = bytemuck::cast_slice(&view);
+    let out = srcs
+        .iter()
+        .zip(&offsets)
+        .map(|(&(_, n), &off)| all[off as usize / 4..][..n].to_vec())
+        .collect();
     drop(view);
     staging.unmap();
     Ok(out)

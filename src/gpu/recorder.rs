@@ -10,6 +10,7 @@ use super::context::GpuContext;
 use super::kernels::Kernel;
 use super::pipelines::{BindKey, Pipelines, Planned};
 use super::step_clock::{Phase, StepClock};
+#[cfg(feature = "native")]
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
@@ -125,7 +126,7 @@ impl Recorder {
 
     /// As `submit`, with every dispatch in a pass of its own between two timestamp queries;
     /// waits for the GPU and returns each dispatch's time. Needs the adapter's TIMESTAMP_QUERY.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "native")]
     pub fn submit_profiled(self, ctx: &GpuContext, pipes: &Pipelines) -> Result<Vec<DispatchTime>> {
         let kernels: Vec<(Kernel, u64)> = self.dispatches().collect();
         let n = kernels.len();
@@ -165,6 +166,7 @@ impl Recorder {
             .collect())
     }
 
+    #[cfg(feature = "native")]
     fn dispatches(&self) -> impl Iterator<Item = (Kernel, u64)> + '_ {
         self.items.iter().filter_map(|it| match it {
             Item::Dispatch {

@@ -4,11 +4,11 @@
 //! start executing the step as soon as it is submitted and take the cores from the thread that
 //! is still returning from `submit`. Both are kept; `bench` prints both.
 
-use std::time::Instant;
+use web_time::Instant;
 
 /// Seconds of CPU the calling thread has used, where the platform says (unix); `None` elsewhere.
 pub fn thread_cpu_seconds() -> Option<f64> {
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "native"))]
     {
         let mut ts = libc::timespec {
             tv_sec: 0,

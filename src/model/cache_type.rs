@@ -1,7 +1,8 @@
 //! How the latent cache stores its values, and the `--precision` switch that picks it.
 
 /// The element type of the latent cache (c_kv ‖ k_pe per position and layer).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "native", derive(clap::ValueEnum))]
 pub enum CacheType {
     /// f32, as the graph computes the values: the exact path.
     #[default]
@@ -63,7 +64,8 @@ impl CacheType {
 }
 
 /// `--precision`: whether paths that change numerics for speed may run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "native", derive(clap::ValueEnum))]
 pub enum Precision {
     /// The fast defaults: the f16 latent cache (unless `--cache-type` says otherwise).
     #[default]

@@ -46,7 +46,7 @@ def main():
     model = model.float().eval()
 
     enc = train.Encoder(Tokenizer.from_file(os.path.join(ck, "tokenizer.json")))
-    tasks = tuple(train.TASK_WEIGHTS)
+    tasks = train.EVAL_TASKS
     held = data.eval_set(args.n_add, tasks=("add",)) + data.eval_set(
         args.n, tasks=tasks[1:]
     )
@@ -65,7 +65,7 @@ def main():
     report["shipped_f16"] = {
         "held_out_tsv_accuracy": {t: round(c / n, 4) for t, (c, n) in per.items()},
         "held_out_tsv_n": {"add": args.n_add, "others": args.n},
-        "held_out_accuracy_500": train.accuracy(model, enc, data.eval_set(500, tasks=tasks)),
+        "held_out_accuracy_1000": train.accuracy(model, enc, data.eval_set(1000, tasks=tasks)),
     }
     with open(os.path.join(args.dest, "report.json"), "w") as f:
         json.dump(report, f, indent=1)

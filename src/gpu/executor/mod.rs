@@ -273,8 +273,20 @@ impl<'m> GpuExecutor<'m> {
         &self.mats[&w]
     }
 
-    /// Runs one step as one command buffer, then reads back what `read` asks for.
+    /// Runs one step as one command buffer, then reads back what `read` asks for (blocking;
+    /// native only).
+    #[cfg(feature = "native")]
     pub fn run(&mut self, g: &Graph, tokens: &[u32], read: Readback) -> Result<GpuValues> {
+        pollster::block_on(self.run_async(g, tokens, read))
+    }
+
+    /// Runs one step as one command buffer, then reads back what `read` asks for.
+    pub async fn run_async(
+        &mut self,
+        g: &Graph,
+        tokens: &[u32],
+        read: Readback,
+    ) -> Result<GpuValues> {
         let spec = g.spec;
         if tokens.len() != spec.n_tokens {
             return Err(Error::Usage(format!(
@@ -354,7 +366,7 @@ impl<'m> GpuExecutor<'m> {
             clock.lap(Phase::Ops);
             self.submit(std::mem::take(enc), &mut clock)?;
             let stats = self.stats_since(&clock, dispatches0);
-            let v = super::ops::read_f32(&self.ctx, &id, 1);
+            let v = super::ops::read_f32_async(&self.ctx, &id, 1).await;
             self.note_step(stats);
             let v = v?;
             self.ctx.take_error("running a step")?;
@@ -372,8 +384,9 @@ impl<'m> GpuExecutor<'m> {
             _ => vec![g.logits],
         };
         let mut out: Vec<Option<Buf>> = (0..g.nodes.len()).map(|_| None).collect();
-        for n in wanted {
-            let v = super::ops::read_f32(&self.ctx, &bufs[n], len(n))?;
+        let srcs: Vec<(&wgpu::Buffer, usize)> = wanted.iter().map(|&n| (&bufs[n], len(n))).collect();
+        let values = super::ops::read_many_async(&self.ctx, &srcs).await?;
+        for (n, v) in wanted.into_iter().zip(values) {
             out[n] = Some(match g.nodes[n].dtype {
                 DType::F32 => Buf::F32(v),
                 DType::I32 => Buf::I32(v.iter().map(|x| x.to_bits() as i32).collect()),
@@ -433,11 +446,12 @@ impl<'m> GpuExecutor<'m> {
 
     /// Submits a step, profiled when `profile` is set.
     fn submit(&mut self, enc: Recorder, clock: &mut StepClock) -> Result<()> {
+        #[cfg(feature = "native")]
         if self.profile {
             self.last_profile = enc.submit_profiled(&self.ctx, &self.pipes)?;
-        } else {
-            self.recorded = enc.submit_timed(&self.ctx, &self.pipes, clock);
+            return Ok(());
         }
+        self.recorded = enc.submit_timed(&self.ctx, &self.pipes, clock);
         Ok(())
     }
 
@@ -458,15 +472,16 @@ impl<'m> GpuExecutor<'m> {
     }
 }
 
-impl crate::session::Executor for GpuExecutor<'_> {
-    fn step_places(
+impl GpuExecutor<'_> {
+    /// A step's logits (see [`crate::session::Executor::step_places`]).
+    pub async fn logits_async(
         &mut self,
         tokens: &[u32],
         places: &[Place],
         all_logits: bool,
     ) -> Result<Vec<f32>> {
         let graph = self.take_graph(places, all_logits);
-        let vals = self.run(&graph, tokens, Readback::Logits);
+        let vals = self.run_async(&graph, tokens, Readback::Logits).await;
         let logits = graph.logits;
         self.graph = Some(graph);
         match vals?.bufs[logits].take() {
@@ -474,13 +489,30 @@ impl crate::session::Executor for GpuExecutor<'_> {
             _ => Err(Error::Gpu("logits were not read back".into())),
         }
     }
-    fn step_argmax(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
+
+    /// The argmax of a step's last logits row, computed on the GPU.
+    pub async fn argmax_async(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
         let graph = self.take_graph(&Place::run(0, pos0, tokens.len()), false);
-        let vals = self.run(&graph, tokens, Readback::Argmax);
+        let vals = self.run_async(&graph, tokens, Readback::Argmax).await;
         self.graph = Some(graph);
         vals?
             .argmax
             .ok_or_else(|| Error::Gpu("argmax was not read back".into()))
+    }
+}
+
+#[cfg(feature = "native")]
+impl crate::session::Executor for GpuExecutor<'_> {
+    fn step_places(
+        &mut self,
+        tokens: &[u32],
+        places: &[Place],
+        all_logits: bool,
+    ) -> Result<Vec<f32>> {
+        pollster::block_on(self.logits_async(tokens, places, all_logits))
+    }
+    fn step_argmax(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
+        pollster::block_on(self.argmax_async(tokens, pos0))
     }
     fn n_ctx(&self) -> usize {
         self.n_ctx
@@ -490,5 +522,23 @@ impl crate::session::Executor for GpuExecutor<'_> {
     }
     fn config(&self) -> &crate::model::Config {
         &self.model.config
+    }
+}
+
+/// In the browser, where nothing may block, the GPU runs generation's steps as futures.
+#[cfg(not(feature = "native"))]
+impl crate::session::StepAsync for GpuExecutor<'_> {
+    async fn step_async(&mut self, tokens: &[u32], pos0: usize) -> Result<Vec<f32>> {
+        self.logits_async(tokens, &Place::run(0, pos0, tokens.len()), false)
+            .await
+    }
+    async fn step_argmax_async(&mut self, tokens: &[u32], pos0: usize) -> Result<u32> {
+        self.argmax_async(tokens, pos0).await
+    }
+    fn context_size(&self) -> usize {
+        self.n_ctx
+    }
+    fn vocab_size(&self) -> usize {
+        self.model.config.n_vocab
     }
 }
