@@ -198,6 +198,40 @@ pub async fn fast_vs_exact_logits_async(
     Ok(r)
 }
 
+/// One tier of `check` on a fresh device: the GPU with a latent cache of type `ty` against the
+/// CPU reference holding the same cache type, node by node (`check_prefill`); with an f16 cache
+/// also the fast logits against the exact f32 reference (`fast_vs_exact_logits`), last.
+pub async fn check_tier_async(
+    model: &Model,
+    ctx: crate::gpu::context::GpuContext,
+    tokens: &[u32],
+    ty: CacheType,
+) -> Result<Vec<NodeReport>> {
+    let mut gpu = GpuExecutor::with_cache(model, ctx, tokens.len(), ty)?;
+    let mut reports = check_prefill_async(model, &mut gpu, tokens).await?;
+    if ty != CacheType::F32 {
+        reports.push(fast_vs_exact_logits_async(model, &mut gpu, tokens).await?);
+    }
+    Ok(reports)
+}
+
+/// [`check_tier_async`], blocking.
+#[cfg(feature = "native")]
+pub fn check_tier(
+    model: &Model,
+    ctx: crate::gpu::context::GpuContext,
+    tokens: &[u32],
+    ty: CacheType,
+) -> Result<Vec<NodeReport>> {
+    pollster::block_on(check_tier_async(model, ctx, tokens, ty))
+}
+
+/// The tokens `check` runs when no prompt is given: ids 0..8 (within the vocabulary), which need
+/// no tokenizer.
+pub fn default_tokens(n_vocab: usize) -> Vec<u32> {
+    (0..8u32).map(|i| i % n_vocab as u32).collect()
+}
+
 /// Per op kind × weight type: (nodes, failures, worst NMSE, worst max abs).
 pub fn summarize(reports: &[NodeReport]) -> BTreeMap<String, (usize, usize, f64, f32)> {
     let mut t: BTreeMap<String, (usize, usize, f64, f32)> = BTreeMap::new();

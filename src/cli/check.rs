@@ -1,10 +1,7 @@
 //! `wgpu-ds check -m FILE [-p TEXT]`: the model on the CPU and the GPU for the same tokens, every
 //! named node compared; a table per op kind × weight type; non-zero exit on any failure.
 
-use wgpu_ds::check::{
-    check_prefill, fast_vs_exact_logits, node_tier, summarize, NodeReport, FAST_LOGITS_NMSE,
-};
-use wgpu_ds::gpu::executor::GpuExecutor;
+use wgpu_ds::check::{check_tier, default_tokens, node_tier, summarize, NodeReport, FAST_LOGITS_NMSE};
 use wgpu_ds::model::CacheType;
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::{Error, Result};
@@ -28,10 +25,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let model = a.model.open()?;
     let tokens = match (&a.prompt.prompt, &a.prompt.file, &a.prompt.prompt_ids) {
-        (None, None, None) => vec![0, 1, 2, 3, 4, 5, 6, 7]
-            .into_iter()
-            .map(|i: u32| i % model.config.n_vocab as u32)
-            .collect(),
+        (None, None, None) => default_tokens(model.config.n_vocab),
         // Ids need no tokenizer (synthetic models have none).
         (None, None, Some(ids)) => ids.clone(),
         _ => a.prompt.ids(&Tokenizer::from_gguf(&model.file)?)?,
@@ -43,24 +37,23 @@ pub fn run(a: Args) -> Result<()> {
     }
     let mut first_failure = None;
     for ty in types {
-        let mut gpu = GpuExecutor::with_cache(&model, a.backend.open_gpu()?, tokens.len(), ty)?;
-        let mut reports = check_prefill(&model, &mut gpu, &tokens)?;
+        let reports = check_tier(&model, a.backend.open_gpu()?, &tokens, ty)?;
         if ty == CacheType::F32 {
             println!("exact (--precision exact): GPU and CPU reference with an f32 latent cache");
+            print_table(&reports);
         } else {
             println!(
                 "\nfast (the default): GPU and CPU reference with a {} latent cache, rounded alike",
                 ty.name()
             );
-        }
-        print_table(&reports);
-        if ty != CacheType::F32 {
-            let r = fast_vs_exact_logits(&model, &mut gpu, &tokens)?;
+            // check_tier puts the fast-against-exact logits last.
+            let (nodes, last) = reports.split_at(reports.len() - 1);
+            print_table(nodes);
+            let r = &last[0];
             println!(
                 "fast logits against the exact CPU reference: NMSE {:.3e}, max |err| {:.3e} (tier {FAST_LOGITS_NMSE:e})",
                 r.nmse, r.max_abs
             );
-            reports.push(r);
         }
         match reports.iter().find(|r| !r.ok) {
             None => println!(

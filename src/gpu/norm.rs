@@ -207,11 +207,18 @@ pub fn encode_rms_norm(ctx: &GpuContext, pipes: &Pipelines, enc: &mut Recorder, 
         "rms_norm elements",
         (n_rows * x_stride.max(yv.stride) + yv.offset).max(n_rows * k * n),
     );
-    // Unused inputs are bound to x (read-only, like them) and an unused S to y, which the kernel
-    // then never touches.
+    // Unused inputs are bound to x (read-only, like them) and an unused S to a scratch word,
+    // which the kernel then never touches (WebGPU refuses two writable bindings of one buffer).
     let sum = a.sum.as_ref();
     let addend = |i: usize| sum.and_then(|m| m.addends.get(i).copied()).unwrap_or(a.x);
-    let s = sum.map_or(a.y, |m| m.s);
+    let unused_s;
+    let s = match sum {
+        Some(m) => m.s,
+        None => {
+            unused_s = pipes.scratch(ctx, "rms_norm unused s", 4);
+            &unused_s
+        }
+    };
     let mw = sum.and_then(|m| m.mix).map_or(a.x, |(mw, _)| mw);
     let (gx, gy) = grid(ctx, n_rows);
     encode_op(
