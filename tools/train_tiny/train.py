@@ -20,6 +20,7 @@ import time
 import numpy as np
 import torch
 import transformers
+from tokenizers import Tokenizer
 from transformers import DeepseekV2ForCausalLM
 
 import data
@@ -125,6 +126,10 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--init",
+        help="start from this run's weights (a further stage; its tokenizer is kept)",
+    )
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-n", type=int, default=100)
     ap.add_argument("--final-n", type=int, default=1000)
@@ -137,13 +142,19 @@ def main():
     torch.use_deterministic_algorithms(True)
     device = "cuda" if torch.cuda.is_available() else "cpu"
 
-    corpus = [p + a for _, p, a in itertools.islice(data.stream(args.seed + 99), 20000)]
-    tok = tk.build(corpus, vocab_size=512)
+    if args.init:
+        tok = Tokenizer.from_file(os.path.join(args.init, "tokenizer.json"))
+    else:
+        corpus = [p + a for _, p, a in itertools.islice(data.stream(args.seed + 99), 20000)]
+        tok = tk.build(corpus, vocab_size=512)
     tk.save(tok, args.out, model_max_length=4096)
     enc = Encoder(tok)
 
     cfg = model_config.config(tok.get_vocab_size())
-    model = DeepseekV2ForCausalLM(cfg).float().to(device)
+    if args.init:
+        model = DeepseekV2ForCausalLM.from_pretrained(args.init, dtype=torch.float32).to(device)
+    else:
+        model = DeepseekV2ForCausalLM(cfg).float().to(device)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{n_params} parameters, vocab {cfg.vocab_size}, device {device}", flush=True)
 
@@ -205,6 +216,7 @@ def main():
         },
         "device": device,
         "seed": args.seed,
+        "init": args.init,
         "steps": args.steps,
         "batch": args.batch,
         "seq_len": SEQ_LEN,

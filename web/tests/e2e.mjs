@@ -1,7 +1,7 @@
 // Drives the built page (web/dist) in Debian's headless Chromium, WebGPU on its SwiftShader
 // adapter: loads the Q8_0 and Q4_K models, generates three tasks and finds the right answers in
 // the page, runs Check and finds every node agreeing, loads a small DeepSeek GGUF through the file
-// input and checks it too, and saves a screenshot. Prints one JSON line of measurements; exits
+// input and checks it too, and saves screenshots (laptop and phone widths). Prints one JSON line of measurements; exits
 // non-zero on any failure.
 //
 //   node web/tests/e2e.mjs [--dist web/dist] [--fixture FILE.gguf] [--out DIR]
@@ -126,6 +126,8 @@ async function main() {
     await waitData(page, "check", ["ok"], 600e3);
     result.screenshot = join(out, "web-demo.png");
     await page.screenshot({ path: result.screenshot, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(out, "web-demo-phone.png"), fullPage: true });
     if (errors.length) fail(`the page logged errors: ${errors.join(" | ")}`);
     result.wasm_bytes = (await stat(join(dist, "pkg", "wgpu_ds_web_bg.wasm"))).size;
     console.log(JSON.stringify(result));
