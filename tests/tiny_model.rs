@@ -321,7 +321,10 @@ fn assert_scores(
             "{label} {task}: {same}/{n} answers as the reference"
         );
         if headline {
-            assert!(acc >= HEADLINE, "{label} {task}: accuracy {acc} < {HEADLINE}");
+            assert!(
+                acc >= HEADLINE,
+                "{label} {task}: accuracy {acc} < {HEADLINE}"
+            );
         }
     }
 }

@@ -11,7 +11,10 @@ use std::process::Command;
 fn missing() -> Option<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let need = [
-        (root.join("web/dist/index.html"), "web/dist is not built (run web/build.sh)"),
+        (
+            root.join("web/dist/index.html"),
+            "web/dist is not built (run web/build.sh)",
+        ),
         (
             root.join("web/node_modules/playwright-core"),
             "web/node_modules has no playwright-core (cd web && npm ci)",
@@ -35,7 +38,13 @@ fn web_demo_answers_and_checks_in_headless_chromium() {
     }
     let fixture = "tests/fixtures/oracle/models/tiny-v3-s-Q4_0.gguf";
     let out = Command::new("node")
-        .args(["web/tests/e2e.mjs", "--fixture", fixture, "--out", "target/web-e2e"])
+        .args([
+            "web/tests/e2e.mjs",
+            "--fixture",
+            fixture,
+            "--out",
+            "target/web-e2e",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("node runs (apt-get install nodejs)");

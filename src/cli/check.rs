@@ -1,7 +1,9 @@
 //! `wgpu-ds check -m FILE [-p TEXT]`: the model on the CPU and the GPU for the same tokens, every
 //! named node compared; a table per op kind × weight type; non-zero exit on any failure.
 
-use wgpu_ds::check::{check_tier, default_tokens, node_tier, summarize, NodeReport, FAST_LOGITS_NMSE};
+use wgpu_ds::check::{
+    check_tier, default_tokens, node_tier, summarize, NodeReport, FAST_LOGITS_NMSE,
+};
 use wgpu_ds::model::CacheType;
 use wgpu_ds::tokenizer::Tokenizer;
 use wgpu_ds::{Error, Result};

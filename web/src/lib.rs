@@ -102,7 +102,10 @@ impl Engine {
             let mut s = state
                 .try_borrow_mut()
                 .map_err(|_| js_err("the engine is busy with another request"))?;
-            let loaded = s.loaded.as_mut().ok_or_else(|| js_err("no model is loaded"))?;
+            let loaded = s
+                .loaded
+                .as_mut()
+                .ok_or_else(|| js_err("no model is loaded"))?;
             let stats = loaded.generate(&req, &on_text).await.map_err(js_err)?;
             Ok(JsValue::from_str(&stats.to_string()))
         })
@@ -116,7 +119,10 @@ impl Engine {
             let s = state
                 .try_borrow()
                 .map_err(|_| js_err("the engine is busy with another request"))?;
-            let loaded = s.loaded.as_ref().ok_or_else(|| js_err("no model is loaded"))?;
+            let loaded = s
+                .loaded
+                .as_ref()
+                .ok_or_else(|| js_err("no model is loaded"))?;
             let tokens = loaded.check_tokens(&prompt).map_err(js_err)?;
             let mut tiers = Vec::new();
             for ty in report::CHECK_TIERS {
@@ -126,7 +132,9 @@ impl Engine {
                     .map_err(js_err)?;
                 tiers.push((ty, reports));
             }
-            Ok(JsValue::from_str(&report::check(&tokens, &tiers).to_string()))
+            Ok(JsValue::from_str(
+                &report::check(&tokens, &tiers).to_string(),
+            ))
         })
     }
 }

@@ -36,7 +36,9 @@ impl GenerateRequest {
         let num = |k: &str, d: f64| v.get(k).and_then(Value::as_f64).unwrap_or(d);
         let n_predict = num("n_predict", 32.0);
         if !(1.0..=4096.0).contains(&n_predict) {
-            return Err(Error::Usage("tokens to generate must be between 1 and 4096".into()));
+            return Err(Error::Usage(
+                "tokens to generate must be between 1 and 4096".into(),
+            ));
         }
         let sampler = SamplerConfig {
             temperature: num("temperature", 0.0) as f32,
@@ -88,12 +90,7 @@ impl Loaded {
     pub fn summary(&self) -> Value {
         let m = &self.model;
         let c = &m.config;
-        let mut types: Vec<String> = m
-            .weights
-            .tensors
-            .iter()
-            .map(|w| w.ty.to_string())
-            .collect();
+        let mut types: Vec<String> = m.weights.tensors.iter().map(|w| w.ty.to_string()).collect();
         types.sort();
         types.dedup();
         let name = m.file.get_str("general.name").ok().flatten().unwrap_or("");
@@ -130,7 +127,10 @@ impl Loaded {
 
     /// Generates for `req`, handing each decoded piece of text to `on_text`; returns the timings.
     pub async fn generate(&mut self, req: &GenerateRequest, on_text: &Function) -> Result<Value> {
-        let tok = self.tok.as_ref().ok_or_else(|| Error::Usage("this file has no tokenizer".into()))?;
+        let tok = self
+            .tok
+            .as_ref()
+            .ok_or_else(|| Error::Usage("this file has no tokenizer".into()))?;
         let prompt = tok.encode(&req.prompt, true, true)?;
         let mut stream = tok.stream_decoder();
         let t0 = Instant::now();

@@ -384,7 +384,8 @@ impl<'m> GpuExecutor<'m> {
             _ => vec![g.logits],
         };
         let mut out: Vec<Option<Buf>> = (0..g.nodes.len()).map(|_| None).collect();
-        let srcs: Vec<(&wgpu::Buffer, usize)> = wanted.iter().map(|&n| (&bufs[n], len(n))).collect();
+        let srcs: Vec<(&wgpu::Buffer, usize)> =
+            wanted.iter().map(|&n| (&bufs[n], len(n))).collect();
         let values = super::ops::read_many_async(&self.ctx, &srcs).await?;
         for (n, v) in wanted.into_iter().zip(values) {
             out[n] = Some(match g.nodes[n].dtype {
