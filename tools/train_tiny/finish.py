@@ -25,6 +25,17 @@ import reference
 import train
 
 
+def stage_report(run: str) -> dict:
+    """The run's report; a run started from another's weights (`--init`) carries the earlier
+    stages' reports, in order, under "earlier_stages"."""
+    with open(os.path.join(run, "report.json")) as f:
+        report = json.load(f)
+    if report.get("init"):
+        earlier = stage_report(report["init"])
+        report["earlier_stages"] = earlier.pop("earlier_stages", []) + [earlier]
+    return report
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -57,8 +68,7 @@ def main():
         c, n = per.get(t, (0, 0))
         per[t] = (c + (g == a), n + 1)
 
-    with open(os.path.join(args.run, "report.json")) as f:
-        report = json.load(f)
+    report = stage_report(args.run)
     report["shipped_f16"] = {
         "held_out_tsv_accuracy": {t: round(c / n, 4) for t, (c, n) in per.items()},
         "held_out_tsv_n_per_task": args.n,

@@ -127,6 +127,10 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
+        "--weights",
+        help="task weights instead of TASK_WEIGHTS, e.g. add=4,add9=6 (others keep theirs)",
+    )
+    ap.add_argument(
         "--init",
         help="start from this run's weights (a further stage; its tokenizer is kept)",
     )
@@ -173,9 +177,14 @@ def main():
         t = (step - warmup) / max(1, args.steps - warmup)
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
 
-    tasks = tuple(TASK_WEIGHTS)
+    weights = dict(TASK_WEIGHTS)
+    for kv in filter(None, (args.weights or "").split(",")):
+        k, v = kv.split("=")
+        assert k in weights, f"unknown task {k}"
+        weights[k] = float(v)
+    tasks = tuple(weights)
     packer = Packer(
-        enc, data.stream(args.seed, tasks=tasks, weights=[TASK_WEIGHTS[t] for t in tasks])
+        enc, data.stream(args.seed, tasks=tasks, weights=[weights[t] for t in tasks])
     )
     eval_small = data.eval_set(args.eval_n, tasks=EVAL_TASKS)
     curve = []
@@ -201,7 +210,7 @@ def main():
     # The first examples of the training stream itself (seen early in training).
     train_seen = list(
         itertools.islice(
-            data.stream(args.seed, tasks=tasks, weights=[TASK_WEIGHTS[t] for t in tasks]),
+            data.stream(args.seed, tasks=tasks, weights=[weights[t] for t in tasks]),
             args.final_n * 20,
         )
     )
@@ -221,7 +230,7 @@ def main():
         "batch": args.batch,
         "seq_len": SEQ_LEN,
         "lr": args.lr,
-        "task_weights": TASK_WEIGHTS,
+        "task_weights": weights,
         "parameters": n_params,
         "train_seconds": round(train_time, 1),
         "loss_curve": curve,
