@@ -8,7 +8,7 @@ and <eos> only. Tasks (train.py's TASK_WEIGHTS picks which are trained; `sub` is
   max   "max(381,92)=" -> "381"
   rev   "rev(90715)=" -> "51709"       digit strings of 1-8 digits (reversal)
   sort  "sort(3171)=" -> "1137"        digits in ascending order, 1-8 digits
-  add9  "49079+50774=" -> "99853"      additions whose carry runs through a column summing to 9
+  add9  "4951+5049=" -> "10000"        additions whose carry runs through a column summing to 9
                                        (the hard case of `add`; trained, and evaluated on its own)
   maxeq "max(67927,64998)=" -> "67927" operands of equal length sharing a leading prefix
 
