@@ -130,7 +130,7 @@ async function load(bytes, name, t0) {
     state.loaded = true;
     $("load-status").className = "ok";
     $("load-status").textContent =
-      `Loaded ${name} in ${(ms / 1000).toFixed(2)} s (${(s.load_ms / 1000).toFixed(2)} s of it parsing and uploading).`;
+      `Loaded ${name} in ${(ms / 1000).toFixed(2)} s (${s.load_ms.toFixed(0)} ms of it parsing and uploading).`;
     fillKv($("model-info"), [
       ["name", s.name || name],
       ["file", mb(s.file_bytes)],
