@@ -6,7 +6,7 @@
 mod loaded;
 mod report;
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
@@ -43,15 +43,19 @@ pub struct Engine {
     state: Rc<RefCell<State>>,
 }
 
-/// Runs `f` on the state unless another call is still using it.
-fn with_state<T>(
-    state: &Rc<RefCell<State>>,
-    f: impl FnOnce(&mut State) -> Result<T, JsValue>,
-) -> Result<T, JsValue> {
-    let mut s = state
+/// The state, unless another call (one still awaiting the GPU) holds it.
+fn lock(state: &RefCell<State>) -> Result<RefMut<'_, State>, JsValue> {
+    state
         .try_borrow_mut()
-        .map_err(|_| js_err("the engine is busy with another request"))?;
-    f(&mut s)
+        .map_err(|_| js_err("the engine is busy with another request"))
+}
+
+impl State {
+    fn loaded(&mut self) -> Result<&mut Loaded, JsValue> {
+        self.loaded
+            .as_mut()
+            .ok_or_else(|| js_err("no model is loaded"))
+    }
 }
 
 #[wasm_bindgen]
@@ -77,17 +81,11 @@ impl Engine {
     pub fn load(&self, bytes: Vec<u8>, name: String, n_ctx: usize) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
-            with_state(&state, |s| {
-                s.loaded = None;
-                Ok(())
-            })?;
+            lock(&state)?.loaded = None;
             let ctx = context().await?;
             let loaded = Loaded::new(bytes, &name, ctx, n_ctx).map_err(js_err)?;
             let summary = loaded.summary().to_string();
-            with_state(&state, |s| {
-                s.loaded = Some(loaded);
-                Ok(())
-            })?;
+            lock(&state)?.loaded = Some(loaded);
             Ok(JsValue::from_str(&summary))
         })
     }
@@ -99,14 +97,8 @@ impl Engine {
         let state = self.state.clone();
         future_to_promise(async move {
             let req = GenerateRequest::parse(&prompt, &settings).map_err(js_err)?;
-            let mut s = state
-                .try_borrow_mut()
-                .map_err(|_| js_err("the engine is busy with another request"))?;
-            let loaded = s
-                .loaded
-                .as_mut()
-                .ok_or_else(|| js_err("no model is loaded"))?;
-            let stats = loaded.generate(&req, &on_text).await.map_err(js_err)?;
+            let mut s = lock(&state)?;
+            let stats = s.loaded()?.generate(&req, &on_text).await.map_err(js_err)?;
             Ok(JsValue::from_str(&stats.to_string()))
         })
     }
@@ -116,13 +108,8 @@ impl Engine {
     pub fn check(&self, prompt: String) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
-            let s = state
-                .try_borrow()
-                .map_err(|_| js_err("the engine is busy with another request"))?;
-            let loaded = s
-                .loaded
-                .as_ref()
-                .ok_or_else(|| js_err("no model is loaded"))?;
+            let mut s = lock(&state)?;
+            let loaded = s.loaded()?;
             let tokens = loaded.check_tokens(&prompt).map_err(js_err)?;
             let mut tiers = Vec::new();
             for ty in report::CHECK_TIERS {
