@@ -14,7 +14,8 @@
 //           second gated matrix: read only with GLU and PAIR), P params.
 // Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
 // count), the slot on z (plus slot_base when the slots exceed one dispatch); with PAIR one flat
-// list of workgroups over x + y · (x count) (see PAIR). A row is cut into
+// list of workgroups over x + y · (x count) (see PAIR); with GROUPED one per (group of NR rows,
+// expert), looping over the expert's slots (see GROUPED). A row is cut into
 // units of UNIT elements (32, or 64 for Q2_K and Q3_K): unit `ub = (UNIT·u % QK) / UNIT` of block
 // `UNIT·u / QK`, runs of 16 at `unit_first(ub)` + k·UNIT_RUN2 (k < UNIT / 16) within the block,
 // chosen by quant/dot/<type>.wgsl so that one unit's quants share their bytes (both nibbles of
@@ -37,6 +38,12 @@ override GLU: u32 = 0u;
 // one dispatch). With GLU as well (matvec_glu_pair): the first is gated (W, W2: the routed
 // experts' gate and up), the second too (W3, W4: the shared experts').
 override PAIR: u32 = 0u;
+// 1: a multi-token MatMulId with its slots grouped by expert (matvec_grouped, matvec_glu_grouped;
+// not with PAIR): IDS holds moe_group's lists, not the ids: IDS[m] .. IDS[m + 1] index expert m's
+// slots in the list at IDS[n_expert + 1 ..]. One workgroup per (group of NR rows, expert
+// m_first + z) walks its expert's slots, so its rows come from memory once per step and from
+// cache for every further slot, and the workgroups of experts no slot chose leave at once.
+override GROUPED: u32 = 0u;
 // Partial sums per invocation: NR rows, twice with GLU.
 override NACC: u32 = NR * (1u + GLU);
 const NR_MAX: u32 = 16u;
@@ -61,7 +68,7 @@ struct Params {
     slot_base: u32,
     n_slots_total: u32,
     rows2: u32,
-    pad0: u32,
+    n_expert: u32,
     pad1: u32,
     pad2: u32,
 }
@@ -134,6 +141,10 @@ fn load_x16(i: u32) -> X16 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
+    if (GROUPED != 0u) {
+        grouped(wg.x + wg.y * nwg.x, wg.z, lane);
+        return;
+    }
     var group = wg.x + wg.y * nwg.x;
     var rows = P.rows;
     var s = P.slot_base + wg.z;
@@ -179,6 +190,34 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
     }
     let nr = min(NR, rows - r0);
+    rows_dot(w_mat + r0 * P.row_bytes, nr, x_row, lane);
+    store_rows(s, t, r0, nr, second, lane);
+}
+
+// GROUPED: rows group · NR .. of expert m_first + e for every slot that chose it. The list
+// lengths come from a read-only binding at uniform indices, so the loop (and the barriers in
+// rows_dot) stays uniform over the workgroup.
+fn grouped(group: u32, e: u32, lane: Lane) {
+    let r0 = group * NR;
+    if (r0 >= P.rows || e >= P.m_count) {
+        return;
+    }
+    let m = P.m_first + e;
+    let list = P.n_expert + 1u;
+    let end = u32(IDS[m + 1u]);
+    let nr = min(NR, P.rows - r0);
+    let w_rows = TABLE_BYTES + P.w_offset + e * P.mat_bytes + r0 * P.row_bytes;
+    for (var j = u32(IDS[m]); j < end; j = j + 1u) {
+        let s = u32(IDS[list + j]);
+        let t = s / P.n_slot;
+        rows_dot(w_rows, nr, P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride, lane);
+        store_rows(s, t, r0, nr, false, lane);
+    }
+}
+
+// The dots of the nr rows from byte `w_rows` (NR apart by row_bytes) with X's row at `x_row`,
+// left in row_totals (gate dots, then up dots with GLU). Every invocation calls it (barriers).
+fn rows_dot(w_rows: u32, nr: u32, x_row: u32, lane: Lane) {
     var acc: array<f32, ACC_MAX>;
     let units = P.cols / UNIT;
     for (var u = lane.lid; u < units; u = u + WG) {
@@ -194,7 +233,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             x2 = load_x16(first + 2u * UNIT_RUN2);
             x3 = load_x16(first + 3u * UNIT_RUN2);
         }
-        let b = w_mat + r0 * P.row_bytes + (e / QK) * BLOCK_BYTES;
+        let b = w_rows + (e / QK) * BLOCK_BYTES;
         for (var r = 0u; r < NR; r = r + 1u) {
             if (r < nr) {
                 acc[r] = acc[r] + unit_dot_x(b + r * P.row_bytes, ub, x0, x1, x2, x3);
@@ -209,7 +248,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     // cols % UNIT != 0 happens only for float types (QK = 1): element c is block c.
     for (var c = UNIT * units + lane.lid; c < P.cols; c = c + WG) {
         for (var r = 0u; r < nr; r = r + 1u) {
-            let b = w_mat + (r0 + r) * P.row_bytes + c * BLOCK_BYTES;
+            let b = w_rows + r * P.row_bytes + c * BLOCK_BYTES;
             acc[r] = acc[r] + block_get(b, 0u) * x_at(x_row + c);
             if (GLU != 0u) {
                 W_SEL = W_BASE + 1u;
@@ -219,7 +258,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         }
     }
     rows_reduce(&acc, lane);
-    // With GLU, row r's gate dot is total r and its up dot total NR + r.
+}
+
+// Invocations r, r + WG, ... write rows r0 + r of slot s (token t) from row_totals: to Y, or to
+// Y2 for PAIR's second matrix. With GLU, row r's gate dot is total r and its up dot NR + r.
+fn store_rows(s: u32, t: u32, r0: u32, nr: u32, second: bool, lane: Lane) {
     for (var r = lane.lid; r < nr; r = r + WG) {
         var v = row_totals[r];
         if (GLU != 0u) {

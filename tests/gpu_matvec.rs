@@ -138,6 +138,7 @@ fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
                 ids: None,
                 x_per_slot: true,
                 x_stride: None,
+                groups: None,
             };
             let mut enc = Recorder::new();
             encode_matvec_glu(&ctx, &pipes, &mut enc, &gw, &uw, &xb, &yb, n_tok, &slots).unwrap();
@@ -273,6 +274,7 @@ fn gated_experts_paired_with_gated_shared_experts_match_cpu_for_every_type() {
             ids: Some(&idb),
             x_per_slot: false,
             x_stride: None,
+            groups: None,
         };
         for &shape in &shapes {
             let pipes = Pipelines::new(shape);

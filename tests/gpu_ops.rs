@@ -305,6 +305,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
                 ids: None,
                 x_per_slot: true,
                 x_stride: None,
+                groups: None,
             };
             encode_matvec_slots(ctx, &pipes, &mut enc, &w, &xb, &yb, n_tok, &slots);
             enc.submit(ctx, &pipes);
@@ -352,6 +353,7 @@ fn per_head_and_per_expert_matvec_match_cpu_also_when_experts_are_chunked() {
                     ids: Some(&idb),
                     x_per_slot: false,
                     x_stride: None,
+                    groups: None,
                 },
             );
             enc.submit(ctx, &pipes);

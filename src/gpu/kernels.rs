@@ -92,6 +92,7 @@ const SOURCES: &[(&str, &str)] = &[
     shader!("moe_route.wgsl"),
     shader!("moe_route/route.wgsl"),
     shader!("moe_route/norm.wgsl"),
+    shader!("moe_group.wgsl"),
     shader!("argmax.wgsl"),
     shader!("attn_absorbed.wgsl"),
     shader!("attn_combine.wgsl"),
@@ -147,6 +148,8 @@ const TYPELESS: &[(&str, &[&str], &str)] = &[
         &["common/reduce.wgsl", "moe_route.wgsl"],
         "moe_route/norm.wgsl",
     ),
+    // the slots of a multi-token MatMulId listed by expert (for matvec_grouped)
+    ("moe_group", &[], "moe_group.wgsl"),
     ("argmax", &[], "argmax.wgsl"),
     (
         "attn_absorbed",
@@ -281,6 +284,13 @@ pub enum Kernel {
     /// (`matvec.wgsl` with `GLU = 1` and `PAIR = 1`): the routed and the shared experts' gate
     /// and up projections in one dispatch.
     MatVecGluPair(QuantType, Reduce),
+    /// A multi-token MatMulId over slots grouped by expert (`matvec.wgsl` with `GROUPED = 1`,
+    /// the lists made by `moe_group`): one workgroup per (row group, expert) walks the expert's
+    /// slots, so each expert's rows come from memory once per step.
+    MatVecGrouped(QuantType, Reduce),
+    /// The gated form over grouped slots (`GLU = 1`, `GROUPED = 1`): the routed experts' gate
+    /// and up projections of a prefill chunk.
+    MatVecGluGrouped(QuantType, Reduce),
     /// The transposed product over stored rows (`matvec_t.wgsl`): y[d] = Σ_c W[c, d] x[c], for
     /// materializing MLA keys from attn_k_b.
     MatVecT(QuantType),
@@ -313,6 +323,10 @@ impl Kernel {
                 Kernel::MatVecPair(t, Reduce::Subgroup),
                 Kernel::MatVecGluPair(t, Reduce::Workgroup),
                 Kernel::MatVecGluPair(t, Reduce::Subgroup),
+                Kernel::MatVecGrouped(t, Reduce::Workgroup),
+                Kernel::MatVecGrouped(t, Reduce::Subgroup),
+                Kernel::MatVecGluGrouped(t, Reduce::Workgroup),
+                Kernel::MatVecGluGrouped(t, Reduce::Subgroup),
                 Kernel::MatVecT(t),
                 Kernel::MulMm(t),
                 Kernel::GetRows(t),
@@ -331,6 +345,8 @@ impl Kernel {
             Kernel::MatVecGlu(t, r) => ("matvec_glu", t, Some(r)),
             Kernel::MatVecPair(t, r) => ("matvec_pair", t, Some(r)),
             Kernel::MatVecGluPair(t, r) => ("matvec_glu_pair", t, Some(r)),
+            Kernel::MatVecGrouped(t, r) => ("matvec_grouped", t, Some(r)),
+            Kernel::MatVecGluGrouped(t, r) => ("matvec_glu_grouped", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t", t, None),
             Kernel::MulMm(t) => ("mul_mm", t, None),
             Kernel::GetRows(t) => ("get_rows", t, None),
@@ -356,7 +372,9 @@ impl Kernel {
             Kernel::MatVec(t, r)
             | Kernel::MatVecGlu(t, r)
             | Kernel::MatVecPair(t, r)
-            | Kernel::MatVecGluPair(t, r) => ("matvec.wgsl", t, Some(r)),
+            | Kernel::MatVecGluPair(t, r)
+            | Kernel::MatVecGrouped(t, r)
+            | Kernel::MatVecGluGrouped(t, r) => ("matvec.wgsl", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
             Kernel::MulMm(t) => ("mul_mm.wgsl", t, None),
             Kernel::GetRows(t) => ("get_rows/plain.wgsl", t, None),
@@ -397,6 +415,8 @@ impl Kernel {
                 | Kernel::MatVecGlu(_, Reduce::Subgroup)
                 | Kernel::MatVecPair(_, Reduce::Subgroup)
                 | Kernel::MatVecGluPair(_, Reduce::Subgroup)
+                | Kernel::MatVecGrouped(_, Reduce::Subgroup)
+                | Kernel::MatVecGluGrouped(_, Reduce::Subgroup)
         )
     }
 

@@ -276,6 +276,7 @@ pub fn encode_attn_materialized(
             ids: ids.as_ref(),
             x_per_slot: false,
             x_stride: Some(width),
+            groups: None,
         };
         encode_matvec_slots(ctx, pipes, enc, v_b, cache, &scratch.v, n_kv, &slots);
         let p = AttnMhaParams {

@@ -20,6 +20,7 @@ pub mod norm;
 // routing and attention ops
 pub mod attention;
 pub mod mla_prefill;
+pub mod moe_group;
 pub mod mul_mm;
 pub mod routing;
 pub mod step_table;

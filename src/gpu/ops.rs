@@ -147,6 +147,10 @@ pub struct Slots<'a> {
     /// Elements from one X row to the next; None: the matrix's cols (rows packed). Longer rows
     /// let a matvec read a prefix of each, e.g. c_kv from latent-cache rows of kv_lora + rope.
     pub x_stride: Option<usize>,
+    /// With `ids`: moe_group's lists of the slots by expert (`encode_moe_group`), i32
+    /// [n_mat + 1 + n_tok · n_slot]. The matvec then runs one workgroup per (row group, expert)
+    /// over the expert's slots (`matvec_grouped`); None: one per (row group, slot).
+    pub groups: Option<&'a wgpu::Buffer>,
 }
 
 /// One dispatch of `kernel`: `buffers` bound to bindings 0.., the uniform `params` after them
@@ -194,6 +198,7 @@ pub fn encode_matvec(
             ids: None,
             x_per_slot: true,
             x_stride: None,
+            groups: None,
         },
     );
 }
@@ -267,6 +272,7 @@ pub fn encode_matvec_pair(
         ids: None,
         x_per_slot: true,
         x_stride: None,
+        groups: None,
     };
     encode_slots(
         ctx,
@@ -367,6 +373,9 @@ fn encode_slots(
     let ids = slots.ids.unwrap_or_else(|| pipes.placeholder(ctx));
     let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
     let (reduce, nr) = (pipes.matvec.reduce, pipes.matvec.nr as usize);
+    if let (Some(groups), Some(_)) = (slots.groups, slots.ids) {
+        return encode_grouped(ctx, pipes, enc, w, second, (x, y, groups), n_tok, slots);
+    }
     let kernel = match second {
         Second::None => Kernel::MatVec(w.ty, reduce),
         Second::Up(_) => Kernel::MatVecGlu(w.ty, reduce),
@@ -422,14 +431,15 @@ fn encode_slots(
             let (gx, gy) = grid(ctx, groups);
             let bound = [&c.buf, x, y, ids, w2, y2, w3, w4];
             encode_op(ctx, pipes, enc, kernel, &p, &bound, (gx, gy, gz));
-            // Distinct matrices the slots can touch, each read once (exact for one token).
+            // Every slot's workgroups read its matrix's rows of the chunk; the slots of a
+            // MatMulId spread over the chunks by their share of the experts.
             let slots_here = if paired { n_slots_total } else { gz as usize };
-            let mats = if slots.n_slot > 1 || slots.ids.is_some() {
-                slots_here.min(c.n_mat)
+            let reads = if slots.ids.is_some() {
+                (slots_here * c.n_mat).div_ceil(w.n_mat)
             } else {
-                1
+                slots_here
             };
-            let bytes = mats * c.n_rows * w.row_bytes;
+            let bytes = reads * c.n_rows * w.row_bytes;
             enc.note_weight_bytes(match second {
                 Second::None => bytes,
                 Second::Up(_) => 2 * bytes,
@@ -437,6 +447,65 @@ fn encode_slots(
                 Second::GluPair { gate2, .. } => 2 * (bytes + rows2 * gate2.row_bytes),
             } as u64);
         }
+    }
+}
+
+/// `encode_slots` over moe_group's lists (`slots.groups`): one dispatch per chunk of `w`, one
+/// workgroup per (row group, expert of the chunk).
+#[allow(clippy::too_many_arguments)]
+fn encode_grouped(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut Recorder,
+    w: &GpuWeight,
+    second: Second,
+    (x, y, groups): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+    n_tok: usize,
+    slots: &Slots,
+) {
+    let (reduce, nr) = (pipes.matvec.reduce, pipes.matvec.nr as usize);
+    let n_slots_total = n_tok * slots.n_slot;
+    let (kernel, up) = match second {
+        Second::None => (Kernel::MatVecGrouped(w.ty, reduce), None),
+        Second::Up(u) => (Kernel::MatVecGluGrouped(w.ty, reduce), Some(u)),
+        Second::Pair(..) | Second::GluPair { .. } => {
+            unreachable!("grouped slots are never paired (encode_glu runs the pair apart)")
+        }
+    };
+    for (ci, c) in w.chunks.iter().enumerate() {
+        let (ph, ph_out) = (pipes.placeholder(ctx), pipes.placeholder_out(ctx));
+        let w2 = up.map_or(ph, |u| &u.chunks[ci].buf);
+        let p = MatVecParams {
+            rows: c.n_rows as u32,
+            cols: w.cols as u32,
+            row_bytes: w.row_bytes as u32,
+            x_stride: slots.x_stride.unwrap_or(w.cols) as u32,
+            y_offset: c.r0 as u32,
+            y_stride: w.rows as u32,
+            n_slot: slots.n_slot as u32,
+            mat_bytes: (w.rows * w.row_bytes) as u32,
+            use_ids: 1,
+            x_per_slot: slots.x_per_slot as u32,
+            m_first: c.m0 as u32,
+            m_count: c.n_mat as u32,
+            n_slots_total: n_slots_total as u32,
+            n_expert: w.n_mat as u32,
+            ..Default::default()
+        };
+        let (gx, gy) = grid(ctx, c.n_rows.div_ceil(nr));
+        let bound = [&c.buf, x, y, groups, w2, ph_out, ph, ph];
+        encode_op(
+            ctx,
+            pipes,
+            enc,
+            kernel,
+            &p,
+            &bound,
+            (gx, gy, c.n_mat as u32),
+        );
+        // Each expert some slot chose is read from memory once: at most min(experts, slots).
+        let bytes = n_slots_total.min(c.n_mat) * c.n_rows * w.row_bytes;
+        enc.note_weight_bytes((bytes * (1 + up.is_some() as usize)) as u64);
     }
 }
 

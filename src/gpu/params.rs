@@ -25,7 +25,9 @@ pub struct MatVecParams {
     pub n_slots_total: u32,
     /// Rows of the second matrix (matvec_pair only).
     pub rows2: u32,
-    pub pad0: u32,
+    /// Experts in moe_group's lists (matvec_grouped only): the slot list starts after
+    /// n_expert + 1 offsets.
+    pub n_expert: u32,
     pub pad1: u32,
     pub pad2: u32,
 }
@@ -45,5 +47,15 @@ pub struct GetRowsParams {
     pub n_total: u32,
     /// RMSNorm epsilon (`get_rows_norm` only).
     pub eps: f32,
+    pub pad1: u32,
+}
+
+/// shaders/moe_group.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct MoeGroupParams {
+    pub n_slots: u32,
+    pub n_expert: u32,
+    pub pad0: u32,
     pub pad1: u32,
 }

@@ -162,6 +162,17 @@ impl Pipelines {
                 ("GLU", 1.0),
                 ("PAIR", 1.0),
             ],
+            Kernel::MatVecGrouped(..) => vec![
+                ("WG", self.matvec.wg as f64),
+                ("NR", self.matvec.nr as f64),
+                ("GROUPED", 1.0),
+            ],
+            Kernel::MatVecGluGrouped(..) => vec![
+                ("WG", self.matvec.wg as f64),
+                ("NR", self.matvec.nr as f64),
+                ("GLU", 1.0),
+                ("GROUPED", 1.0),
+            ],
             _ => vec![],
         }
     }

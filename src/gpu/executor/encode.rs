@@ -2,11 +2,14 @@
 //! (matrix products, attention and routing, elementwise and normalization), plus the fused forms
 //! the lowering introduces (the gated matvec, the MoE mix with its Adds, cache-row targets).
 
+use std::cell::Cell;
+
 use super::GpuExecutor;
 use crate::error::Result;
 use crate::gpu::elementwise::{self, RowView};
 use crate::gpu::lower::{Lowered, Lowering};
 use crate::gpu::mla_prefill::MlaScratch;
+use crate::gpu::moe_group::{encode_moe_group, moe_group_bytes, MOE_GROUP_MAX_EXPERTS};
 use crate::gpu::mul_mm::encode_mul_mm;
 use crate::gpu::norm::{self, RopeTail, RowSum};
 use crate::gpu::ops::{
@@ -26,6 +29,9 @@ pub(super) struct StepIo<'a> {
     pub bufs: &'a [wgpu::Buffer],
     /// The step table (`gpu::step_table`): cos/sin of the tokens' positions, then their places.
     pub table: StepTable<'a>,
+    /// The ids node whose slots moe_group last listed in this step (a layer's gate, up and
+    /// down projections share one listing).
+    pub grouped: Cell<Option<NodeId>>,
 }
 
 /// An op's input `x` through its lowering's view: a folded Slice's source, or `x` itself.
@@ -64,7 +70,7 @@ impl GpuExecutor<'_> {
                     continue;
                 }
                 Lowered::Glu { gate, up } => {
-                    self.encode_glu(enc, bufs, g, (&g.ops[*gate], &g.ops[*up], op), None)?;
+                    self.encode_glu(enc, io, (&g.ops[*gate], &g.ops[*up], op), None)?;
                     continue;
                 }
                 Lowered::GluPair {
@@ -75,7 +81,7 @@ impl GpuExecutor<'_> {
                     up2,
                 } => {
                     let second = (&g.ops[*gate2], &g.ops[*up2], &g.ops[*other]);
-                    self.encode_glu(enc, bufs, g, (&g.ops[*gate], &g.ops[*up], op), Some(second))?;
+                    self.encode_glu(enc, io, (&g.ops[*gate], &g.ops[*up], op), Some(second))?;
                     continue;
                 }
                 Lowered::ReadView { src, view } | Lowered::NormRope { src, view, .. } => {
@@ -156,23 +162,52 @@ impl GpuExecutor<'_> {
                     ids: None,
                     x_per_slot: true,
                     x_stride: view.map(|v| v.stride),
+                    groups: None,
                 };
                 encode_matvec_slots(ctx, pipes, enc, m, xb, &bufs[out], t, &slots);
             }
             Op::MatMulId { w, x, ids, out } => {
                 let m = self.mat(w);
                 let k = len(ids) / t;
+                let groups = self.moe_groups(io, enc, ids, m.n_mat)?;
                 let slots = Slots {
                     n_slot: k,
                     ids: Some(&bufs[ids]),
                     x_per_slot: len(x) == t * k * m.cols,
                     x_stride: None,
+                    groups: groups.as_ref(),
                 };
                 encode_matvec_slots(ctx, pipes, enc, m, &bufs[x], &bufs[out], t, &slots);
             }
             _ => unreachable!("not a matrix op"),
         }
         Ok(())
+    }
+
+    /// moe_group's lists of the slots of `ids` (over `n_expert` experts) for a multi-token step
+    /// with grouping on, encoded unless `ids` was the last node listed; None for one token (its
+    /// K slots choose K distinct experts: nothing to share) or with grouping off.
+    fn moe_groups(
+        &self,
+        io: &StepIo,
+        enc: &mut Recorder,
+        ids: NodeId,
+        n_expert: usize,
+    ) -> Result<Option<wgpu::Buffer>> {
+        let t = io.g.spec.n_tokens;
+        if t < 2 || !self.moe_grouped || n_expert > MOE_GROUP_MAX_EXPERTS {
+            return Ok(None);
+        }
+        let n_slots = io.g.nodes[ids].len();
+        let buf = self
+            .pipes
+            .scratch(&self.ctx, "moe groups", moe_group_bytes(n_expert, n_slots));
+        if io.grouped.get() != Some(ids) {
+            let pair = (&io.bufs[ids], &buf);
+            encode_moe_group(&self.ctx, &self.pipes, enc, pair, n_slots, n_expert)?;
+            io.grouped.set(Some(ids));
+        }
+        Ok(Some(buf))
     }
 
     /// Normalization, slicing, RoPE and the elementwise ops.
@@ -353,13 +388,17 @@ impl GpuExecutor<'_> {
     fn encode_glu(
         &self,
         enc: &mut Recorder,
-        bufs: &[wgpu::Buffer],
-        g: &Graph,
+        io: &StepIo,
         (gate, up, swiglu): (&Op, &Op, &Op),
         pair: Option<(&Op, &Op, &Op)>,
     ) -> Result<()> {
+        let (g, bufs) = (io.g, io.bufs);
         let t = g.spec.n_tokens;
         let out = graph::outputs(swiglu)[0];
+        let groups = match *gate {
+            Op::MatMulId { w, ids, .. } => self.moe_groups(io, enc, ids, self.mat(w).n_mat)?,
+            _ => None,
+        };
         let (gw, uw, x, slots) = match (gate, up) {
             (&Op::MatMul { w: a, x, .. }, &Op::MatMul { w: b, .. }) => {
                 let slots = Slots {
@@ -367,6 +406,7 @@ impl GpuExecutor<'_> {
                     ids: None,
                     x_per_slot: true,
                     x_stride: None,
+                    groups: None,
                 };
                 (a, b, x, slots)
             }
@@ -377,6 +417,7 @@ impl GpuExecutor<'_> {
                     ids: Some(&bufs[ids]),
                     x_per_slot: g.nodes[x].len() == t * k * self.mat(a).cols,
                     x_stride: None,
+                    groups: groups.as_ref(),
                 };
                 (a, b, x, slots)
             }
@@ -387,6 +428,14 @@ impl GpuExecutor<'_> {
         let n_tok = match slots.ids {
             None => g.nodes[x].len() / gw.cols,
             Some(_) => t,
+        };
+        // Grouped slots run alone; the shared experts' gated matvec then gets its own dispatch.
+        let pair = match pair {
+            Some(second) if slots.groups.is_some() => {
+                self.encode_glu(enc, io, second, None)?;
+                None
+            }
+            pair => pair,
         };
         let Some((gate2, up2, swiglu2)) = pair else {
             return encode_matvec_glu(

@@ -62,6 +62,10 @@ pub struct GpuExecutor<'m> {
     /// Steps of at least this many tokens run their plain MatMuls as mul_mm (tiled; usize::MAX:
     /// never). Set per adapter (`mul_mm::min_tokens_for`); tests set it to cover both paths.
     pub mul_mm_min: usize,
+    /// Multi-token steps list a MatMulId's slots by expert on the GPU (`gpu::moe_group`) and
+    /// run the grouped matvec, reading each expert's rows once per step; off: one workgroup per
+    /// slot. On unless `WGPU_DS_MOE_GROUPED=off`; tests set it to cover both paths.
+    pub moe_grouped: bool,
     /// The fused lowering of the last step shape.
     lowered: Option<((StepSpec, usize), Rc<Lowering>)>,
 }
@@ -226,6 +230,7 @@ impl<'m> GpuExecutor<'m> {
             recorded: Recorded::default(),
             graph: None,
             mul_mm_min,
+            moe_grouped: std::env::var("WGPU_DS_MOE_GROUPED").as_deref() != Ok("off"),
             lowered: None,
         })
     }
@@ -337,6 +342,7 @@ impl<'m> GpuExecutor<'m> {
                 places_at: step_table::places_at(t, self.rope.n_dims()),
                 n_tok: t,
             },
+            grouped: std::cell::Cell::new(None),
         };
         self.encode_ops(&io, &mut enc)?;
         let enc = &mut enc;
