@@ -34,6 +34,11 @@ pub trait Executor {
         1
     }
     fn config(&self) -> &Config;
+    /// Weight bytes the last step's matrix products read from memory, where the executor
+    /// counts them (the GPU's encoders note each dispatch's); None elsewhere.
+    fn last_weight_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The steps generation needs, awaited: in the browser the GPU answers every readback through the

@@ -240,8 +240,12 @@ fn report_pp(label: &str, exec: &mut dyn Executor, pp: &[usize], decode: f64) ->
     for &n in pp {
         let s = wgpu_ds::bench::time_prefill(exec, n)?;
         let rate = n as f64 / s;
+        // What the chunk's matrix products streamed from memory, where the executor counts it.
+        let bytes = exec.last_weight_bytes().map_or(String::new(), |b| {
+            format!(", weights read {:.1} MB", b as f64 / 1e6)
+        });
         println!(
-            "{label} pp{n}: {:.3} s = {rate:.2} tok/s ({:.1}× decode)",
+            "{label} pp{n}: {:.3} s = {rate:.2} tok/s ({:.1}× decode){bytes}",
             s,
             rate / decode
         );

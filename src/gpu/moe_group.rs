@@ -10,6 +10,19 @@ use super::pipelines::Pipelines;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
 
+/// Whether multi-token steps on `ctx`'s adapter group a MatMulId's slots by expert: on GPUs,
+/// where reading each expert once per step instead of once per slot is the point, and not on
+/// CPU adapters, where the matvec is bound by arithmetic rather than memory and the per-slot
+/// form measured 5–15% faster (lavapipe, docs/PERFORMANCE.md). `WGPU_DS_MOE_GROUPED=on|off`
+/// overrides, to measure the two against each other.
+pub fn grouped_for(ctx: &GpuContext) -> bool {
+    match std::env::var("WGPU_DS_MOE_GROUPED").as_deref() {
+        Ok("off") => false,
+        Ok(_) => true,
+        Err(_) => ctx.info.device_type != wgpu::DeviceType::Cpu,
+    }
+}
+
 /// Experts moe_group lists at most (shaders/moe_group.wgsl `MAX_EXPERTS`).
 pub const MOE_GROUP_MAX_EXPERTS: usize = 1024;
 

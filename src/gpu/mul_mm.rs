@@ -96,5 +96,7 @@ pub fn encode_mul_mm(
             &[&c.buf, x, y],
             (row_tiles as u32, token_tiles as u32, 1),
         );
+        // Every tile of tokens decodes the chunk's rows once.
+        enc.note_weight_bytes((token_tiles * c.n_rows * w.row_bytes) as u64);
     }
 }

@@ -41,6 +41,9 @@ pub struct Recorded {
     pub passes: usize,
     /// Bind groups made (not found in the cache).
     pub new_bind_groups: usize,
+    /// Weight bytes the dispatches read from memory, as the encoders note them (matvecs,
+    /// mul_mm): what a step's matrix products stream.
+    pub weight_bytes: u64,
 }
 
 #[derive(Default)]
@@ -222,9 +225,10 @@ impl Recorder {
                 buffers,
                 params,
                 groups,
-                ..
+                weight_bytes,
             }) = self.items.get(i)
             {
+                out.weight_bytes += weight_bytes;
                 let d = out.dispatches;
                 let same = plan.get(d).is_some_and(|p| {
                     p.kernel == *kernel

@@ -64,7 +64,7 @@ pub struct GpuExecutor<'m> {
     pub mul_mm_min: usize,
     /// Multi-token steps list a MatMulId's slots by expert on the GPU (`gpu::moe_group`) and
     /// run the grouped matvec, reading each expert's rows once per step; off: one workgroup per
-    /// slot. On unless `WGPU_DS_MOE_GROUPED=off`; tests set it to cover both paths.
+    /// slot. Set per adapter (`moe_group::grouped_for`); tests set it to cover both paths.
     pub moe_grouped: bool,
     /// The fused lowering of the last step shape.
     lowered: Option<((StepSpec, usize), Rc<Lowering>)>,
@@ -210,6 +210,7 @@ impl<'m> GpuExecutor<'m> {
         let argmax_out = storage_f32(&ctx, "argmax", &[0.0]);
         let pipes = Pipelines::for_adapter(&ctx);
         let mul_mm_min = super::mul_mm::min_tokens_for(&ctx);
+        let moe_grouped = super::moe_group::grouped_for(&ctx);
         Ok(GpuExecutor {
             model,
             ctx,
@@ -230,7 +231,7 @@ impl<'m> GpuExecutor<'m> {
             recorded: Recorded::default(),
             graph: None,
             mul_mm_min,
-            moe_grouped: std::env::var("WGPU_DS_MOE_GROUPED").as_deref() != Ok("off"),
+            moe_grouped,
             lowered: None,
         })
     }
@@ -529,6 +530,9 @@ impl crate::session::Executor for GpuExecutor<'_> {
     }
     fn config(&self) -> &crate::model::Config {
         &self.model.config
+    }
+    fn last_weight_bytes(&self) -> Option<u64> {
+        Some(self.last_step.recorded.weight_bytes)
     }
 }
 
