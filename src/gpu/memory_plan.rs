@@ -2,6 +2,7 @@
 //! `bench` can print it: the weights as stored, the latent cache for the context, and the node
 //! buffers of the largest step (a prefill chunk).
 
+use super::node_slots::NodeSlots;
 use crate::model::{AttnForm, CacheShape, Model, StepSpec};
 
 /// Bytes the GPU executor allocates for a model.
@@ -11,7 +12,8 @@ pub struct MemoryPlan {
     pub weights: u64,
     /// The latent cache: n_layer × n_slots × n_ctx × (kv_lora + rope) values of the cache type.
     pub cache: u64,
-    /// Node buffers of a step of `step_tokens` tokens (the larger attention form's).
+    /// Node buffers of a step of `step_tokens` tokens (the larger attention form's), the layers
+    /// of one parity sharing them (`gpu::node_slots`).
     pub activations: u64,
     pub step_tokens: usize,
 }
@@ -50,13 +52,7 @@ pub fn memory_plan(model: &Model, shape: CacheShape, step_tokens: usize) -> Memo
     let t = step_tokens.clamp(1, n_ctx.max(1));
     let activations = [AttnForm::Absorbed, AttnForm::Materialized]
         .into_iter()
-        .map(|attn| {
-            let g = model.graph(StepSpec::run(t, false, attn));
-            g.nodes
-                .iter()
-                .map(|n| (n.len().max(1) * 4) as u64)
-                .sum::<u64>()
-        })
+        .map(|attn| NodeSlots::shared(&model.graph(StepSpec::run(t, false, attn))).total())
         .max()
         .unwrap_or(0);
     MemoryPlan {

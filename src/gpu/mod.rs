@@ -8,6 +8,7 @@ pub mod kernels;
 pub mod limits;
 pub mod lower;
 pub mod memory_plan;
+pub mod node_slots;
 pub mod ops;
 pub mod params;
 pub mod pipelines;

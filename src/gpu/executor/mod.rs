@@ -13,6 +13,7 @@ mod encode;
 
 use super::context::GpuContext;
 use super::lower::{lower, Fits, Lowering};
+use super::node_slots::NodeSlots;
 use super::ops::{glu_ok, pair_ok, storage_f32, GpuWeight};
 use super::pipelines::Pipelines;
 use super::recorder::{DispatchTime, Recorded, Recorder};
@@ -41,8 +42,9 @@ pub struct GpuExecutor<'m> {
     n_ctx: usize,
     n_slots: usize,
     rope: Rope,
-    /// Node buffers of the previous step, reused when the next step's node needs no more bytes
-    /// (every decode step has the same list), so a token allocates nothing for activations.
+    /// Node buffers (one per `NodeSlots` slot) of the previous step, reused when the next step's
+    /// slot needs no more bytes (every decode step has the same list), so a token allocates
+    /// nothing for activations.
     arena: Vec<wgpu::Buffer>,
     /// u32 [1]: the argmax of greedy decode steps.
     argmax_out: wgpu::Buffer,
@@ -68,6 +70,8 @@ pub struct GpuExecutor<'m> {
     pub moe_grouped: bool,
     /// The fused lowering of the last step shape.
     lowered: Option<((StepSpec, usize), Rc<Lowering>)>,
+    /// Which arena buffer holds each node, for the last step shape (nodes, every node read).
+    node_slots: Option<((StepSpec, usize, bool), Rc<NodeSlots>)>,
 }
 
 /// How far loading the weights has come: bytes uploaded of all the weights' bytes.
@@ -233,6 +237,7 @@ impl<'m> GpuExecutor<'m> {
             mul_mm_min,
             moe_grouped,
             lowered: None,
+            node_slots: None,
         })
     }
 
@@ -249,30 +254,44 @@ impl<'m> GpuExecutor<'m> {
         self.n_ctx
     }
 
-    /// Buffers for every node of `g`, reusing the arena where sizes allow.
-    fn node_buffers(&mut self, g: &Graph) -> Vec<wgpu::Buffer> {
-        for (n, node) in g.nodes.iter().enumerate() {
-            let size = (node.len().max(1) * 4) as u64;
-            if self.arena.get(n).is_some_and(|b| b.size() >= size) {
+    /// Buffers for every node of `g`: the layers of one parity share a buffer per role
+    /// (`gpu::node_slots`), or, when every node is read back, one per node; the arena's buffers
+    /// are reused where sizes allow.
+    fn node_buffers(&mut self, g: &Graph, read: Readback) -> Vec<wgpu::Buffer> {
+        let key = (g.spec, g.nodes.len(), read == Readback::Everything);
+        let slots = match &self.node_slots {
+            Some((k, s)) if *k == key => s.clone(),
+            _ => {
+                let s = Rc::new(if key.2 {
+                    NodeSlots::distinct(g)
+                } else {
+                    NodeSlots::shared(g)
+                });
+                self.node_slots = Some((key, s.clone()));
+                s
+            }
+        };
+        for (i, &size) in slots.bytes.iter().enumerate() {
+            if self.arena.get(i).is_some_and(|b| b.size() >= size) {
                 continue;
             }
             let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&node.name),
+                label: Some(&slots.label[i]),
                 size,
                 usage: wgpu::BufferUsages::STORAGE
                     | wgpu::BufferUsages::COPY_SRC
                     | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            if n < self.arena.len() {
-                self.arena[n] = buf;
+            if i < self.arena.len() {
+                self.arena[i] = buf;
                 // Cached bind groups hold the buffer this one replaces: drop them so it is freed.
                 self.pipes.clear_bind_groups();
             } else {
                 self.arena.push(buf);
             }
         }
-        self.arena[..g.nodes.len()].to_vec()
+        slots.slot.iter().map(|&i| self.arena[i].clone()).collect()
     }
 
     fn mat(&self, w: WeightId) -> &GpuWeight {
@@ -313,7 +332,7 @@ impl<'m> GpuExecutor<'m> {
         }
         let mut clock = StepClock::start();
         let dispatches0 = self.pipes.dispatches();
-        let bufs = self.node_buffers(g);
+        let bufs = self.node_buffers(g, read);
         self.ctx
             .queue
             .write_buffer(&bufs[g.tokens], 0, bytemuck::cast_slice(tokens));
