@@ -36,6 +36,10 @@ pub struct GpuContext {
     /// Errors wgpu reports outside any error scope (out of memory, validation). wgpu's default
     /// handler panics; this one records them so the executor can return them as errors.
     errors: Arc<Mutex<Vec<DeviceError>>>,
+    /// The readback staging buffer (MAP_READ | COPY_DST), kept between reads and grown to the
+    /// largest (`gpu::ops::read_many_async` takes it out while mapped), so a decode step
+    /// allocates no buffer to read its token back.
+    staging: Mutex<Option<wgpu::Buffer>>,
 }
 
 /// An error the device reported, kept as text: wgpu's error is not `Send` in the browser.
@@ -138,6 +142,7 @@ impl GpuContext {
             limits,
             optional,
             errors,
+            staging: Mutex::new(None),
         })
     }
 
@@ -160,6 +165,30 @@ impl GpuContext {
                 self.info.name
             ))),
             Some(DeviceError::Other(e)) => Err(Error::Gpu(format!("{doing}: {e}"))),
+        }
+    }
+
+    /// A staging buffer of at least `size` bytes for a readback: the kept one, or a new one (when
+    /// it is smaller, or in use by another read). Give it back with `return_staging`.
+    pub fn take_staging(&self, size: u64) -> wgpu::Buffer {
+        let kept = self.staging.lock().ok().and_then(|mut s| s.take());
+        match kept {
+            Some(b) if b.size() >= size => b,
+            _ => self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: size.next_power_of_two().max(256),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+        }
+    }
+
+    /// Keeps an unmapped staging buffer from `take_staging` for the next read.
+    pub fn return_staging(&self, buf: wgpu::Buffer) {
+        if let Ok(mut s) = self.staging.lock() {
+            if s.as_ref().is_none_or(|k| k.size() < buf.size()) {
+                *s = Some(buf);
+            }
         }
     }
 

@@ -614,19 +614,14 @@ pub async fn read_many_async(
         offsets.push(size);
         size += (n.max(1) * 4) as u64;
     }
-    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("readback"),
-        size: size.max(4),
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let staging = ctx.take_staging(size.max(4));
     let mut enc = ctx.device.create_command_encoder(&Default::default());
     for (&(src, n), &off) in srcs.iter().zip(&offsets) {
         enc.copy_buffer_to_buffer(src, 0, &staging, off, (n.max(1) * 4) as u64);
     }
     ctx.queue.submit([enc.finish()]);
     let (tx, rx) = futures_channel::oneshot::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+    staging.map_async(wgpu::MapMode::Read, ..size.max(4), move |r| {
         let _ = tx.send(r);
     });
     #[cfg(not(target_arch = "wasm32"))]
@@ -637,7 +632,7 @@ pub async fn read_many_async(
         .map_err(|e| Error::Gpu(format!("readback: {e}")))?
         .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
     let view = staging
-        .get_mapped_range(..)
+        .get_mapped_range(..size.max(4))
         .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
     let all: &[f32] = bytemuck::cast_slice(&view);
     let out = srcs
@@ -647,5 +642,6 @@ pub async fn read_many_async(
         .collect();
     drop(view);
     staging.unmap();
+    ctx.return_staging(staging);
     Ok(out)
 }
