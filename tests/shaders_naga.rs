@@ -152,13 +152,14 @@ fn rust_params_structs_match_their_wgsl_layout() {
     use wgpu_ds::gpu::latent_cache::{CacheF32Params, KvStoreParams};
     use wgpu_ds::gpu::mla_prefill::{AttnMhaParams, MatVecTParams};
     use wgpu_ds::gpu::norm::RmsNormParams;
-    use wgpu_ds::gpu::params::{GetRowsParams, MatVecParams};
+    use wgpu_ds::gpu::params::{GetRowsParams, MatVecParams, MoeGroupParams};
     use wgpu_ds::gpu::routing::{ArgmaxParams, MoeRouteParams};
     use wgpu_ds::quant::QuantType;
     let mut cases: Vec<(Kernel, usize)> = vec![];
     for ty in [QuantType::F32, QuantType::Q4K] {
         for reduce in [Reduce::Workgroup, Reduce::Subgroup] {
             cases.push((Kernel::MatVec(ty, reduce), size_of::<MatVecParams>()));
+            cases.push((Kernel::MatVecGrouped(ty, reduce), size_of::<MatVecParams>()));
         }
         cases.push((Kernel::MatVecT(ty), size_of::<MatVecTParams>()));
         cases.push((
@@ -179,6 +180,7 @@ fn rust_params_structs_match_their_wgsl_layout() {
         ("cache_f32", size_of::<CacheF32Params>()),
         ("moe_route", size_of::<MoeRouteParams>()),
         ("moe_route_norm", size_of::<MoeRouteParams>()),
+        ("moe_group", size_of::<MoeGroupParams>()),
         ("argmax", size_of::<ArgmaxParams>()),
         ("attn_absorbed", size_of::<AttnAbsorbedParams>()),
         ("attn_combine", size_of::<AttnCombineParams>()),

@@ -7,6 +7,7 @@ pub mod executor;
 pub mod kernels;
 pub mod limits;
 pub mod lower;
+pub mod matvec;
 pub mod memory_plan;
 pub mod node_slots;
 pub mod ops;
