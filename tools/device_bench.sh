@@ -10,6 +10,9 @@
 #       (per-matvec table, decode, roofline, dispatches, per-kernel GPU time)
 #   the same with --precision exact                                         (f32 latent cache)
 #   wgpu-ds bench --shape v3 --layers 4 --experts 8 --type q4_k            (V3 widths)
+#   prefill at 64, 256 and 512 tokens with the weight bytes each chunk reads, as the adapter
+#   defaults it (mul_mm, MoE grouped by expert), then with each of the two turned off
+#   (WGPU_DS_MUL_MM=off, WGPU_DS_MOE_GROUPED=off), and on V2-Lite's own 64 experts (4 layers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 layers="${1:-27}"
@@ -18,7 +21,8 @@ out=docs/PERFORMANCE.md
 log=$(mktemp)
 
 cargo build --release 2>&1 | tail -1
-cargo test --release --test gpu_matvec --test gpu_ops --test gpu_fused --test gpu_attention 2>&1 |
+cargo test --release --test gpu_matvec --test gpu_ops --test gpu_fused --test gpu_attention \
+    --test gpu_moe_group --test gpu_mul_mm 2>&1 |
     grep -E "test result|panicked" || true
 
 bin=target/release/wgpu-ds
@@ -34,6 +38,19 @@ adapter=$("$bin" devices 2>&1 | head -1)
     echo "\$ wgpu-ds bench --shape v2-lite --layers $layers --experts 8 --type q4_k -p 16 -n 32 --precision exact"
     "$bin" bench --shape v2-lite --layers "$layers" --experts 8 --type q4_k -p 16 -n 32 --precision exact 2>&1 |
         grep -E "decode|roofline" || true
+    echo
+    pp="--shape v2-lite --layers $layers --experts 8 --type q4_k -p 1 -n 4 --reps 1"
+    for env in "" "WGPU_DS_MUL_MM=off" "WGPU_DS_MOE_GROUPED=off"; do
+        echo
+        echo "\$ $env wgpu-ds bench $pp --pp 64,256,512"
+        env $env "$bin" bench $pp --pp 64,256,512 2>&1 | grep -E "pp[0-9]|decode:" || true
+    done
+    for env in "" "WGPU_DS_MOE_GROUPED=off"; do
+        echo
+        echo "\$ $env wgpu-ds bench --shape v2-lite --layers 4 -p 1 -n 4 --reps 1 --pp 64,512"
+        env $env "$bin" bench --shape v2-lite --layers 4 -p 1 -n 4 --reps 1 --pp 64,512 2>&1 |
+            grep -E "pp[0-9]|decode:" || true
+    done
     echo
     echo "\$ wgpu-ds bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16"
     "$bin" bench --shape v3 --layers 4 --experts 8 --type q4_k -p 16 -n 16 2>&1 ||
