@@ -1,8 +1,10 @@
 //! MoE prefill grouped by expert: moe_group's lists against a count on the CPU (experts chosen
 //! by no token, by every token, ids that are no expert), the grouped matvec (plain and gated,
 //! both reductions, experts split over binding chunks) against the per-slot matvec (bit for
-//! bit: each slot's dot is summed in the same order) and the CPU for every block type at
-//! V2-Lite's expert shapes, and whole prefill steps with grouping on and off.
+//! bit: each slot's dot is summed in the same order) and the CPU, mul_mm_id (the tiled product
+//! over each expert's slots, an expert taking more slots than one tile) against the CPU, for
+//! every block type at V2-Lite's expert shapes, and whole prefill steps with grouping on and
+//! off, through the matvec and through mul_mm_id.
 
 mod common;
 use common::{assert_close, quantized, with_outliers};
@@ -10,6 +12,7 @@ use common::{assert_close, quantized, with_outliers};
 use wgpu_ds::cpu::ops::{matmul, silu, QMatrix};
 use wgpu_ds::gpu::kernels::Reduce;
 use wgpu_ds::gpu::moe_group::{encode_moe_group, moe_group_bytes};
+use wgpu_ds::gpu::mul_mm::{encode_mul_mm_id, IdSlots};
 use wgpu_ds::gpu::ops::{
     encode_matvec_glu, encode_matvec_slots, read_f32, storage_f32, GpuWeight, Slots,
 };
@@ -235,6 +238,84 @@ fn matvec_shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
         .into_iter()
         .map(|reduce| MatVecShape { reduce, ..own })
         .collect()
+}
+
+/// mul_mm_id of one expert stack over the slots of `ids` (lists made on the GPU first).
+fn gpu_mul_mm_id(
+    ctx: &GpuContext,
+    w: &GpuWeight,
+    ids: &[i32],
+    k: usize,
+    x: &[f32],
+    x_per_slot: bool,
+) -> Vec<f32> {
+    let pipes = Pipelines::for_adapter(ctx);
+    let idb = ids_buffer(ctx, ids);
+    let n_groups = moe_group_bytes(w.n_mat, ids.len()) as usize / 4;
+    let groups = storage_f32(ctx, "groups", &vec![0.0; n_groups]);
+    let xb = storage_f32(ctx, "x", x);
+    let n_out = ids.len() * w.rows;
+    let y = storage_f32(ctx, "y", &vec![f32::NAN; n_out]);
+    let mut enc = Recorder::new();
+    encode_moe_group(ctx, &pipes, &mut enc, (&idb, &groups), ids.len(), w.n_mat).unwrap();
+    let slots = IdSlots {
+        groups: &groups,
+        n_slot: k,
+        x_per_slot,
+    };
+    encode_mul_mm_id(ctx, &pipes, &mut enc, w, (&xb, &y), ids.len() / k, &slots);
+    enc.submit(ctx, &pipes);
+    read_f32(ctx, &y, n_out).unwrap()
+}
+
+/// Every block type: 8 experts of 70 rows (two row tiles, the second partial) over 19 tokens
+/// top-3: expert 3 chosen by every token (two tiles of slots, the second partial), expert 5 by
+/// none; gate/up rows of 2048 with X per token, down rows of 1408 with X per slot. With
+/// `max_binding` the experts span several chunks.
+fn mul_mm_id_matches_cpu(ctx: &GpuContext, types: &[QuantType], min_chunks: usize) {
+    let (n_exp, rows, n_tok, k) = (8, 70, 19, 3);
+    let ids: Vec<i32> = (0..n_tok as i32)
+        .flat_map(|t| [3, [0, 1, 2, 4, 6][t as usize % 5], 7 - (t % 2)])
+        .collect();
+    for &ty in types {
+        for (cols, x_per_slot) in [(2048, false), (1408, true)] {
+            if ty.row_bytes(cols as u64).is_none() {
+                continue;
+            }
+            let wb = quantized(ty, n_exp * rows, cols, 61);
+            let n_x = if x_per_slot { ids.len() } else { n_tok };
+            let x = with_outliers(n_x * cols, 11);
+            let want = cpu_slots(ty, (&wb, None), (rows, cols), &ids, k, &x, x_per_slot);
+            let w = GpuWeight::upload_stack(ctx, "w", ty, n_exp, rows, cols, &wb).unwrap();
+            assert!(
+                w.chunks.len() >= min_chunks,
+                "{ty}: {} chunks",
+                w.chunks.len()
+            );
+            let got = gpu_mul_mm_id(ctx, &w, &ids, k, &x, x_per_slot);
+            let what = format!("mul_mm_id {ty} {cols} cols, {} chunks", w.chunks.len());
+            assert_close(&what, &got, &want, 2e-3, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn mul_mm_id_matches_the_cpu_for_every_type() {
+    let Some(ctx) = common::gpu() else { return };
+    mul_mm_id_matches_cpu(&ctx, quant::SUPPORTED, 1);
+}
+
+#[test]
+fn mul_mm_id_over_experts_in_several_chunks() {
+    // Room for two 70-row experts of 2048 F32 columns per binding.
+    let opts = GpuOptions {
+        max_binding: Some(2 * 70 * 2048 * 4 + 4096),
+        ..Default::default()
+    };
+    let Some(ctx) = common::gpu_with(opts) else {
+        return;
+    };
+    mul_mm_id_matches_cpu(&ctx, &[QuantType::F32, QuantType::F16], 2);
 }
 
 #[test]

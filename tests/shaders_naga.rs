@@ -166,6 +166,10 @@ fn rust_params_structs_match_their_wgsl_layout() {
             Kernel::MulMm(ty),
             size_of::<wgpu_ds::gpu::mul_mm::MulMmParams>(),
         ));
+        cases.push((
+            Kernel::MulMmId(ty),
+            size_of::<wgpu_ds::gpu::mul_mm::MulMmIdParams>(),
+        ));
         cases.push((Kernel::GetRows(ty), size_of::<GetRowsParams>()));
         cases.push((Kernel::GetRowsNorm(ty), size_of::<GetRowsParams>()));
     }

@@ -76,6 +76,8 @@ const SOURCES: &[(&str, &str)] = &[
     shader!("cache_f32.wgsl"),
     shader!("matvec_t.wgsl"),
     shader!("mul_mm.wgsl"),
+    shader!("mul_mm/plain.wgsl"),
+    shader!("mul_mm/id.wgsl"),
     shader!("get_rows.wgsl"),
     shader!("get_rows/plain.wgsl"),
     shader!("get_rows/norm.wgsl"),
@@ -297,6 +299,10 @@ pub enum Kernel {
     /// The tiled matrix-matrix product of a prefill chunk (`mul_mm.wgsl`): each weight decoded
     /// once per tile of tokens.
     MulMm(QuantType),
+    /// The tiled product over one expert's slots of a prefill chunk (`mul_mm.wgsl` with
+    /// `mul_mm/id.wgsl`, moe_group's lists): each expert's weights decoded once per tile of its
+    /// slots.
+    MulMmId(QuantType),
     /// Rows of a quantized table (`get_rows.wgsl`): the token embedding.
     GetRows(QuantType),
     /// Rows of a quantized table and the RMSNorm that first reads them, in one dispatch
@@ -329,6 +335,7 @@ impl Kernel {
                 Kernel::MatVecGluGrouped(t, Reduce::Subgroup),
                 Kernel::MatVecT(t),
                 Kernel::MulMm(t),
+                Kernel::MulMmId(t),
                 Kernel::GetRows(t),
                 Kernel::GetRowsNorm(t),
             ]
@@ -349,6 +356,7 @@ impl Kernel {
             Kernel::MatVecGluGrouped(t, r) => ("matvec_glu_grouped", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t", t, None),
             Kernel::MulMm(t) => ("mul_mm", t, None),
+            Kernel::MulMmId(t) => ("mul_mm_id", t, None),
             Kernel::GetRows(t) => ("get_rows", t, None),
             Kernel::GetRowsNorm(t) => ("get_rows_norm", t, None),
             Kernel::Op(name) => return name.to_string(),
@@ -376,7 +384,8 @@ impl Kernel {
             | Kernel::MatVecGrouped(t, r)
             | Kernel::MatVecGluGrouped(t, r) => ("matvec.wgsl", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
-            Kernel::MulMm(t) => ("mul_mm.wgsl", t, None),
+            Kernel::MulMm(t) => ("mul_mm/plain.wgsl", t, None),
+            Kernel::MulMmId(t) => ("mul_mm/id.wgsl", t, None),
             Kernel::GetRows(t) => ("get_rows/plain.wgsl", t, None),
             Kernel::GetRowsNorm(t) => ("get_rows/norm.wgsl", t, None),
             Kernel::Op(_) => unreachable!("handled above"),
@@ -396,6 +405,9 @@ impl Kernel {
             files.extend(dot_files(ty).unwrap_or_else(|| panic!("no unit_dot for {ty}")));
             files.push(r.file());
             files.push("binary/swiglu.wgsl");
+        }
+        if let Kernel::MulMm(_) | Kernel::MulMmId(_) = self {
+            files.push("mul_mm.wgsl");
         }
         if let Kernel::GetRows(_) | Kernel::GetRowsNorm(_) = self {
             if let Kernel::GetRowsNorm(_) = self {

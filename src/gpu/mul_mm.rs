@@ -3,7 +3,9 @@
 //! once per token. The executor takes it for plain MatMul ops of steps of at least
 //! `GpuExecutor::mul_mm_min` tokens (`min_tokens_for`: GPUs from MUL_MM_MIN_TOKENS; CPU adapters
 //! never, where the matvec measured 3–6× faster on lavapipe, which runs every workgroup
-//! barrier as a switch between invocations).
+//! barrier as a switch between invocations). With MoE grouping on, a MatMulId of such a step
+//! runs as `mul_mm_id` over each expert's slots (moe_group's lists), so each expert's weights
+//! are decoded once per tile of the slots that chose it.
 
 use bytemuck::{Pod, Zeroable};
 use wgpu::Buffer;
@@ -98,5 +100,95 @@ pub fn encode_mul_mm(
         );
         // Every tile of tokens decodes the chunk's rows once.
         enc.note_weight_bytes((token_tiles * c.n_rows * w.row_bytes) as u64);
+    }
+}
+
+/// shaders/mul_mm/id.wgsl `Params`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct MulMmIdParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub row_bytes: u32,
+    pub mat_bytes: u32,
+    pub y_stride: u32,
+    pub y_offset: u32,
+    pub n_slot: u32,
+    pub x_per_slot: u32,
+    pub m_first: u32,
+    pub m_count: u32,
+    pub n_expert: u32,
+    pub pad0: u32,
+}
+
+/// How `encode_mul_mm_id` finds each expert's slots and their activation rows.
+pub struct IdSlots<'a> {
+    /// moe_group's lists (i32 [n_expert + 1 + n_tok · n_slot], `gpu::moe_group`).
+    pub groups: &'a Buffer,
+    /// Slots per token (the experts each token chose).
+    pub n_slot: usize,
+    /// X holds one row per slot (true) or one per token (false).
+    pub x_per_slot: bool,
+}
+
+/// Encodes y[s, r] = Σ_c W_e(s)[r, c] · x[row(s), c] for the n_tok · n_slot slots of a
+/// MatMulId, expert by expert over moe_group's lists: W a stack of `n_mat` experts [rows, cols],
+/// x [n_tok or n_tok · n_slot, cols] f32, y [n_tok · n_slot, rows] f32. One dispatch per chunk of
+/// W; its grid holds every expert's tiles up to n_tok slots (an expert takes each token at most
+/// once), and the workgroups past an expert's slots leave at once.
+pub fn encode_mul_mm_id(
+    ctx: &GpuContext,
+    pipes: &Pipelines,
+    enc: &mut Recorder,
+    w: &GpuWeight,
+    (x, y): (&Buffer, &Buffer),
+    n_tok: usize,
+    slots: &IdSlots,
+) {
+    if n_tok == 0 {
+        return;
+    }
+    let f = |n: usize| (n * 4) as u64;
+    let x_rows = if slots.x_per_slot {
+        n_tok * slots.n_slot
+    } else {
+        n_tok
+    };
+    assert!(
+        x.size() >= f(x_rows * w.cols) && y.size() >= f(n_tok * slots.n_slot * w.rows),
+        "mul_mm_id: buffers smaller than [{x_rows}, {}] and [{}, {}]",
+        w.cols,
+        n_tok * slots.n_slot,
+        w.rows
+    );
+    let max = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    let (row_tiles, token_tiles) = (w.rows.div_ceil(MUL_MM_TM), n_tok.div_ceil(MUL_MM_TN));
+    assert!(
+        row_tiles <= max && token_tiles <= max,
+        "mul_mm_id: {} rows or {n_tok} tokens exceed the grid",
+        w.rows
+    );
+    for c in &w.chunks {
+        let p = MulMmIdParams {
+            rows: w.rows as u32,
+            cols: w.cols as u32,
+            row_bytes: w.row_bytes as u32,
+            mat_bytes: (w.rows * w.row_bytes) as u32,
+            y_stride: w.rows as u32,
+            n_slot: slots.n_slot as u32,
+            x_per_slot: slots.x_per_slot as u32,
+            m_first: c.m0 as u32,
+            m_count: c.n_mat as u32,
+            n_expert: w.n_mat as u32,
+            ..Default::default()
+        };
+        let groups = (row_tiles as u32, token_tiles as u32, c.n_mat as u32);
+        let bound = [&c.buf, x, y, slots.groups];
+        encode_op(ctx, pipes, enc, Kernel::MulMmId(w.ty), &p, &bound, groups);
+        // Each chosen expert's rows, once per tile of its slots: at most one tile per expert
+        // more than the slots' tiles.
+        let n_slots = n_tok * slots.n_slot;
+        let tiles = (n_slots.div_ceil(MUL_MM_TN) + c.n_mat).min(c.n_mat * token_tiles);
+        enc.note_weight_bytes((tiles * w.rows * w.row_bytes) as u64);
     }
 }

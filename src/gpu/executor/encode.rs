@@ -10,7 +10,7 @@ use crate::gpu::elementwise::{self, RowView};
 use crate::gpu::lower::{Lowered, Lowering};
 use crate::gpu::mla_prefill::MlaScratch;
 use crate::gpu::moe_group::{encode_moe_group, moe_group_bytes, MOE_GROUP_MAX_EXPERTS};
-use crate::gpu::mul_mm::encode_mul_mm;
+use crate::gpu::mul_mm::{encode_mul_mm, encode_mul_mm_id, IdSlots};
 use crate::gpu::norm::{self, RopeTail, RowSum};
 use crate::gpu::ops::{
     encode_get_rows, encode_matvec, encode_matvec_glu, encode_matvec_glu_pair, encode_matvec_pair,
@@ -170,6 +170,15 @@ impl GpuExecutor<'_> {
                 let m = self.mat(w);
                 let k = len(ids) / t;
                 let groups = self.moe_groups(io, enc, ids, m.n_mat)?;
+                if let Some(groups) = groups.as_ref().filter(|_| t >= self.mul_mm_min) {
+                    let slots = IdSlots {
+                        groups,
+                        n_slot: k,
+                        x_per_slot: len(x) == t * k * m.cols,
+                    };
+                    encode_mul_mm_id(ctx, pipes, enc, m, (&bufs[x], &bufs[out]), t, &slots);
+                    return Ok(());
+                }
                 let slots = Slots {
                     n_slot: k,
                     ids: Some(&bufs[ids]),

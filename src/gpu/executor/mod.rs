@@ -68,8 +68,8 @@ pub struct GpuExecutor<'m> {
     /// run the grouped matvec, reading each expert's rows once per step; off: one workgroup per
     /// slot. Set per adapter (`moe_group::grouped_for`); tests set it to cover both paths.
     pub moe_grouped: bool,
-    /// The fused lowering of the last step shape.
-    lowered: Option<((StepSpec, usize), Rc<Lowering>)>,
+    /// The fused lowering of the last step shape (and the mul_mm and grouping settings).
+    lowered: Option<((StepSpec, usize, bool), Rc<Lowering>)>,
     /// Which arena buffer holds each node, for the last step shape (nodes, every node read).
     node_slots: Option<((StepSpec, usize, bool), Rc<NodeSlots>)>,
 }
@@ -428,18 +428,27 @@ impl<'m> GpuExecutor<'m> {
 
     /// The fused lowering of `g`, reused while steps keep the same shape (every decode step):
     /// the op list depends on the step's shape, not on its places.
+    /// Whether the MatMulIds of `w` run as mul_mm_id in tiled steps: with MoE grouping on and
+    /// an expert count moe_group lists.
+    fn mul_mm_id(&self, w: &GpuWeight) -> bool {
+        self.moe_grouped && w.n_mat > 1 && w.n_mat <= super::moe_group::MOE_GROUP_MAX_EXPERTS
+    }
+
     fn lowering_for(&mut self, g: &Graph) -> Rc<Lowering> {
-        let shape = (g.spec, self.mul_mm_min);
+        let shape = (g.spec, self.mul_mm_min, self.moe_grouped);
         if let Some((s, low)) = &self.lowered {
             if *s == shape && low.plan.len() == g.ops.len() {
                 return low.clone();
             }
         }
-        // Prefill chunks run their plain MatMuls as mul_mm: none is folded into a gated or
-        // paired matvec (those decode every weight once per token); the experts' stay gated.
+        // Prefill chunks run their plain MatMuls as mul_mm, and with MoE grouping their
+        // MatMulIds as mul_mm_id: none is folded into a gated or paired matvec (those decode
+        // every weight once per token). Without grouping the experts' stay gated matvecs.
         let tiled = g.spec.n_tokens >= self.mul_mm_min;
         let glu = |a: WeightId, b: WeightId| {
-            !(tiled && self.mat(a).n_mat == 1) && glu_ok(self.mat(a), self.mat(b))
+            let m = self.mat(a);
+            let as_mul_mm = m.n_mat == 1 || self.mul_mm_id(m);
+            !(tiled && as_mul_mm) && glu_ok(m, self.mat(b))
         };
         let pair = |a: WeightId, b: WeightId| !tiled && pair_ok(self.mat(a), self.mat(b));
         let router = |w: WeightId| {
