@@ -4,7 +4,7 @@
 
 use super::context::GpuContext;
 use super::kernels::Kernel;
-use super::ops::{encode_op, grid, GpuWeight};
+use super::ops::{encode_op, grid, Chunk, GpuWeight};
 use super::params::MatVecParams;
 use super::pipelines::Pipelines;
 use super::recorder::Recorder;
@@ -256,22 +256,9 @@ fn encode_slots(
         let z_block = if paired { n_slots_total.max(1) } else { max_z };
         for slot_base in (0..n_slots_total).step_by(z_block) {
             let p = MatVecParams {
-                rows: c.n_rows as u32,
-                cols: w.cols as u32,
-                row_bytes: w.row_bytes as u32,
-                x_stride: slots.x_stride.unwrap_or(w.cols) as u32,
-                y_offset: c.r0 as u32,
-                y_stride: w.rows as u32,
-                n_slot: slots.n_slot as u32,
-                mat_bytes: (w.rows * w.row_bytes) as u32,
-                use_ids: slots.ids.is_some() as u32,
-                x_per_slot: slots.x_per_slot as u32,
-                m_first: c.m0 as u32,
-                m_count: c.n_mat as u32,
                 slot_base: slot_base as u32,
-                n_slots_total: n_slots_total as u32,
                 rows2: rows2 as u32,
-                ..Default::default()
+                ..chunk_params(w, c, slots, n_slots_total)
             };
             let (groups, gz) = if paired {
                 let items = c.n_rows.div_ceil(nr) * n_slots_total + rows2.div_ceil(nr) * n_tok;
@@ -302,6 +289,27 @@ fn encode_slots(
     }
 }
 
+/// The parameters every matvec dispatch over chunk `c` of `w` shares (slot_base, rows2 and
+/// n_expert zero).
+fn chunk_params(w: &GpuWeight, c: &Chunk, slots: &Slots, n_slots_total: usize) -> MatVecParams {
+    MatVecParams {
+        rows: c.n_rows as u32,
+        cols: w.cols as u32,
+        row_bytes: w.row_bytes as u32,
+        x_stride: slots.x_stride.unwrap_or(w.cols) as u32,
+        y_offset: c.r0 as u32,
+        y_stride: w.rows as u32,
+        n_slot: slots.n_slot as u32,
+        mat_bytes: (w.rows * w.row_bytes) as u32,
+        use_ids: slots.ids.is_some() as u32,
+        x_per_slot: slots.x_per_slot as u32,
+        m_first: c.m0 as u32,
+        m_count: c.n_mat as u32,
+        n_slots_total: n_slots_total as u32,
+        ..Default::default()
+    }
+}
+
 /// `encode_slots` over moe_group's lists (`slots.groups`): one dispatch per chunk of `w`, one
 /// workgroup per (row group, expert of the chunk).
 #[allow(clippy::too_many_arguments)]
@@ -328,21 +336,8 @@ fn encode_grouped(
         let (ph, ph_out) = (pipes.placeholder(ctx), pipes.placeholder_out(ctx));
         let w2 = up.map_or(ph, |u| &u.chunks[ci].buf);
         let p = MatVecParams {
-            rows: c.n_rows as u32,
-            cols: w.cols as u32,
-            row_bytes: w.row_bytes as u32,
-            x_stride: slots.x_stride.unwrap_or(w.cols) as u32,
-            y_offset: c.r0 as u32,
-            y_stride: w.rows as u32,
-            n_slot: slots.n_slot as u32,
-            mat_bytes: (w.rows * w.row_bytes) as u32,
-            use_ids: 1,
-            x_per_slot: slots.x_per_slot as u32,
-            m_first: c.m0 as u32,
-            m_count: c.n_mat as u32,
-            n_slots_total: n_slots_total as u32,
             n_expert: w.n_mat as u32,
-            ..Default::default()
+            ..chunk_params(w, c, slots, n_slots_total)
         };
         let (gx, gy) = grid(ctx, c.n_rows.div_ceil(nr));
         let bound = [&c.buf, x, y, groups, w2, ph_out, ph, ph];
