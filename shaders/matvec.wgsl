@@ -215,7 +215,7 @@ fn grouped(group: u32, e: u32, lane: Lane) {
     }
 }
 
-// The dots of the nr rows from byte `w_rows` (NR apart by row_bytes) with X's row at `x_row`,
+// The dots of the nr rows from byte `w_rows` (row_bytes apart) with X's row at `x_row`,
 // left in row_totals (gate dots, then up dots with GLU). Every invocation calls it (barriers).
 fn rows_dot(w_rows: u32, nr: u32, x_row: u32, lane: Lane) {
     var acc: array<f32, ACC_MAX>;
