@@ -1,4 +1,4 @@
-"""Writes src/quant/iq_grids.rs: the lookup tables of ggml's grid i-quants (IQ1_S, IQ1_M, IQ2_XXS,
+"""Writes src/quant/iq_grids/: the lookup tables of ggml's grid i-quants (IQ1_S, IQ1_M, IQ2_XXS,
 IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S) copied from ggml's ggml-common.h, under ggml's names.
 
 Usage: python3 tools/gen_iq_grids.py path/to/ggml/src/ggml-common.h
@@ -9,7 +9,10 @@ import re
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-OUT = os.path.join(ROOT, "src/quant/iq_grids.rs")
+OUT = os.path.join(ROOT, "src/quant/iq_grids")
+# Tables small enough to sit in mod.rs; every grid gets a file of its own (one table per file,
+# four or eight entries per line, kept so by #[rustfmt::skip]: each file stays under 600 lines).
+SMALL = {"kmask_iq2xs", "ksigns_iq2xs"}
 
 # (C name, Rust type, entries per line, doc)
 TABLES = [
@@ -31,26 +34,43 @@ def table(src: str, name: str) -> list[int]:
     return [int(v, 0) for v in re.findall(r"0x[0-9a-fA-F]+|\d+", m.group(2))]
 
 
+def const(src: str, name: str, ty: str, per_line: int, doc: str) -> list[str]:
+    values = table(src, name)
+    width = {"u8": 0, "u32": 8, "u64": 16}[ty]
+    fmt = (lambda v: str(v)) if width == 0 else (lambda v: f"0x{v:0{width}x}")
+    out = [f"/// {name}: {doc}."]
+    if name not in SMALL:
+        out.append("#[rustfmt::skip]")
+    out.append(f"pub const {name.upper()}: [{ty}; {len(values)}] = [")
+    for i in range(0, len(values), per_line):
+        out.append("    " + ", ".join(fmt(v) for v in values[i : i + per_line]) + ",")
+    out.append("];")
+    return out
+
+
 def main():
     src = open(sys.argv[1]).read()
-    out = [
+    os.makedirs(OUT, exist_ok=True)
+    head = [
         "//! Lookup tables of ggml's grid i-quants, as ggml-common.h has them (written by",
         "//! tools/gen_iq_grids.py; do not edit). Grid entries pack their values one per byte, lowest",
-        "//! byte first.",
+        "//! byte first. The sign tables are here, each grid in a file of its own.",
         "",
     ]
+    grids = [t for t in TABLES if t[0] not in SMALL]
+    head += [f"mod {name};" for name, *_ in grids]
+    head.append("")
+    head += [f"pub use {name}::{name.upper()};" for name, *_ in grids]
     for name, ty, per_line, doc in TABLES:
-        values = table(src, name)
-        width = {"u8": 0, "u32": 8, "u64": 16}[ty]
-        fmt = (lambda v: str(v)) if width == 0 else (lambda v: f"0x{v:0{width}x}")
-        out.append(f"/// {name}: {doc}.")
-        out.append(f"pub const {name.upper()}: [{ty}; {len(values)}] = [")
-        for i in range(0, len(values), per_line):
-            out.append("    " + ", ".join(fmt(v) for v in values[i : i + per_line]) + ",")
-        out.append("];")
-        out.append("")
-    open(OUT, "w").write("\n".join(out))
-    print(OUT, sum(1 for _ in out), "lines")
+        if name in SMALL:
+            head.append("")
+            head += const(src, name, ty, per_line, doc)
+        else:
+            body = [f"//! ggml's {name} (written by tools/gen_iq_grids.py; do not edit).", ""]
+            body += const(src, name, ty, per_line, doc)
+            open(os.path.join(OUT, f"{name}.rs"), "w").write("\n".join(body) + "\n")
+    open(os.path.join(OUT, "mod.rs"), "w").write("\n".join(head) + "\n")
+    print(OUT, len(grids), "grid files")
 
 
 if __name__ == "__main__":
