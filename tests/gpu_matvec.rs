@@ -133,13 +133,7 @@ fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
         for &shape in &shapes {
             let pipes = Pipelines::new(shape);
             let yb = storage_f32(&ctx, "y", &vec![f32::NAN; n_tok * rows]);
-            let slots = Slots {
-                n_slot: 1,
-                ids: None,
-                x_per_slot: true,
-                x_stride: None,
-                groups: None,
-            };
+            let slots = Slots::PER_TOKEN;
             let mut enc = Recorder::new();
             encode_matvec_glu(&ctx, &pipes, &mut enc, &gw, &uw, &xb, &yb, n_tok, &slots).unwrap();
             enc.submit(&ctx, &pipes);

@@ -27,6 +27,17 @@ pub struct Slots<'a> {
     pub groups: Option<&'a wgpu::Buffer>,
 }
 
+impl Slots<'_> {
+    /// A plain MatMul's slots: one per token, matrix 0, X's row t.
+    pub const PER_TOKEN: Slots<'static> = Slots {
+        n_slot: 1,
+        ids: None,
+        x_per_slot: true,
+        x_stride: None,
+        groups: None,
+    };
+}
+
 /// Encodes y[t, r] = Σ_c W[r, c] x[t, c]: x [n_tok, cols] and y [n_tok, rows] are f32 buffers.
 pub fn encode_matvec(
     ctx: &GpuContext,
@@ -37,22 +48,7 @@ pub fn encode_matvec(
     y: &wgpu::Buffer,
     n_tok: usize,
 ) {
-    encode_matvec_slots(
-        ctx,
-        pipes,
-        enc,
-        w,
-        x,
-        y,
-        n_tok,
-        &Slots {
-            n_slot: 1,
-            ids: None,
-            x_per_slot: true,
-            x_stride: None,
-            groups: None,
-        },
-    );
+    encode_matvec_slots(ctx, pipes, enc, w, x, y, n_tok, &Slots::PER_TOKEN);
 }
 
 /// Encodes y[s, r] = Σ_c W_m(s)[r, c] x[row(s), c] for the n_tok · n_slot slots.
@@ -119,13 +115,7 @@ pub fn encode_matvec_pair(
             w2.chunks.len()
         )));
     }
-    let slots = Slots {
-        n_slot: 1,
-        ids: None,
-        x_per_slot: true,
-        x_stride: None,
-        groups: None,
-    };
+    let slots = Slots::PER_TOKEN;
     encode_slots(
         ctx,
         pipes,

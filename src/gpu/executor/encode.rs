@@ -409,16 +409,7 @@ impl GpuExecutor<'_> {
             _ => None,
         };
         let (gw, uw, x, slots) = match (gate, up) {
-            (&Op::MatMul { w: a, x, .. }, &Op::MatMul { w: b, .. }) => {
-                let slots = Slots {
-                    n_slot: 1,
-                    ids: None,
-                    x_per_slot: true,
-                    x_stride: None,
-                    groups: None,
-                };
-                (a, b, x, slots)
-            }
+            (&Op::MatMul { w: a, x, .. }, &Op::MatMul { w: b, .. }) => (a, b, x, Slots::PER_TOKEN),
             (&Op::MatMulId { w: a, x, ids, .. }, &Op::MatMulId { w: b, .. }) => {
                 let k = g.nodes[ids].len() / t;
                 let slots = Slots {
