@@ -1,6 +1,6 @@
 // matvec: Y[s, r] = Σ_c W_m[r, c] · X[x(s), c] for every slot s, W rows stored as GGUF blocks of
-// the type composed in from quant/<type>.wgsl, dotted 32 elements at a time by the unit_dot of
-// quant/dot/<type>.wgsl. One kernel serves the three matrix ops of the graph (CPU twins in
+// the type composed in from quant/<type>.wgsl, decoded a unit at a time by the unit_run of
+// quant/unit/<type>.wgsl. One kernel serves the three matrix ops of the graph (CPU twins in
 // cpu/mod.rs):
 //   MatMul      n_slot 1:        slot = token, matrix 0, X row = slot
 //   MatMulHeads n_slot = H:      slot = t·H + h, matrix h, X row = slot (x_per_slot)
@@ -18,7 +18,7 @@
 // expert), looping over the expert's slots (see GROUPED). A row is cut into
 // units of UNIT elements (32, or 64 for Q2_K and Q3_K): unit `ub = (UNIT·u % QK) / UNIT` of block
 // `UNIT·u / QK`, runs of 16 at `unit_first(ub)` + k·UNIT_RUN2 (k < UNIT / 16) within the block,
-// chosen by quant/dot/<type>.wgsl so that one unit's quants share their bytes (both nibbles of
+// chosen by quant/unit/<type>.wgsl so that one unit's quants share their bytes (both nibbles of
 // 16 Q4_K bytes, all four 2-bit fields of 16 Q2_K bytes). Invocation i takes units i, i + WG,
 // ..., loads the unit's activations once (an X16 per run, with its sum) and dots them with the
 // same unit of all NR rows (`unit_dot_x`), so neighbouring invocations read neighbouring weight
@@ -213,6 +213,16 @@ fn grouped(group: u32, e: u32, lane: Lane) {
         rows_dot(w_rows, nr, P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride, lane);
         store_rows(s, t, r0, nr, false, lane);
     }
+}
+
+// Σ w · x over unit ub of the block at byte b, run j with x_j (x2, x3 only for units of 64):
+// each run's scale applied once to its 16 products.
+fn unit_dot_x(b: u32, ub: u32, x0: X16, x1: X16, x2: X16, x3: X16) -> f32 {
+    var s = run_dot(unit_run(b, ub, 0u), x0) + run_dot(unit_run(b, ub, 1u), x1);
+    if (UNIT == 64u) {
+        s = s + run_dot(unit_run(b, ub, 2u), x2) + run_dot(unit_run(b, ub, 3u), x3);
+    }
+    return s;
 }
 
 // The dots of the nr rows from byte `w_rows` (row_bytes apart) with X's row at `x_row`,

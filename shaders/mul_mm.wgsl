@@ -8,37 +8,47 @@
 // `mul_mm_tile` with the list's length and the matrix's first byte, and defines
 // `x_row(j)` / `y_row(j)` (the X and Y rows of list entry j).
 //
-// Bindings: W array<u32> GGUF bytes of the chunk (the grid i-quants' table first), X [.., cols]
-//           f32, Y [.., y_stride] f32 (row r of the chunk at column y_offset + r), then the
-//           entry file's.
+// Bindings: W array<vec4<u32>> GGUF bytes of the chunk (the grid i-quants' table first), X
+//           [.., cols] f32, Y [.., y_stride] f32 (row r of the chunk at column y_offset + r),
+//           then the entry file's.
 // Mapping: one workgroup per (tile of TM rows, tile of TN list entries) = (x, y). The reduction
-// walks the columns BK at a time: the workgroup decodes the TM × BK weights of the step once into
-// workgroup memory (block_get; invocation i a run of EPI consecutive elements of one row, which
-// share their block and sub-block scales), stored transposed, and loads the TN × BK activations
-// beside them; then invocation i accumulates row i % TM for entries (i / TM) · TPI .. + TPI
+// walks each row's units (quant/unit/<type>.wgsl) two runs — BK = 32 elements — at a time, in
+// the same order for every row and entry (a dot may sum its terms in any order): per step
+// invocation i decodes run j0 + i % 2 of row i / 2 with one `unit_run` (the run's scale decoded
+// once for its 16 weights) into workgroup memory, stored transposed, and loads the TN × BK
+// activations of the same columns beside it, token-minor so each invocation reads its 8 tokens
+// as two vec4s; then invocation i accumulates row i % TM for entries (i / TM) · TPI .. + TPI
 // (neighbouring invocations read neighbouring weights and the same activations). Each weight is
 // decoded once per TN entries (the matvec decodes it once per token), each activation read once
 // per TM rows.
-// Tiles past the last row or entry compute zeros and are not written.
+// Tiles past the last row or entry compute zeros and are not written; columns past `cols` (only
+// float types, whose rows need not be whole units) are zeros.
 
 const WG: u32 = 128u;
 const TM: u32 = 64u;
 const TN: u32 = 16u;
+// Elements per step: two runs of 16, one per invocation for TM rows.
 const BK: u32 = 32u;
 // Tokens per invocation: TM · TN outputs over WG invocations (8: two vec4 accumulators).
 const TPI: u32 = TM * TN / WG;
-// Weights each invocation decodes per step: TM · BK over WG, a run of 16 within one row and one
-// 32-element unit (every type's QK is 1 or a multiple of 32).
-const EPI: u32 = TM * BK / WG;
 
-@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(0) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
 // Decoded weights, transposed ([BK, TM]: the TM rows of one column together), and activations
-// ([TN, BK]) of one step.
+// ([BK, TN / 4] vec4s: the TN entries of one column together) of one step.
 var<workgroup> w_tile: array<f32, BK * TM>;
-var<workgroup> x_tile: array<f32, TN * BK>;
+var<workgroup> x_tile: array<vec4<f32>, BK * TN / 4u>;
+
+// The column (within its row) of element k < BK of step `st`, whose runs are j0, j0 + 1 of unit
+// u = st · BK / UNIT: block u · UNIT / QK, unit ub within it.
+fn step_col(st: u32, k: u32) -> u32 {
+    let e = st * BK;
+    let u0 = e - e % UNIT;
+    let j = (e % UNIT) / 16u + k / 16u;
+    return (u0 / QK) * QK + unit_first((u0 % QK) / UNIT) + j * UNIT_RUN2 + k % 16u;
+}
 
 // The tile (rows wg.x · TM .., list entries wg.y · TN ..) of a list of n entries, the matrix's
 // rows from byte w0 of W. Every invocation calls it (barriers).
@@ -52,38 +62,42 @@ fn mul_mm_tile(wg: vec3<u32>, lid: u32, n: u32, w0: u32) {
     let tn = (lid / TM) * TPI;
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
-    // Invocation i decodes a run of EPI consecutive elements of one row: the run shares its
-    // block and sub-block scales.
-    let e0 = lid * EPI;
-    let rr = e0 / BK;
+    // Invocation i decodes run i % 2 of each step's pair for row rr.
+    let rr = lid / 2u;
+    let jj = lid % 2u;
     let rd = r0 + rr;
     let row = w0 + rd * P.row_bytes;
-    for (var c0 = 0u; c0 < P.cols; c0 = c0 + BK) {
-        let cr = c0 + e0 % BK;
-        for (var k = 0u; k < EPI; k = k + 1u) {
-            let c = cr + k;
-            var w = 0.0;
-            if (rd < P.rows && c < P.cols) {
-                w = block_get(row + (c / QK) * BLOCK_BYTES, c % QK);
-            }
-            w_tile[(c - c0) * TM + rr] = w;
+    let steps = (P.cols + BK - 1u) / BK;
+    for (var st = 0u; st < steps; st = st + 1u) {
+        let e = st * BK;
+        let u0 = e - e % UNIT;
+        var w = array<vec4<f32>, 4>();
+        if (rd < P.rows) {
+            let r = unit_run(row + (u0 / QK) * BLOCK_BYTES, (u0 % QK) / UNIT, (e % UNIT) / 16u + jj);
+            w = array<vec4<f32>, 4>(r.a * r.v0 + r.c, r.a * r.v1 + r.c, r.a * r.v2 + r.c, r.a * r.v3 + r.c);
         }
-        for (var e = lid; e < TN * BK; e = e + WG) {
-            let t = t0 + e / BK;
-            let c = c0 + e % BK;
+        for (var l = 0u; l < 16u; l = l + 1u) {
+            let k = 16u * jj + l;
+            // Only float types can end a row within a unit (their runs are consecutive).
+            w_tile[k * TM + rr] = select(0.0, w[l / 4u][l % 4u], step_col(st, k) < P.cols);
+        }
+        for (var i = lid; i < TN * BK; i = i + WG) {
+            let k = i / TN;
+            let t = i % TN;
+            let c = step_col(st, k);
             var x = 0.0;
-            if (t < n && c < P.cols) {
-                x = X[x_row(t) * P.cols + c];
+            if (t0 + t < n && c < P.cols) {
+                x = X[x_row(t0 + t) * P.cols + c];
             }
-            x_tile[e] = x;
+            x_tile[k * (TN / 4u) + t / 4u][t % 4u] = x;
         }
         // Both tiles are complete before anyone reads them.
         workgroupBarrier();
         for (var k = 0u; k < BK; k = k + 1u) {
-            let w = w_tile[k * TM + rm];
-            let x = tn * BK + k;
-            acc_a = acc_a + w * vec4<f32>(x_tile[x], x_tile[x + BK], x_tile[x + 2u * BK], x_tile[x + 3u * BK]);
-            acc_b = acc_b + w * vec4<f32>(x_tile[x + 4u * BK], x_tile[x + 5u * BK], x_tile[x + 6u * BK], x_tile[x + 7u * BK]);
+            let wk = w_tile[k * TM + rm];
+            let xk = k * (TN / 4u) + tn / 4u;
+            acc_a = acc_a + wk * x_tile[xk];
+            acc_b = acc_b + wk * x_tile[xk + 1u];
         }
         // Everyone is done with the tiles before the next step overwrites them.
         workgroupBarrier();

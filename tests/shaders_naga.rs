@@ -116,7 +116,7 @@ fn composed_sources_name_their_files() {
         "common/bytes.wgsl",
         "quant/k4_scales.wgsl",
         "quant/q4_k.wgsl",
-        "quant/dot/q4_k.wgsl",
+        "quant/unit/q4_k.wgsl",
         "common/rows_reduce.wgsl",
         "matvec.wgsl",
     ] {

@@ -104,7 +104,7 @@ fn spread_bits16(h: u32) -> vec4<u32> {
     return vec4<u32>(spread_bits4(h), spread_bits4(h >> 4u), spread_bits4(h >> 8u), spread_bits4(h >> 12u));
 }
 
-// 16 activations (elements 4k .. 4k + 4 in v[k]) and their sum, loaded once per 16-element unit
+// 16 activations (elements 4k .. 4k + 4 in v[k]) and their sum, loaded once per 16-element run
 // and shared by every row a workgroup dots with them.
 struct X16 {
     v0: vec4<f32>,
@@ -114,34 +114,35 @@ struct X16 {
     sum: f32,
 }
 
-// Σ_i byte i of q · x_i for 16 unsigned bytes (byte j of q[k] is element 4k + j).
-fn dot16_u8(q: vec4<u32>, x: X16) -> f32 {
-    return dot(bytes_f32(q.x), x.v0) + dot(bytes_f32(q.y), x.v1)
-         + dot(bytes_f32(q.z), x.v2) + dot(bytes_f32(q.w), x.v3);
+// 16 consecutive weights of a unit as the quant files decode them (quant/unit/<type>.wgsl's
+// unit_run): values q (elements 4k .. 4k + 4 in v[k]) and one affine scale, weight l being
+// a · q_l + c. A dot applies the scale once per 16 weights: Σ w · x = a Σ q·x + c Σ x.
+struct Run {
+    v0: vec4<f32>,
+    v1: vec4<f32>,
+    v2: vec4<f32>,
+    v3: vec4<f32>,
+    a: f32,
+    c: f32,
 }
 
-// The same for 16 signed bytes.
-fn dot16_i8(q: vec4<u32>, x: X16) -> f32 {
-    return dot(bytes_i8_f32(q.x), x.v0) + dot(bytes_i8_f32(q.y), x.v1)
-         + dot(bytes_i8_f32(q.z), x.v2) + dot(bytes_i8_f32(q.w), x.v3);
+// Σ_l w_l · x_l over a run.
+fn run_dot(r: Run, x: X16) -> f32 {
+    let qx = dot(r.v0, x.v0) + dot(r.v1, x.v1) + dot(r.v2, x.v2) + dot(r.v3, x.v3);
+    return r.a * qx + r.c * x.sum;
 }
 
-// The low and high nibbles of 16 packed bytes (elements j and j + 16 of a 32-element block).
-fn nibbles_lo(q: vec4<u32>) -> vec4<u32> {
-    return q & vec4<u32>(0x0f0f0f0fu);
+// A run of 16 unsigned bytes (byte j of q[k] is element 4k + j).
+fn run_u8(q: vec4<u32>, a: f32, c: f32) -> Run {
+    return Run(bytes_f32(q.x), bytes_f32(q.y), bytes_f32(q.z), bytes_f32(q.w), a, c);
 }
 
-fn nibbles_hi(q: vec4<u32>) -> vec4<u32> {
-    return (q >> vec4<u32>(4u)) & vec4<u32>(0x0f0f0f0fu);
+// A run of 16 signed bytes.
+fn run_i8(q: vec4<u32>, a: f32, c: f32) -> Run {
+    return Run(bytes_i8_f32(q.x), bytes_i8_f32(q.y), bytes_i8_f32(q.z), bytes_i8_f32(q.w), a, c);
 }
 
-// Σ q · x over a 32-element block of 4-bit quants (Q4_0, Q4_1): low nibbles with x0, high with x1.
-fn dot_q4(q: vec4<u32>, x0: X16, x1: X16) -> f32 {
-    return dot16_u8(nibbles_lo(q), x0) + dot16_u8(nibbles_hi(q), x1);
-}
-
-// The same for 5-bit quants (Q5_0, Q5_1): bit 4 of element j is bit j of qh.
-fn dot_q5(q: vec4<u32>, qh: u32, x0: X16, x1: X16) -> f32 {
-    return dot16_u8(nibbles_lo(q) | spread_bits16(qh), x0)
-         + dot16_u8(nibbles_hi(q) | spread_bits16(qh >> 16u), x1);
+// Nibble h (0 low, 1 high) of 16 packed bytes: elements j and j + 16 of a 32-element block.
+fn nibbles(q: vec4<u32>, h: u32) -> vec4<u32> {
+    return (q >> vec4<u32>(4u * h)) & vec4<u32>(0x0f0f0f0fu);
 }

@@ -23,8 +23,7 @@ fn iq4_value(q: u32) -> f32 {
     return iq4_values4(q & 0xfu).x;
 }
 
-// Σ_i value(index byte i of q) · x_i over 16 index bytes (byte j of q[k] is element 4k + j).
-fn dot16_iq4(q: vec4<u32>, x: X16) -> f32 {
-    return dot(iq4_values4(q.x), x.v0) + dot(iq4_values4(q.y), x.v1)
-         + dot(iq4_values4(q.z), x.v2) + dot(iq4_values4(q.w), x.v3);
+// A run of 16 index bytes (byte j of q[k] is element 4k + j) scaled by a.
+fn run_iq4(q: vec4<u32>, a: f32) -> Run {
+    return Run(iq4_values4(q.x), iq4_values4(q.y), iq4_values4(q.z), iq4_values4(q.w), a, 0.0);
 }

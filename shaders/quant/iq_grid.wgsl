@@ -4,7 +4,9 @@
 // writes it at the start of each chunk (`quant::iq_grid::grid_bytes`), so a lookup is one or two
 // word loads from the binding the block is read from.
 
-// matvec's unit for every grid type: sub-block ub (32 elements), x0 its first 16, x1 the rest.
+// The unit of every grid type (quant/unit/<type>.wgsl): sub-block ub, 32 elements in two runs
+// of 16 (groups 0, 1 and 2, 3 of 8).
+const UNIT: u32 = 32u;
 const UNIT_RUN2: u32 = 16u;
 
 fn unit_first(ub: u32) -> u32 {
@@ -43,33 +45,22 @@ fn grid4_byte(idx: u32, j: u32) -> u32 {
     return (w_word(idx) >> (8u * j)) & 0xffu;
 }
 
-// Σ of an 8-value IQ2 group: grid magnitudes with their signs, times xa (values 0..4) and xb
-// (4..8).
-fn iq2_group_dot(g: vec2<u32>, signs: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
-    return dot(bytes_f32(g.x) * signs4(signs, 0u), xa) + dot(bytes_f32(g.y) * signs4(signs, 4u), xb);
+// The 8 values of an IQ2 group: grid magnitudes with their signs.
+fn iq2_group(g: vec2<u32>, signs: u32) -> array<vec4<f32>, 2> {
+    return array<vec4<f32>, 2>(bytes_f32(g.x) * signs4(signs, 0u), bytes_f32(g.y) * signs4(signs, 4u));
 }
 
 // The same for IQ3: two 4-value entries g1 (values 0..4) and g2 (4..8).
-fn iq3_group_dot(g1: u32, g2: u32, signs: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
-    return dot(bytes_f32(g1) * signs4(signs, 0u), xa) + dot(bytes_f32(g2) * signs4(signs, 4u), xb);
+fn iq3_group(g1: u32, g2: u32, signs: u32) -> array<vec4<f32>, 2> {
+    return array<vec4<f32>, 2>(bytes_f32(g1) * signs4(signs, 0u), bytes_f32(g2) * signs4(signs, 4u));
 }
 
-// Σ of an 8-value IQ1 group: signed grid values (−1, 0, 1) times xa, xb.
-fn iq1_group_dot(g: vec2<u32>, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
-    return dot(bytes_i8_f32(g.x), xa) + dot(bytes_i8_f32(g.y), xb);
+// The 8 values of an IQ1 group: signed grid values (−1, 0, 1) plus the group's offset.
+fn iq1_group(g: vec2<u32>, delta: f32) -> array<vec4<f32>, 2> {
+    return array<vec4<f32>, 2>(bytes_i8_f32(g.x) + vec4<f32>(delta), bytes_i8_f32(g.y) + vec4<f32>(delta));
 }
 
-// The 8 activations of group l of a 32-element unit: l = 0, 1 in x0, l = 2, 3 in x1.
-fn group_x(x0: X16, x1: X16, l: u32) -> array<vec4<f32>, 2> {
-    switch (l) {
-        case 0u: { return array<vec4<f32>, 2>(x0.v0, x0.v1); }
-        case 1u: { return array<vec4<f32>, 2>(x0.v2, x0.v3); }
-        case 2u: { return array<vec4<f32>, 2>(x1.v0, x1.v1); }
-        default: { return array<vec4<f32>, 2>(x1.v2, x1.v3); }
-    }
-}
-
-// Σ of the 8 activations of a group.
-fn group_sum(x: array<vec4<f32>, 2>) -> f32 {
-    return dot(x[0] + x[1], vec4<f32>(1.0));
+// Run j of a grid unit: its groups 2j (g0) and 2j + 1 (g1), scaled by a.
+fn run_groups(g0: array<vec4<f32>, 2>, g1: array<vec4<f32>, 2>, a: f32, c: f32) -> Run {
+    return Run(g0[0], g0[1], g1[0], g1[1], a, c);
 }

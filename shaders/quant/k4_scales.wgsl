@@ -21,14 +21,13 @@ fn scale_min_k4_hdr(hdr: vec4<u32>, j: u32) -> vec2<u32> {
     return vec2<u32>((lo & 0xfu) | (hi6 << 4u), (lo >> 4u) | ((mid >> 6u) << 4u));
 }
 
-// A Q4_K/Q5_K unit of sub-blocks 2c (dot0 = Σ q·x over x0) and 2c + 1 (dot1 over x1):
-// d·(sc0·dot0 + sc1·dot1) − dmin·(m0·Σx0 + m1·Σx1), with d, dmin and the scales from the
-// block's 16-byte header (one load; 144- and 176-byte blocks keep it 16-byte aligned).
-fn k4_unit(b: u32, c: u32, dot0: f32, dot1: f32, x0: X16, x1: X16) -> f32 {
+// Run `is` (sub-block is, quants q) of a Q4_K/Q5_K block: weight d·sc·q − dmin·m, with d, dmin
+// and the scales from the block's 16-byte header (one load; 144- and 176-byte blocks keep it
+// 16-byte aligned).
+fn k4_run(b: u32, is: u32, q: vec4<u32>) -> Run {
     let hdr = load_16_aligned(b);
-    let sm0 = scale_min_k4_hdr(hdr, 2u * c);
-    let sm1 = scale_min_k4_hdr(hdr, 2u * c + 1u);
-    let qx = f32(sm0.x) * dot0 + f32(sm1.x) * dot1;
-    let mx = f32(sm0.y) * x0.sum + f32(sm1.y) * x1.sum;
-    return f16_bits_to_f32(hdr.x & 0xffffu) * qx - f16_bits_to_f32(hdr.x >> 16u) * mx;
+    let sm = scale_min_k4_hdr(hdr, is);
+    let d = f16_bits_to_f32(hdr.x & 0xffffu);
+    let dmin = f16_bits_to_f32(hdr.x >> 16u);
+    return run_u8(q, d * f32(sm.x), -dmin * f32(sm.y));
 }

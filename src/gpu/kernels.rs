@@ -20,6 +20,7 @@ const SOURCES: &[(&str, &str)] = &[
     shader!("common/cache_store.wgsl"),
     shader!("common/places.wgsl"),
     shader!("common/w_u32.wgsl"),
+    shader!("common/w_vec4.wgsl"),
     shader!("common/rows_reduce.wgsl"),
     shader!("common/rows_reduce_subgroup.wgsl"),
     shader!("common/online_softmax.wgsl"),
@@ -36,21 +37,20 @@ const SOURCES: &[(&str, &str)] = &[
     shader!("quant/iq4_values.wgsl"),
     shader!("quant/iq4_nl.wgsl"),
     shader!("quant/iq4_xs.wgsl"),
-    shader!("quant/dot/iq4_nl.wgsl"),
-    shader!("quant/dot/iq4_xs.wgsl"),
+    shader!("quant/unit/iq4_nl.wgsl"),
+    shader!("quant/unit/iq4_xs.wgsl"),
     shader!("quant/k4_scales.wgsl"),
     shader!("quant/q4_k.wgsl"),
     shader!("quant/q5_k.wgsl"),
     shader!("quant/q6_k.wgsl"),
-    shader!("quant/dot/f32.wgsl"),
-    shader!("quant/dot/f16.wgsl"),
-    shader!("quant/dot/bf16.wgsl"),
-    shader!("quant/dot/q4_0.wgsl"),
-    shader!("quant/dot/q4_1.wgsl"),
-    shader!("quant/dot/q5_0.wgsl"),
-    shader!("quant/dot/q5_1.wgsl"),
-    shader!("quant/dot/q8_0.wgsl"),
-    shader!("quant/dot/unit32.wgsl"),
+    shader!("quant/unit/f32.wgsl"),
+    shader!("quant/unit/f16.wgsl"),
+    shader!("quant/unit/bf16.wgsl"),
+    shader!("quant/unit/q4_0.wgsl"),
+    shader!("quant/unit/q4_1.wgsl"),
+    shader!("quant/unit/q5_0.wgsl"),
+    shader!("quant/unit/q5_1.wgsl"),
+    shader!("quant/unit/q8_0.wgsl"),
     shader!("quant/no_table.wgsl"),
     shader!("quant/iq_grid.wgsl"),
     shader!("quant/iq2_xxs.wgsl"),
@@ -60,18 +60,18 @@ const SOURCES: &[(&str, &str)] = &[
     shader!("quant/iq3_s.wgsl"),
     shader!("quant/iq1_s.wgsl"),
     shader!("quant/iq1_m.wgsl"),
-    shader!("quant/dot/iq2_xxs.wgsl"),
-    shader!("quant/dot/iq2_xs.wgsl"),
-    shader!("quant/dot/iq2_s.wgsl"),
-    shader!("quant/dot/iq3_xxs.wgsl"),
-    shader!("quant/dot/iq3_s.wgsl"),
-    shader!("quant/dot/iq1_s.wgsl"),
-    shader!("quant/dot/iq1_m.wgsl"),
-    shader!("quant/dot/q2_k.wgsl"),
-    shader!("quant/dot/q3_k.wgsl"),
-    shader!("quant/dot/q4_k.wgsl"),
-    shader!("quant/dot/q5_k.wgsl"),
-    shader!("quant/dot/q6_k.wgsl"),
+    shader!("quant/unit/iq2_xxs.wgsl"),
+    shader!("quant/unit/iq2_xs.wgsl"),
+    shader!("quant/unit/iq2_s.wgsl"),
+    shader!("quant/unit/iq3_xxs.wgsl"),
+    shader!("quant/unit/iq3_s.wgsl"),
+    shader!("quant/unit/iq1_s.wgsl"),
+    shader!("quant/unit/iq1_m.wgsl"),
+    shader!("quant/unit/q2_k.wgsl"),
+    shader!("quant/unit/q3_k.wgsl"),
+    shader!("quant/unit/q4_k.wgsl"),
+    shader!("quant/unit/q5_k.wgsl"),
+    shader!("quant/unit/q6_k.wgsl"),
     shader!("matvec.wgsl"),
     shader!("cache_f32.wgsl"),
     shader!("matvec_t.wgsl"),
@@ -211,43 +211,35 @@ pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
     })
 }
 
-/// The unit_dot of a type (used by matvec): Σ of 32 weights of a block (two runs of 16 that share
-/// their quant bytes) times their activations, decoding the block's scales once for the 32.
-/// Q2_K and Q3_K dot units of 64 (four runs of 16 from the same 16 quant bytes, every bit of them
-/// used once); the others are wrapped for matvec's 4-run interface by quant/dot/unit32.wgsl.
-fn dot_files(ty: QuantType) -> Option<Vec<&'static str>> {
-    let file = dot_file(ty)?;
-    Some(match ty {
-        QuantType::Q2K | QuantType::Q3K => vec![file],
-        _ => vec![file, "quant/dot/unit32.wgsl"],
-    })
-}
-
-fn dot_file(ty: QuantType) -> Option<&'static str> {
+/// The unit file of a type (used by matvec and mul_mm): `UNIT`, `UNIT_RUN2`, `unit_first(ub)` and
+/// `unit_run(byte, ub, j) -> Run`, run j (16 weights as values and one affine scale) of a unit of
+/// 32 elements (two runs that share their quant bytes) or, for Q2_K and Q3_K, 64 (four runs from
+/// the same 16 quant bytes, every bit of them used once).
+fn unit_file(ty: QuantType) -> Option<&'static str> {
     use QuantType::*;
     Some(match ty {
-        F32 => "quant/dot/f32.wgsl",
-        F16 => "quant/dot/f16.wgsl",
-        BF16 => "quant/dot/bf16.wgsl",
-        Q4_0 => "quant/dot/q4_0.wgsl",
-        Q4_1 => "quant/dot/q4_1.wgsl",
-        Q5_0 => "quant/dot/q5_0.wgsl",
-        Q5_1 => "quant/dot/q5_1.wgsl",
-        Q8_0 => "quant/dot/q8_0.wgsl",
-        Q2K => "quant/dot/q2_k.wgsl",
-        Q3K => "quant/dot/q3_k.wgsl",
-        Q4K => "quant/dot/q4_k.wgsl",
-        Q5K => "quant/dot/q5_k.wgsl",
-        Q6K => "quant/dot/q6_k.wgsl",
-        IQ4_NL => "quant/dot/iq4_nl.wgsl",
-        IQ4_XS => "quant/dot/iq4_xs.wgsl",
-        IQ2_XXS => "quant/dot/iq2_xxs.wgsl",
-        IQ2_XS => "quant/dot/iq2_xs.wgsl",
-        IQ2_S => "quant/dot/iq2_s.wgsl",
-        IQ3_XXS => "quant/dot/iq3_xxs.wgsl",
-        IQ3_S => "quant/dot/iq3_s.wgsl",
-        IQ1_S => "quant/dot/iq1_s.wgsl",
-        IQ1_M => "quant/dot/iq1_m.wgsl",
+        F32 => "quant/unit/f32.wgsl",
+        F16 => "quant/unit/f16.wgsl",
+        BF16 => "quant/unit/bf16.wgsl",
+        Q4_0 => "quant/unit/q4_0.wgsl",
+        Q4_1 => "quant/unit/q4_1.wgsl",
+        Q5_0 => "quant/unit/q5_0.wgsl",
+        Q5_1 => "quant/unit/q5_1.wgsl",
+        Q8_0 => "quant/unit/q8_0.wgsl",
+        Q2K => "quant/unit/q2_k.wgsl",
+        Q3K => "quant/unit/q3_k.wgsl",
+        Q4K => "quant/unit/q4_k.wgsl",
+        Q5K => "quant/unit/q5_k.wgsl",
+        Q6K => "quant/unit/q6_k.wgsl",
+        IQ4_NL => "quant/unit/iq4_nl.wgsl",
+        IQ4_XS => "quant/unit/iq4_xs.wgsl",
+        IQ2_XXS => "quant/unit/iq2_xxs.wgsl",
+        IQ2_XS => "quant/unit/iq2_xs.wgsl",
+        IQ2_S => "quant/unit/iq2_s.wgsl",
+        IQ3_XXS => "quant/unit/iq3_xxs.wgsl",
+        IQ3_S => "quant/unit/iq3_s.wgsl",
+        IQ1_S => "quant/unit/iq1_s.wgsl",
+        IQ1_M => "quant/unit/iq1_m.wgsl",
         _ => return None,
     })
 }
@@ -398,15 +390,20 @@ impl Kernel {
         if crate::quant::iq_grid::grid_bytes(ty).is_none() {
             files.push("quant/no_table.wgsl");
         }
-        if reduce.is_none() {
+        let mul_mm = matches!(self, Kernel::MulMm(_) | Kernel::MulMmId(_));
+        if mul_mm {
+            files.push("common/w_vec4.wgsl");
+        } else if reduce.is_none() {
             files.push("common/w_u32.wgsl");
         }
+        if reduce.is_some() || mul_mm {
+            files.push(unit_file(ty).unwrap_or_else(|| panic!("no unit_run for {ty}")));
+        }
         if let Some(r) = reduce {
-            files.extend(dot_files(ty).unwrap_or_else(|| panic!("no unit_dot for {ty}")));
             files.push(r.file());
             files.push("binary/swiglu.wgsl");
         }
-        if let Kernel::MulMm(_) | Kernel::MulMmId(_) = self {
+        if mul_mm {
             files.push("mul_mm.wgsl");
         }
         if let Kernel::GetRows(_) | Kernel::GetRowsNorm(_) = self {

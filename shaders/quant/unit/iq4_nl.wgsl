@@ -1,0 +1,12 @@
+// unit_run for IQ4_NL (one unit per block): run 0 the low nibbles of qs[0..16] (elements 0..16),
+// run 1 the high nibbles (16..32); weight d · value(q).
+const UNIT: u32 = 32u;
+const UNIT_RUN2: u32 = 16u;
+
+fn unit_first(ub: u32) -> u32 {
+    return 0u;
+}
+
+fn unit_run(b: u32, ub: u32, j: u32) -> Run {
+    return run_iq4(nibbles(load_16(b + 2u), j), load_f16(b));
+}
