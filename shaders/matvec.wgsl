@@ -1,5 +1,5 @@
 // matvec: Y[s, r] = Σ_c W_m[r, c] · X[x(s), c] for every slot s, W rows stored as GGUF blocks of
-// the type composed in from quant/<type>.wgsl, decoded a unit at a time by the unit_run of
+// the type composed in from quant/<type>.wgsl, decoded a unit at a time by the unit_runs of
 // quant/unit/<type>.wgsl. One kernel serves the three matrix ops of the graph (CPU twins in
 // cpu/mod.rs):
 //   MatMul      n_slot 1:        slot = token, matrix 0, X row = slot
@@ -218,9 +218,10 @@ fn grouped(group: u32, e: u32, lane: Lane) {
 // Σ w · x over unit ub of the block at byte b, run j with x_j (x2, x3 only for units of 64):
 // each run's scale applied once to its 16 products.
 fn unit_dot_x(b: u32, ub: u32, x0: X16, x1: X16, x2: X16, x3: X16) -> f32 {
-    var s = run_dot(unit_run(b, ub, 0u), x0) + run_dot(unit_run(b, ub, 1u), x1);
+    let r = unit_runs(b, ub);
+    var s = run_dot(r[0], x0) + run_dot(r[1], x1);
     if (UNIT == 64u) {
-        s = s + run_dot(unit_run(b, ub, 2u), x2) + run_dot(unit_run(b, ub, 3u), x3);
+        s = s + run_dot(r[2], x2) + run_dot(r[3], x3);
     }
     return s;
 }

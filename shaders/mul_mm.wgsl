@@ -14,8 +14,8 @@
 // Mapping: one workgroup per (tile of TM rows, tile of TN list entries) = (x, y). The reduction
 // walks each row's units (quant/unit/<type>.wgsl) two runs — BK = 32 elements — at a time, in
 // the same order for every row and entry (a dot may sum its terms in any order): per step
-// invocation i decodes run j0 + i % 2 of row i / 2 with one `unit_run` (the run's scale decoded
-// once for its 16 weights) into workgroup memory, stored transposed, and loads the TN × BK
+// invocation i < TM decodes row i's unit with `unit_runs` (each run's scale decoded once for its
+// 16 weights) and stores the step's two runs in workgroup memory, transposed; all load the TN × BK
 // activations of the same columns beside it, token-minor so each invocation reads its 8 tokens
 // as two vec4s; then invocation i accumulates row i % TM for entries (i / TM) · TPI .. + TPI
 // (neighbouring invocations read neighbouring weights and the same activations). Each weight is
@@ -50,6 +50,17 @@ fn step_col(st: u32, k: u32) -> u32 {
     return (u0 / QK) * QK + unit_first((u0 % QK) / UNIT) + j * UNIT_RUN2 + k % 16u;
 }
 
+// Weights k0 .. k0 + 16 of the step from element e: run r of the tile's row `rm`. Element k of a
+// step lies past the row's end only when e + k ≥ cols (float types, whose runs are consecutive
+// columns; every quant type's rows are whole units); those are zeros.
+fn store_run(r: Run, k0: u32, e: u32, rm: u32) {
+    let v = array<vec4<f32>, 4>(r.v0, r.v1, r.v2, r.v3);
+    for (var l = 0u; l < 16u; l = l + 1u) {
+        let k = k0 + l;
+        w_tile[k * TM + rm] = select(0.0, r.a * v[l / 4u][l % 4u] + r.c, e + k < P.cols);
+    }
+}
+
 // The tile (rows wg.x · TM .., list entries wg.y · TN ..) of a list of n entries, the matrix's
 // rows from byte w0 of W. Every invocation calls it (barriers).
 fn mul_mm_tile(wg: vec3<u32>, lid: u32, n: u32, w0: u32) {
@@ -62,32 +73,30 @@ fn mul_mm_tile(wg: vec3<u32>, lid: u32, n: u32, w0: u32) {
     let tn = (lid / TM) * TPI;
     var acc_a = vec4<f32>(0.0);
     var acc_b = vec4<f32>(0.0);
-    // Invocation i decodes run i % 2 of each step's pair for row rr.
-    let rr = lid / 2u;
-    let jj = lid % 2u;
-    let rd = r0 + rr;
+    // Invocation i < TM decodes the units of row i.
+    let rd = r0 + lid;
     let row = w0 + rd * P.row_bytes;
     let steps = (P.cols + BK - 1u) / BK;
     for (var st = 0u; st < steps; st = st + 1u) {
-        let e = st * BK;
-        let u0 = e - e % UNIT;
-        var w = array<vec4<f32>, 4>();
-        if (rd < P.rows) {
-            let r = unit_run(row + (u0 / QK) * BLOCK_BYTES, (u0 % QK) / UNIT, (e % UNIT) / 16u + jj);
-            w = array<vec4<f32>, 4>(r.a * r.v0 + r.c, r.a * r.v1 + r.c, r.a * r.v2 + r.c, r.a * r.v3 + r.c);
-        }
-        for (var l = 0u; l < 16u; l = l + 1u) {
-            let k = 16u * jj + l;
-            // Only float types can end a row within a unit (their runs are consecutive).
-            w_tile[k * TM + rr] = select(0.0, w[l / 4u][l % 4u], step_col(st, k) < P.cols);
+        if (lid < TM) {
+            let e = st * BK;
+            let u0 = e - e % UNIT;
+            // Rows past the chunk decode as zeros (their outputs are not written).
+            var runs = array<Run, 4>();
+            if (rd < P.rows) {
+                runs = unit_runs(row + (u0 / QK) * BLOCK_BYTES, (u0 % QK) / UNIT);
+            }
+            // The step's runs: 0, 1 of a unit of 32; 0, 1 or 2, 3 of a unit of 64.
+            let j0 = (e % UNIT) / 16u;
+            store_run(runs[j0], 0u, e, lid);
+            store_run(runs[j0 + 1u], 16u, e, lid);
         }
         for (var i = lid; i < TN * BK; i = i + WG) {
             let k = i / TN;
             let t = i % TN;
-            let c = step_col(st, k);
             var x = 0.0;
-            if (t0 + t < n && c < P.cols) {
-                x = X[x_row(t0 + t) * P.cols + c];
+            if (t0 + t < n && st * BK + k < P.cols) {
+                x = X[x_row(t0 + t) * P.cols + step_col(st, k)];
             }
             x_tile[k * (TN / 4u) + t / 4u][t % 4u] = x;
         }

@@ -114,8 +114,8 @@ struct X16 {
     sum: f32,
 }
 
-// 16 consecutive weights of a unit as the quant files decode them (quant/unit/<type>.wgsl's
-// unit_run): values q (elements 4k .. 4k + 4 in v[k]) and one affine scale, weight l being
+// 16 weights of a unit as the quant files decode them (quant/unit/<type>.wgsl's unit_runs: a
+// unit's runs j < UNIT / 16, elements unit_first(ub) + j · UNIT_RUN2 + l): values q (elements 4k .. 4k + 4 in v[k]) and one affine scale, weight l being
 // a · q_l + c. A dot applies the scale once per 16 weights: Σ w · x = a Σ q·x + c Σ x.
 struct Run {
     v0: vec4<f32>,
@@ -130,6 +130,11 @@ struct Run {
 fn run_dot(r: Run, x: X16) -> f32 {
     let qx = dot(r.v0, x.v0) + dot(r.v1, x.v1) + dot(r.v2, x.v2) + dot(r.v3, x.v3);
     return r.a * qx + r.c * x.sum;
+}
+
+// The runs of a 32-element unit in unit_runs' four places (the last two unused).
+fn runs2(r0: Run, r1: Run) -> array<Run, 4> {
+    return array<Run, 4>(r0, r1, r0, r1);
 }
 
 // A run of 16 unsigned bytes (byte j of q[k] is element 4k + j).

@@ -11,6 +11,7 @@ use wgpu_ds::bench::{
 };
 use wgpu_ds::cpu::CpuExecutor;
 use wgpu_ds::gpu::executor::GpuExecutor;
+use wgpu_ds::gpu::recorder::DispatchTime;
 use wgpu_ds::model::{CacheShape, Model};
 use wgpu_ds::quant::QuantType;
 use wgpu_ds::session::Executor;
@@ -176,6 +177,9 @@ pub fn run(a: Args) -> Result<()> {
     );
     if a.profile {
         profile_step(&mut exec, a.n_prompt + a.n_gen, bw)?;
+        if let Some(&n) = a.pp.iter().max() {
+            profile_prefill(&mut exec, n, bw)?;
+        }
     }
     drop(exec);
     if a.cpu {
@@ -198,11 +202,32 @@ fn profile_step(exec: &mut GpuExecutor, pos: usize, bw: f64) -> Result<()> {
     exec.step_argmax(&[2], pos)?;
     let wall = t.elapsed().as_secs_f64();
     exec.profile = false;
-    let kinds = profile::by_kind(&exec.last_profile);
+    print_profile("one decode step", &exec.last_profile, wall, bw);
+    Ok(())
+}
+
+/// One prefill step of `n` tokens at position 0, each dispatch timed on the GPU; prints the
+/// table per kernel variant (`bench --profile --pp ...`: the largest size).
+fn profile_prefill(exec: &mut GpuExecutor, n: usize, bw: f64) -> Result<()> {
+    let n_vocab = exec.config().n_vocab as u32;
+    let prompt: Vec<u32> = (0..n as u32).map(|i| (i * 11 + 1) % n_vocab).collect();
+    exec.profile = true;
+    let t = std::time::Instant::now();
+    let r = exec.step(&prompt, 0, false);
+    let wall = t.elapsed().as_secs_f64();
+    exec.profile = false;
+    r?;
+    print_profile(&format!("a {n}-token prefill step"), &exec.last_profile, wall, bw);
+    Ok(())
+}
+
+/// The per-variant table of a profiled step: time, share and weight GB/s of each kernel key.
+fn print_profile(what: &str, times: &[DispatchTime], wall: f64, bw: f64) {
+    let kinds = profile::by_kind(times);
     let gpu: f64 = kinds.iter().map(|k| k.seconds).sum();
     println!(
-        "\nprofile of one decode step ({} dispatches, one pass each): {:.2} ms on the GPU, {:.2} ms wall",
-        exec.last_profile.len(),
+        "\nprofile of {what} ({} dispatches, one pass each): {:.2} ms on the GPU, {:.2} ms wall",
+        times.len(),
         gpu * 1e3,
         wall * 1e3
     );
@@ -232,7 +257,6 @@ fn profile_step(exec: &mut GpuExecutor, pos: usize, bw: f64) -> Result<()> {
             pct
         );
     }
-    Ok(())
 }
 
 /// Prints the prefill rate at each size of `pp` against the decode rate `decode` (tok/s).

@@ -1,4 +1,4 @@
-// unit_run for F32: unit of 32 floats at byte b, run j the 16 at b + 64j.
+// unit_runs for F32: unit of 32 floats at byte b, run j the 16 at b + 64j.
 const UNIT: u32 = 32u;
 const UNIT_RUN2: u32 = 16u;
 
@@ -6,8 +6,11 @@ fn unit_first(ub: u32) -> u32 {
     return 0u;
 }
 
-fn unit_run(b: u32, ub: u32, j: u32) -> Run {
-    let r = b + 64u * j;
+fn f32_run(r: u32) -> Run {
     return Run(bitcast<vec4<f32>>(load_16(r)), bitcast<vec4<f32>>(load_16(r + 16u)),
                bitcast<vec4<f32>>(load_16(r + 32u)), bitcast<vec4<f32>>(load_16(r + 48u)), 1.0, 0.0);
+}
+
+fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
+    return runs2(f32_run(b), f32_run(b + 64u));
 }

@@ -1,4 +1,4 @@
-// unit_run for IQ4_NL (one unit per block): run 0 the low nibbles of qs[0..16] (elements 0..16),
+// unit_runs for IQ4_NL (one unit per block): run 0 the low nibbles of qs[0..16] (elements 0..16),
 // run 1 the high nibbles (16..32); weight d · value(q).
 const UNIT: u32 = 32u;
 const UNIT_RUN2: u32 = 16u;
@@ -7,6 +7,8 @@ fn unit_first(ub: u32) -> u32 {
     return 0u;
 }
 
-fn unit_run(b: u32, ub: u32, j: u32) -> Run {
-    return run_iq4(nibbles(load_16(b + 2u), j), load_f16(b));
+fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
+    let q = load_16(b + 2u);
+    let d = load_f16(b);
+    return runs2(run_iq4(nibbles(q, 0u), d), run_iq4(nibbles(q, 1u), d));
 }

@@ -1,4 +1,4 @@
-// unit_run for Q3_K: element 128n + 32j + 16s + l has its low 2 bits from bits 2j of
+// unit_runs for Q3_K: element 128n + 32j + 16s + l has its low 2 bits from bits 2j of
 // qs[32n + 16s + l], its high bit from bit 4n + j of hmask[16s + l] (set: +0, clear: -4), the
 // 6-bit scale 8n + 2j + s. Unit ub = 2n + s (four per block) is 64 elements: the 16 qs bytes of
 // (n, s) with all four 2-bit fields and the 16 hmask bytes of s: run j at unit_first(ub) + 32j,
@@ -24,13 +24,25 @@ fn q3_k_run(q: vec4<u32>, h: vec4<u32>, j: u32) -> vec4<u32> {
     return low | (((h >> vec4<u32>(j)) & vec4<u32>(0x01010101u)) << vec4<u32>(2u));
 }
 
-fn unit_run(b: u32, ub: u32, j: u32) -> Run {
+fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
     let n = ub >> 1u;
     let s = ub & 1u;
     let q = load_16(b + 32u + 32u * n + 16u * s);
     let h = load_16(b + 16u * s) >> vec4<u32>(4u * n);
     // scales[12] and d: the block's last 14 bytes, in one 16-byte read.
     let tail = load_16(b + 96u);
-    let a = f16_bits_to_f32(tail.w & 0xffffu) * f32(q3_k_scale_words(tail, 8u * n + s + 2u * j));
-    return run_u8(q3_k_run(q, h, j), a, -4.0 * a);
+    let p = 8u * n + s;
+    let sc = vec4<f32>(
+        f32(q3_k_scale_words(tail, p)),
+        f32(q3_k_scale_words(tail, p + 2u)),
+        f32(q3_k_scale_words(tail, p + 4u)),
+        f32(q3_k_scale_words(tail, p + 6u)),
+    );
+    let a = f16_bits_to_f32(tail.w & 0xffffu) * sc;
+    return array<Run, 4>(
+        run_u8(q3_k_run(q, h, 0u), a.x, -4.0 * a.x),
+        run_u8(q3_k_run(q, h, 1u), a.y, -4.0 * a.y),
+        run_u8(q3_k_run(q, h, 2u), a.z, -4.0 * a.z),
+        run_u8(q3_k_run(q, h, 3u), a.w, -4.0 * a.w),
+    );
 }

@@ -1,4 +1,4 @@
-// unit_run for Q4_0 (one unit per block): run 0 the low nibbles of qs[0..16] (elements 0..16),
+// unit_runs for Q4_0 (one unit per block): run 0 the low nibbles of qs[0..16] (elements 0..16),
 // run 1 the high nibbles (16..32); weight d · (q − 8).
 const UNIT: u32 = 32u;
 const UNIT_RUN2: u32 = 16u;
@@ -7,7 +7,8 @@ fn unit_first(ub: u32) -> u32 {
     return 0u;
 }
 
-fn unit_run(b: u32, ub: u32, j: u32) -> Run {
+fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
     let d = load_f16(b);
-    return run_u8(nibbles(load_16(b + 2u), j), d, -8.0 * d);
+    let q = load_16(b + 2u);
+    return runs2(run_u8(nibbles(q, 0u), d, -8.0 * d), run_u8(nibbles(q, 1u), d, -8.0 * d));
 }
