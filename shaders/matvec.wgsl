@@ -12,21 +12,23 @@
 //           s · y_stride + r), IDS i32 [slots] (read only when use_ids), W2 as W (read only with
 //           GLU or PAIR), Y2 f32 [n_tok, rows2] (written only with PAIR), W3 and W4 as W (the
 //           second gated matrix: read only with GLU and PAIR), P params.
-// Mapping: one workgroup per (group of NR rows, slot): row groups over workgroup x + y · (x
-// count), the slot on z (plus slot_base when the slots exceed one dispatch); with PAIR one flat
+// Mapping: one workgroup per (group of NR rows, block of NCOLS slots): row groups over workgroup
+// x + y · (x count), the slot block on z (plus slot_base blocks when they exceed one dispatch);
+// with PAIR one flat
 // list of workgroups over x + y · (x count) (see PAIR); with GROUPED one per (group of NR rows,
 // expert), looping over the expert's slots (see GROUPED). A row is cut into
 // units of UNIT elements (32, or 64 for Q2_K and Q3_K): unit `ub = (UNIT·u % QK) / UNIT` of block
 // `UNIT·u / QK`, runs of 16 at `unit_first(ub)` + k·UNIT_RUN2 (k < UNIT / 16) within the block,
 // chosen by quant/unit/<type>.wgsl so that one unit's quants share their bytes (both nibbles of
 // 16 Q4_K bytes, all four 2-bit fields of 16 Q2_K bytes). Invocation i takes units i, i + WG,
-// ..., loads the unit's activations once (an X16 per run, with its sum) and dots them with the
-// same unit of all NR rows (`unit_dot_x`), so neighbouring invocations read neighbouring weight
-// bytes and X is read once per workgroup. rows_reduce (workgroup tree or
+// ..., loads the unit's activations of its NCOLS slots once (an X16 per run, with its sum) and
+// dots them with the same unit of all NR rows, each decoded once (`unit_runs`, `runs_dot`), so
+// neighbouring invocations read neighbouring weight bytes, X is read once per workgroup and W
+// once per NCOLS slots. rows_reduce (workgroup tree or
 // subgroupAdd) sums the partials into row_totals; invocations r, r + WG, ... write the rows.
 // Float types with cols % UNIT != 0 finish the row's last elements with block_get. Slots whose
 // matrix lies in another chunk of W are skipped (the chunk holding it writes them).
-// WG (a power of two) and NR (≤ NR_MAX) are pipeline-overridable, chosen per adapter.
+// WG (a power of two), NR (≤ NR_MAX) and NCOLS are pipeline-overridable, chosen per adapter.
 
 override WG: u32 = 64u;
 override NR: u32 = 4u;
@@ -44,10 +46,18 @@ override PAIR: u32 = 0u;
 // m_first + z) walks its expert's slots, so its rows come from memory once per step and from
 // cache for every further slot, and the workgroups of experts no slot chose leave at once.
 override GROUPED: u32 = 0u;
-// Partial sums per invocation: NR rows, twice with GLU.
-override NACC: u32 = NR * (1u + GLU);
+// Slots per workgroup (matvec_cols, matvec_glu_cols and the grouped forms; ≤ NCOLS_MAX, 1
+// elsewhere): a multi-token MatMul's workgroup takes NCOLS consecutive tokens (one matrix, so
+// only with n_slot = 1 and no ids, never with PAIR), a grouped one walks its expert's slots
+// NCOLS at a time. Each weight unit is decoded once for the NCOLS activation rows, not once per
+// row.
+override NCOLS: u32 = 1u;
+// rows_dot4's width: NCOLS ≤ 4, and NR ≤ 4 with it.
+const NCOLS_MAX: u32 = 4u;
+// Partial sums per invocation: NR rows × NCOLS slots, twice with GLU.
+override NACC: u32 = NR * NCOLS * (1u + GLU);
 const NR_MAX: u32 = 16u;
-// Partial sums per invocation, at most (NACC ≤ 2 · NR_MAX).
+// Partial sums per invocation, at most (the pipelines keep NACC ≤ ACC_MAX).
 const ACC_MAX: u32 = 2u * NR_MAX;
 
 struct Params {
@@ -87,6 +97,10 @@ struct Params {
 // first (its gate with GLU, whose up is W_BASE + 1): 0, or the second matrix's with PAIR.
 var<private> W_SEL: u32;
 var<private> W_BASE: u32;
+// The workgroup's NCOLS slots (the first nc of them used): slot SLOT[c], its X row from element
+// X_ROW[c].
+var<private> SLOT: array<u32, NCOLS_MAX>;
+var<private> X_ROW: array<u32, NCOLS_MAX>;
 
 // Accessors for common/bytes.wgsl: the weights are read 16 bytes per load.
 fn w_quad(i: u32) -> vec4<u32> {
@@ -170,6 +184,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         }
     }
     let r0 = group * NR;
+    // The workgroup's first slot (NCOLS > 1: per-token slots of one matrix, s0 .. s0 + nc).
+    s = s * NCOLS;
     // Whole workgroups leave together, so the barriers in rows_reduce stay uniform.
     if (r0 >= rows || s >= P.n_slots_total) {
         return;
@@ -190,11 +206,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         x_row = P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride;
     }
     let nr = min(NR, rows - r0);
-    rows_dot(w_mat + r0 * P.row_bytes, nr, x_row, lane);
-    store_rows(s, t, r0, nr, second, lane);
+    let nc = min(NCOLS, P.n_slots_total - s);
+    for (var c = 0u; c < nc; c = c + 1u) {
+        SLOT[c] = s + c;
+        X_ROW[c] = x_row + c * P.x_stride;
+    }
+    rows_dot(w_mat + r0 * P.row_bytes, nr, nc, lane);
+    store_rows(t, r0, nr, nc, second, lane);
 }
 
-// GROUPED: rows group · NR .. of expert m_first + e for every slot that chose it. The list
+// GROUPED: rows group · NR .. of expert m_first + e for every slot that chose it, NCOLS slots
+// at a time. The list
 // lengths come from a read-only binding at uniform indices, so the loop (and the barriers in
 // rows_dot) stays uniform over the workgroup.
 fn grouped(group: u32, e: u32, lane: Lane) {
@@ -207,18 +229,21 @@ fn grouped(group: u32, e: u32, lane: Lane) {
     let end = u32(IDS[m + 1u]);
     let nr = min(NR, P.rows - r0);
     let w_rows = TABLE_BYTES + P.w_offset + e * P.mat_bytes + r0 * P.row_bytes;
-    for (var j = u32(IDS[m]); j < end; j = j + 1u) {
-        let s = u32(IDS[list + j]);
-        let t = s / P.n_slot;
-        rows_dot(w_rows, nr, P.x_offset + select(t, s, P.x_per_slot != 0u) * P.x_stride, lane);
-        store_rows(s, t, r0, nr, false, lane);
+    for (var j = u32(IDS[m]); j < end; j = j + NCOLS) {
+        let nc = min(NCOLS, end - j);
+        for (var c = 0u; c < nc; c = c + 1u) {
+            let s = u32(IDS[list + j + c]);
+            SLOT[c] = s;
+            X_ROW[c] = P.x_offset + select(s / P.n_slot, s, P.x_per_slot != 0u) * P.x_stride;
+        }
+        rows_dot(w_rows, nr, nc, lane);
+        store_rows(0u, r0, nr, nc, false, lane);
     }
 }
 
-// Σ w · x over unit ub of the block at byte b, run j with x_j (x2, x3 only for units of 64):
-// each run's scale applied once to its 16 products.
-fn unit_dot_x(b: u32, ub: u32, x0: X16, x1: X16, x2: X16, x3: X16) -> f32 {
-    let r = unit_runs(b, ub);
+// Σ w · x over one unit decoded as `r`, run j with x_j (x2, x3 only for units of 64): each
+// run's scale applied once to its 16 products.
+fn runs_dot(r: array<Run, 4>, x0: X16, x1: X16, x2: X16, x3: X16) -> f32 {
     var s = run_dot(r[0], x0) + run_dot(r[1], x1);
     if (UNIT == 64u) {
         s = s + run_dot(r[2], x2) + run_dot(r[3], x3);
@@ -226,15 +251,42 @@ fn unit_dot_x(b: u32, ub: u32, x0: X16, x1: X16, x2: X16, x3: X16) -> f32 {
     return s;
 }
 
-// The dots of the nr rows from byte `w_rows` (row_bytes apart) with X's row at `x_row`,
-// left in row_totals (gate dots, then up dots with GLU). Every invocation calls it (barriers).
-fn rows_dot(w_rows: u32, nr: u32, x_row: u32, lane: Lane) {
+// The dots of the nr rows from byte `w_rows` (row_bytes apart) with the X rows of the nc slots
+// (X_ROW), left in row_totals: row r of slot c at r · NCOLS + c, the up dots after the NR · NCOLS
+// gate dots with GLU. Every invocation calls it (barriers).
+fn rows_dot(w_rows: u32, nr: u32, nc: u32, lane: Lane) {
     var acc: array<f32, ACC_MAX>;
+    if (NCOLS == 1u) {
+        rows_dot1(w_rows, nr, &acc, lane);
+    } else {
+        rows_dot4(w_rows, nr, nc, &acc, lane);
+    }
+    // cols % UNIT != 0 happens only for float types (QK = 1): element col is block col.
+    for (var col = UNIT * (P.cols / UNIT) + lane.lid; col < P.cols; col = col + WG) {
+        for (var r = 0u; r < nr; r = r + 1u) {
+            let b = w_rows + r * P.row_bytes + col * BLOCK_BYTES;
+            for (var c = 0u; c < nc; c = c + 1u) {
+                acc[r * NCOLS + c] = acc[r * NCOLS + c] + block_get(b, 0u) * x_at(X_ROW[c] + col);
+                if (GLU != 0u) {
+                    W_SEL = W_BASE + 1u;
+                    let a = (NR + r) * NCOLS + c;
+                    acc[a] = acc[a] + block_get(b, 0u) * x_at(X_ROW[c] + col);
+                    W_SEL = W_BASE;
+                }
+            }
+        }
+    }
+    rows_reduce(&acc, lane);
+}
+
+// One slot: invocation i takes units i, i + WG, ..., loads the unit's activations once (an X16
+// per run) and dots them with the unit of each of the nr rows, decoded once (`unit_runs`).
+fn rows_dot1(w_rows: u32, nr: u32, acc: ptr<function, array<f32, ACC_MAX>>, lane: Lane) {
     let units = P.cols / UNIT;
     for (var u = lane.lid; u < units; u = u + WG) {
         let e = UNIT * u;
         let ub = (e % QK) / UNIT;
-        let first = x_row + (e / QK) * QK + unit_first(ub);
+        let first = X_ROW[0] + (e / QK) * QK + unit_first(ub);
         let x0 = load_x16(first);
         let x1 = load_x16(first + UNIT_RUN2);
         // Units of 64 take two more runs at the same stride (a constant branch).
@@ -247,42 +299,109 @@ fn rows_dot(w_rows: u32, nr: u32, x_row: u32, lane: Lane) {
         let b = w_rows + (e / QK) * BLOCK_BYTES;
         for (var r = 0u; r < NR; r = r + 1u) {
             if (r < nr) {
-                acc[r] = acc[r] + unit_dot_x(b + r * P.row_bytes, ub, x0, x1, x2, x3);
+                (*acc)[r] = (*acc)[r] + runs_dot(unit_runs(b + r * P.row_bytes, ub), x0, x1, x2, x3);
                 if (GLU != 0u) {
                     W_SEL = W_BASE + 1u;
-                    acc[NR + r] = acc[NR + r] + unit_dot_x(b + r * P.row_bytes, ub, x0, x1, x2, x3);
+                    (*acc)[NR + r] = (*acc)[NR + r] + runs_dot(unit_runs(b + r * P.row_bytes, ub), x0, x1, x2, x3);
                     W_SEL = W_BASE;
                 }
             }
         }
     }
-    // cols % UNIT != 0 happens only for float types (QK = 1): element c is block c.
-    for (var c = UNIT * units + lane.lid; c < P.cols; c = c + WG) {
-        for (var r = 0u; r < nr; r = r + 1u) {
-            let b = w_rows + r * P.row_bytes + c * BLOCK_BYTES;
-            acc[r] = acc[r] + block_get(b, 0u) * x_at(x_row + c);
-            if (GLU != 0u) {
-                W_SEL = W_BASE + 1u;
-                acc[NR + r] = acc[NR + r] + block_get(b, 0u) * x_at(x_row + c);
-                W_SEL = W_BASE;
+}
+
+// Run j of a unit for the 4 slots of a workgroup (zeros past nc), X16 by X16: no arrays indexed
+// at run time, which CPU adapters keep in memory.
+struct X4 {
+    c0: X16,
+    c1: X16,
+    c2: X16,
+    c3: X16,
+}
+
+// The 16 activations from element `i` of each of the nc slots' X rows.
+fn load_x4(i: u32, nc: u32) -> X4 {
+    var x: X4;
+    x.c0 = load_x16(X_ROW[0] + i);
+    if (nc > 1u) {
+        x.c1 = load_x16(X_ROW[1] + i);
+    }
+    if (nc > 2u) {
+        x.c2 = load_x16(X_ROW[2] + i);
+    }
+    if (nc > 3u) {
+        x.c3 = load_x16(X_ROW[3] + i);
+    }
+    return x;
+}
+
+// Σ w · x of one run with each of the 4 slots' activations.
+fn run_dot4(r: Run, x: X4) -> vec4<f32> {
+    return vec4<f32>(run_dot(r, x.c0), run_dot(r, x.c1), run_dot(r, x.c2), run_dot(r, x.c3));
+}
+
+// The same for a whole unit (x2, x3 only for units of 64).
+fn runs_dot4(r: array<Run, 4>, x0: X4, x1: X4, x2: X4, x3: X4) -> vec4<f32> {
+    var s = run_dot4(r[0], x0) + run_dot4(r[1], x1);
+    if (UNIT == 64u) {
+        s = s + run_dot4(r[2], x2) + run_dot4(r[3], x3);
+    }
+    return s;
+}
+
+// Up to 4 slots (NCOLS > 1, NR ≤ 4): as rows_dot1, each slot's activations of the unit loaded
+// once, each row's unit decoded once for all of them; the 4 slots' partial sums of a row in one
+// vec4.
+fn rows_dot4(w_rows: u32, nr: u32, nc: u32, acc: ptr<function, array<f32, ACC_MAX>>, lane: Lane) {
+    var acc4: array<vec4<f32>, 8>;
+    let units = P.cols / UNIT;
+    for (var u = lane.lid; u < units; u = u + WG) {
+        let e = UNIT * u;
+        let ub = (e % QK) / UNIT;
+        let first = (e / QK) * QK + unit_first(ub);
+        let x0 = load_x4(first, nc);
+        let x1 = load_x4(first + UNIT_RUN2, nc);
+        var x2: X4;
+        var x3: X4;
+        if (UNIT == 64u) {
+            x2 = load_x4(first + 2u * UNIT_RUN2, nc);
+            x3 = load_x4(first + 3u * UNIT_RUN2, nc);
+        }
+        let b = w_rows + (e / QK) * BLOCK_BYTES;
+        for (var r = 0u; r < NR; r = r + 1u) {
+            if (r < nr) {
+                acc4[r] = acc4[r] + runs_dot4(unit_runs(b + r * P.row_bytes, ub), x0, x1, x2, x3);
+                if (GLU != 0u) {
+                    W_SEL = W_BASE + 1u;
+                    acc4[NR + r] = acc4[NR + r] + runs_dot4(unit_runs(b + r * P.row_bytes, ub), x0, x1, x2, x3);
+                    W_SEL = W_BASE;
+                }
             }
         }
     }
-    rows_reduce(&acc, lane);
+    for (var r = 0u; r < NR * (1u + GLU); r = r + 1u) {
+        for (var c = 0u; c < NCOLS; c = c + 1u) {
+            (*acc)[r * NCOLS + c] = acc4[r][c];
+        }
+    }
 }
 
-// Invocations r, r + WG, ... write rows r0 + r of slot s (token t) from row_totals: to Y, or to
-// Y2 for PAIR's second matrix. With GLU, row r's gate dot is total r and its up dot NR + r.
-fn store_rows(s: u32, t: u32, r0: u32, nr: u32, second: bool, lane: Lane) {
-    for (var r = lane.lid; r < nr; r = r + WG) {
-        var v = row_totals[r];
-        if (GLU != 0u) {
-            v = binary_op(row_totals[r], row_totals[NR + r]);
-        }
-        if (second) {
-            Y2[t * P.rows2 + r0 + r] = v;
-        } else {
-            Y[P.y_offset + s * P.y_stride + r0 + r] = v;
+// Invocations r, r + WG, ... write rows r0 + r of the nc slots (SLOT) from row_totals: to Y,
+// or to Y2 at token t for PAIR's second matrix. With GLU, row r of slot c has its gate dot at
+// r · NCOLS + c and its up dot NR · NCOLS further.
+fn store_rows(t: u32, r0: u32, nr: u32, nc: u32, second: bool, lane: Lane) {
+    for (var c = 0u; c < nc; c = c + 1u) {
+        for (var r = lane.lid; r < nr; r = r + WG) {
+            let i = r * NCOLS + c;
+            var v = row_totals[i];
+            if (GLU != 0u) {
+                v = binary_op(row_totals[i], row_totals[NR * NCOLS + i]);
+            }
+            if (second) {
+                Y2[t * P.rows2 + r0 + r] = v;
+            } else {
+                Y[P.y_offset + SLOT[c] * P.y_stride + r0 + r] = v;
+            }
         }
     }
 }

@@ -278,6 +278,12 @@ pub enum Kernel {
     /// (`matvec.wgsl` with `GLU = 1` and `PAIR = 1`): the routed and the shared experts' gate
     /// and up projections in one dispatch.
     MatVecGluPair(QuantType, Reduce),
+    /// A multi-token MatMul (`matvec.wgsl` with `NCOLS` > 1): one workgroup per (row group,
+    /// block of NCOLS tokens) decodes each weight unit once for its tokens.
+    MatVecCols(QuantType, Reduce),
+    /// The gated form over blocks of tokens (`GLU = 1`, `NCOLS` > 1): the dense FFN's and the
+    /// shared experts' gate and up projections of a prefill chunk.
+    MatVecGluCols(QuantType, Reduce),
     /// A multi-token MatMulId over slots grouped by expert (`matvec.wgsl` with `GROUPED = 1`,
     /// the lists made by `moe_group`): one workgroup per (row group, expert) walks the expert's
     /// slots, so each expert's rows come from memory once per step.
@@ -321,6 +327,10 @@ impl Kernel {
                 Kernel::MatVecPair(t, Reduce::Subgroup),
                 Kernel::MatVecGluPair(t, Reduce::Workgroup),
                 Kernel::MatVecGluPair(t, Reduce::Subgroup),
+                Kernel::MatVecCols(t, Reduce::Workgroup),
+                Kernel::MatVecCols(t, Reduce::Subgroup),
+                Kernel::MatVecGluCols(t, Reduce::Workgroup),
+                Kernel::MatVecGluCols(t, Reduce::Subgroup),
                 Kernel::MatVecGrouped(t, Reduce::Workgroup),
                 Kernel::MatVecGrouped(t, Reduce::Subgroup),
                 Kernel::MatVecGluGrouped(t, Reduce::Workgroup),
@@ -344,6 +354,8 @@ impl Kernel {
             Kernel::MatVecGlu(t, r) => ("matvec_glu", t, Some(r)),
             Kernel::MatVecPair(t, r) => ("matvec_pair", t, Some(r)),
             Kernel::MatVecGluPair(t, r) => ("matvec_glu_pair", t, Some(r)),
+            Kernel::MatVecCols(t, r) => ("matvec_cols", t, Some(r)),
+            Kernel::MatVecGluCols(t, r) => ("matvec_glu_cols", t, Some(r)),
             Kernel::MatVecGrouped(t, r) => ("matvec_grouped", t, Some(r)),
             Kernel::MatVecGluGrouped(t, r) => ("matvec_glu_grouped", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t", t, None),
@@ -373,6 +385,8 @@ impl Kernel {
             | Kernel::MatVecGlu(t, r)
             | Kernel::MatVecPair(t, r)
             | Kernel::MatVecGluPair(t, r)
+            | Kernel::MatVecCols(t, r)
+            | Kernel::MatVecGluCols(t, r)
             | Kernel::MatVecGrouped(t, r)
             | Kernel::MatVecGluGrouped(t, r) => ("matvec.wgsl", t, Some(r)),
             Kernel::MatVecT(t) => ("matvec_t.wgsl", t, None),
@@ -424,6 +438,8 @@ impl Kernel {
                 | Kernel::MatVecGlu(_, Reduce::Subgroup)
                 | Kernel::MatVecPair(_, Reduce::Subgroup)
                 | Kernel::MatVecGluPair(_, Reduce::Subgroup)
+                | Kernel::MatVecCols(_, Reduce::Subgroup)
+                | Kernel::MatVecGluCols(_, Reduce::Subgroup)
                 | Kernel::MatVecGrouped(_, Reduce::Subgroup)
                 | Kernel::MatVecGluGrouped(_, Reduce::Subgroup)
         )

@@ -214,16 +214,28 @@ fn encode_slots(
     let n_slots_total = n_tok * slots.n_slot;
     let ids = slots.ids.unwrap_or_else(|| pipes.placeholder(ctx));
     let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
-    let (reduce, nr) = (pipes.matvec.reduce, pipes.matvec.nr as usize);
+    let shape = &pipes.matvec;
     if let (Some(groups), Some(_)) = (slots.groups, slots.ids) {
         return encode_grouped(ctx, pipes, enc, w, second, (x, y, groups), n_tok, slots);
     }
+    // Several tokens of one matrix: workgroups over blocks of `cols` tokens (matvec_cols).
+    let multi = n_tok > 1 && slots.n_slot == 1 && slots.ids.is_none() && shape.cols > 1;
+    let r = shape.reduce;
     let kernel = match second {
-        Second::None => Kernel::MatVec(w.ty, reduce),
-        Second::Up(_) => Kernel::MatVecGlu(w.ty, reduce),
-        Second::Pair(..) => Kernel::MatVecPair(w.ty, reduce),
-        Second::GluPair { .. } => Kernel::MatVecGluPair(w.ty, reduce),
+        Second::None if multi => Kernel::MatVecCols(w.ty, r),
+        Second::Up(_) if multi => Kernel::MatVecGluCols(w.ty, r),
+        Second::None => Kernel::MatVec(w.ty, r),
+        Second::Up(_) => Kernel::MatVecGlu(w.ty, r),
+        Second::Pair(..) => Kernel::MatVecPair(w.ty, r),
+        Second::GluPair { .. } => Kernel::MatVecGluPair(w.ty, r),
     };
+    let (nr, cols) = if multi {
+        (shape.cols_nr as usize, shape.cols as usize)
+    } else {
+        (shape.nr as usize, 1)
+    };
+    // Workgroups on z take blocks of `cols` slots.
+    let n_blocks = n_slots_total.div_ceil(cols);
     for (ci, c) in w.chunks.iter().enumerate() {
         // W2, Y2, W3 and W4 where the form has them, placeholders (read, written) elsewhere;
         // a second matrix goes with the first chunk only.
@@ -244,7 +256,7 @@ fn encode_slots(
         // The paired forms run as one flat list of workgroups (z = 1), the others with the
         // slots on z, in blocks of what z holds.
         let z_block = if paired { n_slots_total.max(1) } else { max_z };
-        for slot_base in (0..n_slots_total).step_by(z_block) {
+        for slot_base in (0..n_blocks).step_by(z_block) {
             let p = MatVecParams {
                 slot_base: slot_base as u32,
                 rows2: rows2 as u32,
@@ -254,14 +266,14 @@ fn encode_slots(
                 let items = c.n_rows.div_ceil(nr) * n_slots_total + rows2.div_ceil(nr) * n_tok;
                 (items, 1)
             } else {
-                let gz = (n_slots_total - slot_base).min(max_z) as u32;
+                let gz = (n_blocks - slot_base).min(max_z) as u32;
                 (c.n_rows.div_ceil(nr), gz)
             };
             let (gx, gy) = grid(ctx, groups);
             let bound = [&c.buf, x, y, ids, w2, y2, w3, w4];
             encode_op(ctx, pipes, enc, kernel, &p, &bound, (gx, gy, gz));
-            // Every slot's workgroups read its matrix's rows of the chunk; the slots of a
-            // MatMulId spread over the chunks by their share of the experts.
+            // Every block of slots' workgroups read its matrix's rows of the chunk; the slots
+            // of a MatMulId spread over the chunks by their share of the experts.
             let slots_here = if paired { n_slots_total } else { gz as usize };
             let reads = if slots.ids.is_some() {
                 (slots_here * c.n_mat).div_ceil(w.n_mat)
@@ -313,7 +325,7 @@ fn encode_grouped(
     n_tok: usize,
     slots: &Slots,
 ) {
-    let (reduce, nr) = (pipes.matvec.reduce, pipes.matvec.nr as usize);
+    let (reduce, nr) = (pipes.matvec.reduce, pipes.matvec.cols_nr as usize);
     let n_slots_total = n_tok * slots.n_slot;
     let (kernel, up) = match second {
         Second::None => (Kernel::MatVecGrouped(w.ty, reduce), None),

@@ -20,7 +20,15 @@ pub struct MatVecShape {
     pub nr: u32,
     /// Sum partials with subgroupAdd (adapters with subgroups) or a workgroup tree.
     pub reduce: Reduce,
+    /// Slots per workgroup of the multi-slot forms (matvec_cols, matvec_glu_cols, the grouped
+    /// forms), 1 ..= MATVEC_COLS_MAX, and their rows per workgroup (1 ..= 4: matvec.wgsl's
+    /// rows_dot4 keeps a vec4 of partial sums per row, twice with GLU, in eight).
+    pub cols: u32,
+    pub cols_nr: u32,
 }
+
+/// matvec.wgsl's NCOLS_MAX.
+pub const MATVEC_COLS_MAX: u32 = 4;
 
 impl Default for MatVecShape {
     fn default() -> Self {
@@ -28,6 +36,8 @@ impl Default for MatVecShape {
             wg: 64,
             nr: 4,
             reduce: Reduce::Workgroup,
+            cols: MATVEC_COLS_MAX,
+            cols_nr: 4,
         }
     }
 }
@@ -53,6 +63,8 @@ impl MatVecShape {
             } else {
                 Reduce::Workgroup
             },
+            cols: MATVEC_COLS_MAX,
+            cols_nr: 4,
         };
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
@@ -63,6 +75,18 @@ impl MatVecShape {
                 } else {
                     log::warn!("WGPU_DS_MATVEC={v} ignored: WG must be a power of two in 8..=1024, NR in 1..=16");
                 }
+            }
+        }
+        if let Ok(v) = std::env::var("WGPU_DS_MATVEC_COLS") {
+            let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
+            match parts[..] {
+                [cols, nr] if (1..=MATVEC_COLS_MAX).contains(&cols) && (1..=4).contains(&nr) => {
+                    shape.cols = cols;
+                    shape.cols_nr = nr;
+                }
+                _ => log::warn!(
+                    "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=4"
+                ),
             }
         }
         shape
@@ -142,39 +166,32 @@ impl Pipelines {
 
     /// Values of the pipeline-overridable constants of `kernel`.
     fn constants(&self, kernel: Kernel) -> Vec<(&'static str, f64)> {
-        match kernel {
-            Kernel::MatVec(..) => {
-                vec![("WG", self.matvec.wg as f64), ("NR", self.matvec.nr as f64)]
-            }
-            Kernel::MatVecGlu(..) => vec![
-                ("WG", self.matvec.wg as f64),
-                ("NR", self.matvec.nr as f64),
-                ("GLU", 1.0),
-            ],
-            Kernel::MatVecPair(..) => vec![
-                ("WG", self.matvec.wg as f64),
-                ("NR", self.matvec.nr as f64),
-                ("PAIR", 1.0),
-            ],
-            Kernel::MatVecGluPair(..) => vec![
-                ("WG", self.matvec.wg as f64),
-                ("NR", self.matvec.nr as f64),
-                ("GLU", 1.0),
-                ("PAIR", 1.0),
-            ],
-            Kernel::MatVecGrouped(..) => vec![
-                ("WG", self.matvec.wg as f64),
-                ("NR", self.matvec.nr as f64),
-                ("GROUPED", 1.0),
-            ],
-            Kernel::MatVecGluGrouped(..) => vec![
-                ("WG", self.matvec.wg as f64),
-                ("NR", self.matvec.nr as f64),
-                ("GLU", 1.0),
-                ("GROUPED", 1.0),
-            ],
-            _ => vec![],
+        use Kernel::*;
+        // (GLU, PAIR, GROUPED, several slots per workgroup)
+        let (glu, pair, grouped, cols) = match kernel {
+            MatVec(..) => (false, false, false, false),
+            MatVecGlu(..) => (true, false, false, false),
+            MatVecPair(..) => (false, true, false, false),
+            MatVecGluPair(..) => (true, true, false, false),
+            MatVecCols(..) => (false, false, false, true),
+            MatVecGluCols(..) => (true, false, false, true),
+            MatVecGrouped(..) => (false, false, true, true),
+            MatVecGluGrouped(..) => (true, false, true, true),
+            _ => return vec![],
+        };
+        let m = &self.matvec;
+        let mut c = vec![("WG", m.wg as f64)];
+        if cols {
+            c.extend([("NR", m.cols_nr as f64), ("NCOLS", m.cols as f64)]);
+        } else {
+            c.push(("NR", m.nr as f64));
         }
+        for (name, on) in [("GLU", glu), ("PAIR", pair), ("GROUPED", grouped)] {
+            if on {
+                c.push((name, 1.0));
+            }
+        }
+        c
     }
 
     pub fn get(&self, device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {

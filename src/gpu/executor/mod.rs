@@ -450,7 +450,10 @@ impl<'m> GpuExecutor<'m> {
             let as_mul_mm = m.n_mat == 1 || self.mul_mm_id(m);
             !(tiled && as_mul_mm) && glu_ok(m, self.mat(b))
         };
-        let pair = |a: WeightId, b: WeightId| !tiled && pair_ok(self.mat(a), self.mat(b));
+        // Multi-token steps keep their plain matvecs apart: a paired matvec takes one token per
+        // workgroup, where matvec_cols decodes each weight once for several.
+        let cols = g.spec.n_tokens > 1 && self.pipes.matvec.cols > 1;
+        let pair = |a: WeightId, b: WeightId| !tiled && !cols && pair_ok(self.mat(a), self.mat(b));
         let router = |w: WeightId| {
             let m = self.mat(w);
             m.ty == crate::quant::QuantType::F32 && m.n_mat == 1 && m.chunks.len() == 1
