@@ -52,13 +52,14 @@ override GROUPED: u32 = 0u;
 // NCOLS at a time. Each weight unit is decoded once for the NCOLS activation rows, not once per
 // row.
 override NCOLS: u32 = 1u;
-// rows_dot4's width: NCOLS ≤ 4, and NR ≤ 4 with it.
+// rows_dot4's width: NCOLS ≤ 4, and NR ≤ 8 with it.
 const NCOLS_MAX: u32 = 4u;
 // Partial sums per invocation: NR rows × NCOLS slots, twice with GLU.
 override NACC: u32 = NR * NCOLS * (1u + GLU);
 const NR_MAX: u32 = 16u;
-// Partial sums per invocation, at most (the pipelines keep NACC ≤ ACC_MAX).
-const ACC_MAX: u32 = 2u * NR_MAX;
+// Partial sums per invocation, at most (the pipelines keep NACC ≤ ACC_MAX: NR ≤ 16 with one
+// slot, NR ≤ 8 with NCOLS ≤ 4).
+const ACC_MAX: u32 = 64u;
 
 struct Params {
     rows: u32,
@@ -349,11 +350,11 @@ fn runs_dot4(r: array<Run, 4>, x0: X4, x1: X4, x2: X4, x3: X4) -> vec4<f32> {
     return s;
 }
 
-// Up to 4 slots (NCOLS > 1, NR ≤ 4): as rows_dot1, each slot's activations of the unit loaded
+// Up to 4 slots (NCOLS > 1, NR ≤ 8): as rows_dot1, each slot's activations of the unit loaded
 // once, each row's unit decoded once for all of them; the 4 slots' partial sums of a row in one
 // vec4.
 fn rows_dot4(w_rows: u32, nr: u32, nc: u32, acc: ptr<function, array<f32, ACC_MAX>>, lane: Lane) {
-    var acc4: array<vec4<f32>, 8>;
+    var acc4: array<vec4<f32>, 16>;
     let units = P.cols / UNIT;
     for (var u = lane.lid; u < units; u = u + WG) {
         let e = UNIT * u;

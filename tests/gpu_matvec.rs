@@ -1,7 +1,9 @@
 //! The multi-row matvec against the CPU at the row lengths of real models (V2-Lite 2048 and 1408,
 //! V3 7168) for every block type, through both reductions (workgroup tree and subgroupAdd) and
 //! several workgroup shapes (WG invocations × NR rows, 8 × 1 .. 256 × 8, and 8 × 16), with row counts that leave the last row
-//! group partly empty. Float types also at a row length that is not a multiple of 32 (the tail).
+//! group partly empty, for one token (matvec) and several (matvec_cols: 1 to 4 tokens per
+//! workgroup, token counts that leave the last block part full). Float types also at a row
+//! length that is not a multiple of 32 (the tail).
 //! The gated form (matvec_glu) against the CPU's SwiGlu of two matvecs, and the paired form
 //! (matvec_pair) against two CPU matvecs, and the gated form of experts paired with a gated plain
 //! matrix (matvec_glu_pair: routed and shared experts) against the CPU, for every type.
@@ -29,8 +31,22 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
         &[Reduce::Workgroup]
     };
     for &reduce in reduces {
-        for (wg, nr) in [(64, 4), (8, 16), (16, 1), (32, 3), (256, 8)] {
-            v.push(MatVecShape { wg, nr, reduce });
+        // (WG, NR, then the multi-token forms' COLS and NR): 1 column runs the one-token
+        // kernel for every step.
+        for (wg, nr, cols, cols_nr) in [
+            (64, 4, 4, 4),
+            (8, 16, 4, 4),
+            (16, 1, 1, 1),
+            (32, 3, 3, 2),
+            (256, 8, 2, 1),
+        ] {
+            v.push(MatVecShape {
+                wg,
+                nr,
+                reduce,
+                cols,
+                cols_nr,
+            });
         }
     }
     v
@@ -81,16 +97,20 @@ fn matvec_matches_cpu_at_real_row_lengths_for_every_type_reduction_and_shape() {
     let shapes = shapes(&ctx);
     for &ty in quant::SUPPORTED {
         let float = ty.info().blck_size == 1;
-        let mut cases = vec![(37, 2048, 1), (21, 1408, 2), (13, 7168, 1)];
+        // One token (the matvec), and 6 (matvec_cols: a whole block of 4 and a part).
+        let mut cases = vec![(37, 2048, 1), (21, 1408, 1), (13, 7168, 1), (9, 2048, 6), (7, 1408, 6)];
         if float {
-            cases.push((5, 40, 2)); // 2 units of 16 and an 8-element tail
+            cases.push((5, 40, 6)); // 2 units of 16 and an 8-element tail
         }
         // K-quant rows are whole 256-element blocks: V2-Lite stores its 1408-wide rows otherwise.
         cases.retain(|&(_, cols, _)| cols % ty.info().blck_size == 0);
         for (rows, cols, n_tok) in cases {
             let bytes = quantized(ty, rows, cols, (rows * 7 + cols) as u64);
             let x = with_outliers(n_tok * cols, 3);
-            for &shape in &shapes {
+            // Several tokens through three shapes of each reduction: the adapters' defaults
+            // (4 tokens × 4 rows) and 3 tokens × 2 rows.
+            let multi = shapes.iter().filter(|s| n_tok == 1 || matches!(s.wg, 64 | 8 | 32));
+            for &shape in multi {
                 let pipes = Pipelines::new(shape);
                 let (got, want) = run(&ctx, &pipes, ty, &bytes, &x, rows, cols);
                 assert_close(
@@ -112,8 +132,9 @@ fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
     };
     let shapes = default_shapes(&ctx);
     for &ty in quant::SUPPORTED {
-        // V2-Lite's expert FFN (1408 rows of 2048) cut to 21 rows, 2 tokens.
-        let (rows, cols, n_tok) = (21, 2048, 2);
+        // V2-Lite's expert FFN (1408 rows of 2048) cut to 21 rows, 6 tokens (matvec_glu_cols:
+        // a whole block of 4 and a part).
+        let (rows, cols, n_tok) = (21, 2048, 6);
         let (gb, ub) = (quantized(ty, rows, cols, 11), quantized(ty, rows, cols, 12));
         let x = with_outliers(n_tok * cols, 5);
         let m = |bytes| QMatrix {

@@ -1,7 +1,8 @@
 //! MoE prefill grouped by expert: moe_group's lists against a count on the CPU (experts chosen
 //! by no token, by every token, ids that are no expert), the grouped matvec (plain and gated,
-//! both reductions, experts split over binding chunks) against the per-slot matvec (bit for
-//! bit: each slot's dot is summed in the same order) and the CPU, mul_mm_id (the tiled product
+//! both reductions, experts split over binding chunks) against the per-slot matvec (equal to
+//! rounding: each slot's dot sums the same products in the same order, 4 slots at a time) and
+//! the CPU, mul_mm_id (the tiled product
 //! over each expert's slots, an expert taking more slots than one tile) against the CPU, for
 //! every block type at V2-Lite's expert shapes, and whole prefill steps with grouping on and
 //! off, through the matvec and through mul_mm_id.
@@ -174,7 +175,7 @@ fn gpu_slots(
 /// Every block type: the routed experts' gated gate/up (rows of 2048, shared X row per token)
 /// and their down projection (rows of 1408, X row per slot), cut to 8 experts of 21 rows, over
 /// 7 tokens top-3 with one expert chosen by every token and one by none. Grouped equals per
-/// slot bit for bit and both match the CPU; with `max_binding` the experts span several chunks.
+/// slot to rounding and both match the CPU; with `max_binding` the experts span several chunks.
 fn grouped_matches_per_slot_and_cpu(
     ctx: &GpuContext,
     types: &[QuantType],
@@ -213,11 +214,10 @@ fn grouped_matches_per_slot_and_cpu(
                 );
                 let per_slot = gpu_slots(ctx, &pipes, ws, &ids, k, &x, x_per_slot, false);
                 let grouped = gpu_slots(ctx, &pipes, ws, &ids, k, &x, x_per_slot, true);
-                let same = per_slot
-                    .iter()
-                    .zip(&grouped)
-                    .all(|(a, b)| a.to_bits() == b.to_bits());
-                assert!(same, "{what}: grouped differs from per slot");
+                // The same products in the same order, but a grouped workgroup dots 4 slots at
+                // once (matvec.wgsl's rows_dot4), which compilers may contract differently:
+                // equal to rounding.
+                assert_close(&format!("{what} grouped/per slot"), &grouped, &per_slot, 1e-4, 1e-4);
                 assert_close(&what, &grouped, &want, 1e-3, 1e-4);
             }
         }
@@ -339,8 +339,8 @@ fn grouped_matvec_over_experts_in_several_chunks() {
     grouped_matches_per_slot_and_cpu(&ctx, &[QuantType::F32, QuantType::F16], &shapes, 2);
 }
 
-/// Prefill steps of MoE oracle models give the same logits with grouping on and off (bit for
-/// bit: only the order of the workgroups changes), and the CPU's.
+/// Prefill steps of MoE oracle models give the same logits with grouping on and off (to
+/// rounding: the same products in the same order per slot), and the CPU's.
 #[test]
 fn a_prefill_step_grouped_by_expert_matches_per_slot_and_the_cpu() {
     use wgpu_ds::cpu::CpuExecutor;
@@ -367,11 +367,10 @@ fn a_prefill_step_grouped_by_expert_matches_per_slot_and_the_cpu() {
             dispatches[0] > dispatches[1],
             "{stem}: no grouping in {dispatches:?}"
         );
-        let same = logits[0]
-            .iter()
-            .zip(&logits[1])
-            .all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same, "{stem}: grouped and per-slot prefill logits differ");
+        // Equal to rounding (see grouped_matvec_matches_per_slot_and_the_cpu_for_every_type).
+        let what = format!("{stem} grouped/per slot");
+        let nmse = assert_close(&what, &logits[0], &logits[1], 1e-4, 1e-4).nmse;
+        assert!(nmse < 1e-10, "{stem}: grouped and per-slot logits differ: NMSE {nmse:e}");
         let want = CpuExecutor::new(&model, 32).step(&tokens, 0, true).unwrap();
         let nmse = assert_close(stem, &logits[0], &want, 2e-3, 1e-2).nmse;
         assert!(nmse < 1e-6, "{stem}: NMSE {nmse:e}");

@@ -10,17 +10,14 @@ use super::pipelines::Pipelines;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
 
-/// Whether multi-token steps on `ctx`'s adapter group a MatMulId's slots by expert: on GPUs,
-/// where reading each expert once per step instead of once per slot is the point, and not on
-/// CPU adapters, where the matvec is bound by arithmetic rather than memory and the per-slot
-/// form measured 5–15% faster (lavapipe, docs/PERFORMANCE.md). `WGPU_DS_MOE_GROUPED=on|off`
-/// overrides, to measure the two against each other.
-pub fn grouped_for(ctx: &GpuContext) -> bool {
-    match std::env::var("WGPU_DS_MOE_GROUPED").as_deref() {
-        Ok("off") => false,
-        Ok(_) => true,
-        Err(_) => ctx.info.device_type != wgpu::DeviceType::Cpu,
-    }
+/// Whether multi-token steps on `ctx`'s adapter group a MatMulId's slots by expert: on every
+/// adapter by default. GPUs read each expert once per step instead of once per slot; CPU
+/// adapters decode each expert's weight units once per 4 of its slots (matvec_glu_grouped's
+/// NCOLS), which measured faster than per slot on lavapipe (pp64 of the 4-layer V2-Lite-width
+/// bench: 2.59 tok/s grouped, 2.25–2.33 per slot, docs/PERFORMANCE.md).
+/// `WGPU_DS_MOE_GROUPED=on|off` overrides, to measure the two against each other.
+pub fn grouped_for(_ctx: &GpuContext) -> bool {
+    !matches!(std::env::var("WGPU_DS_MOE_GROUPED").as_deref(), Ok("off"))
 }
 
 /// Experts moe_group lists at most (shaders/moe_group.wgsl `MAX_EXPERTS`).

@@ -21,8 +21,8 @@ pub struct MatVecShape {
     /// Sum partials with subgroupAdd (adapters with subgroups) or a workgroup tree.
     pub reduce: Reduce,
     /// Slots per workgroup of the multi-slot forms (matvec_cols, matvec_glu_cols, the grouped
-    /// forms), 1 ..= MATVEC_COLS_MAX, and their rows per workgroup (1 ..= 4: matvec.wgsl's
-    /// rows_dot4 keeps a vec4 of partial sums per row, twice with GLU, in eight).
+    /// forms), 1 ..= MATVEC_COLS_MAX, and their rows per workgroup (1 ..= 8: matvec.wgsl's
+    /// rows_dot4 keeps a vec4 of partial sums per row, twice with GLU, in sixteen).
     pub cols: u32,
     pub cols_nr: u32,
 }
@@ -63,8 +63,11 @@ impl MatVecShape {
             } else {
                 Reduce::Workgroup
             },
+            // 4 tokens × 4 rows on GPUs, 4 × 8 on CPU adapters, where the rows share each
+            // activation gather (pp64 of the 4-layer V2-Lite-width bench on lavapipe: 2.23–2.27
+            // tok/s with 8 rows, 1.91–2.01 with 4, alternating).
             cols: MATVEC_COLS_MAX,
-            cols_nr: 4,
+            cols_nr: if cpu { 8 } else { 4 },
         };
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
@@ -80,14 +83,20 @@ impl MatVecShape {
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC_COLS") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
             match parts[..] {
-                [cols, nr] if (1..=MATVEC_COLS_MAX).contains(&cols) && (1..=4).contains(&nr) => {
+                [cols, nr] if (1..=MATVEC_COLS_MAX).contains(&cols) && (1..=8).contains(&nr) => {
                     shape.cols = cols;
                     shape.cols_nr = nr;
                 }
                 _ => log::warn!(
-                    "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=4"
+                    "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=8"
                 ),
             }
+        }
+        // The gated forms' workgroup reduction keeps WG × NR × COLS × 2 partials in workgroup
+        // memory: fewer rows where that would not fit.
+        let room = ctx.limits.max_compute_workgroup_storage_size / 2;
+        while shape.cols_nr > 1 && shape.wg * shape.cols_nr * shape.cols * 2 * 4 > room {
+            shape.cols_nr /= 2;
         }
         shape
     }
