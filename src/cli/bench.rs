@@ -165,15 +165,17 @@ pub fn run(a: Args) -> Result<()> {
     let shape = CacheShape::one(n_ctx, a.precision.cache_type());
     let mut exec = super::backend::load_gpu(&model, ctx, shape)?;
     let gpu = report_steps("gpu", &mut exec, &a, active, Some(bw))?;
-    report_pp("gpu", &mut exec, &a.pp, gpu)?;
-    // What recording the timed decode steps cost (the last one's counts).
+    // What recording the timed decode steps cost (the last one's counts, taken before the
+    // prefill steps of --pp replace them).
     let s = exec.last_step;
+    let record = record_summary(&exec.record_log, a.n_gen);
+    report_pp("gpu", &mut exec, &a.pp, gpu)?;
     println!(
         "gpu decode step: {} dispatches in {} compute pass(es), {} new bind groups, {}",
         s.dispatches,
         s.recorded.passes,
         s.recorded.new_bind_groups,
-        record_summary(&exec.record_log, a.n_gen),
+        record,
     );
     if a.profile {
         profile_step(&mut exec, a.n_prompt + a.n_gen, bw)?;
