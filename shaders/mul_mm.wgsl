@@ -19,15 +19,15 @@
 // activations of the same columns beside it, token-minor so each invocation reads its 8 tokens
 // as two vec4s; then invocation i accumulates row i % TM for entries (i / TM) · TPI .. + TPI
 // (neighbouring invocations read neighbouring weights and the same activations). Each weight is
-// decoded once per TN entries (the matvec decodes it once per token), each activation read once
-// per TM rows.
+// decoded once per TN entries (matvec_cols once per 4 tokens), each activation read once per TM
+// rows.
 // Tiles past the last row or entry compute zeros and are not written; columns past `cols` (only
 // float types, whose rows need not be whole units) are zeros.
 
 const WG: u32 = 128u;
 const TM: u32 = 64u;
 const TN: u32 = 16u;
-// Elements per step: two runs of 16, one per invocation for TM rows.
+// Elements per step: two runs of 16 of each of the TM rows' unit.
 const BK: u32 = 32u;
 // Tokens per invocation: TM · TN outputs over WG invocations (8: two vec4 accumulators).
 const TPI: u32 = TM * TN / WG;

@@ -35,7 +35,7 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
         // kernel for every step.
         for (wg, nr, cols, cols_nr) in [
             (64, 4, 4, 4),
-            (8, 16, 4, 4),
+            (8, 16, 4, 8),
             (16, 1, 1, 1),
             (32, 3, 3, 2),
             (256, 8, 2, 1),
@@ -52,7 +52,8 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
     v
 }
 
-/// The shapes adapters get by default (64 × 4 on GPUs, 8 × 16 on CPU adapters), both reductions.
+/// The shapes adapters get by default (64 × 4 on GPUs, 8 × 16 on CPU adapters, with 4 tokens ×
+/// 4 or 8 rows), both reductions.
 fn default_shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
     shapes(ctx)
         .into_iter()
@@ -108,7 +109,7 @@ fn matvec_matches_cpu_at_real_row_lengths_for_every_type_reduction_and_shape() {
             let bytes = quantized(ty, rows, cols, (rows * 7 + cols) as u64);
             let x = with_outliers(n_tok * cols, 3);
             // Several tokens through three shapes of each reduction: the adapters' defaults
-            // (4 tokens × 4 rows) and 3 tokens × 2 rows.
+            // (4 tokens × 4 rows on GPUs, × 8 on CPU adapters) and 3 tokens × 2 rows.
             let multi = shapes.iter().filter(|s| n_tok == 1 || matches!(s.wg, 64 | 8 | 32));
             for &shape in multi {
                 let pipes = Pipelines::new(shape);
