@@ -97,9 +97,18 @@ fn matvec_matches_cpu_at_real_row_lengths_for_every_type_reduction_and_shape() {
     eprintln!("adapter: {}", wgpu_ds::gpu::context::describe(&ctx.info));
     let shapes = shapes(&ctx);
     for &ty in quant::SUPPORTED {
+        // One pipeline cache per shape for all of the type's cases (lavapipe compiles each
+        // pipeline in a good fraction of a second).
+        let pipes: Vec<Pipelines> = shapes.iter().map(|&s| Pipelines::new(s)).collect();
         let float = ty.info().blck_size == 1;
         // One token (the matvec), and 6 (matvec_cols: a whole block of 4 and a part).
-        let mut cases = vec![(37, 2048, 1), (21, 1408, 1), (13, 7168, 1), (9, 2048, 6), (7, 1408, 6)];
+        let mut cases = vec![
+            (37, 2048, 1),
+            (21, 1408, 1),
+            (13, 7168, 1),
+            (9, 2048, 6),
+            (7, 1408, 6),
+        ];
         if float {
             cases.push((5, 40, 6)); // 2 units of 16 and an 8-element tail
         }
@@ -110,10 +119,12 @@ fn matvec_matches_cpu_at_real_row_lengths_for_every_type_reduction_and_shape() {
             let x = with_outliers(n_tok * cols, 3);
             // Several tokens through three shapes of each reduction: the adapters' defaults
             // (4 tokens × 4 rows on GPUs, × 8 on CPU adapters) and 3 tokens × 2 rows.
-            let multi = shapes.iter().filter(|s| n_tok == 1 || matches!(s.wg, 64 | 8 | 32));
-            for &shape in multi {
-                let pipes = Pipelines::new(shape);
-                let (got, want) = run(&ctx, &pipes, ty, &bytes, &x, rows, cols);
+            let multi = shapes
+                .iter()
+                .zip(&pipes)
+                .filter(|(s, _)| n_tok == 1 || matches!(s.wg, 64 | 8 | 32));
+            for (shape, pipes) in multi {
+                let (got, want) = run(&ctx, pipes, ty, &bytes, &x, rows, cols);
                 assert_close(
                     &format!("matvec {ty} {rows}x{cols} T={n_tok} {shape:?}"),
                     &got,

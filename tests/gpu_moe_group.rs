@@ -217,7 +217,13 @@ fn grouped_matches_per_slot_and_cpu(
                 // The same products in the same order, but a grouped workgroup dots 4 slots at
                 // once (matvec.wgsl's rows_dot4), which compilers may contract differently:
                 // equal to rounding.
-                assert_close(&format!("{what} grouped/per slot"), &grouped, &per_slot, 1e-4, 1e-4);
+                assert_close(
+                    &format!("{what} grouped/per slot"),
+                    &grouped,
+                    &per_slot,
+                    1e-4,
+                    1e-4,
+                );
                 assert_close(&what, &grouped, &want, 1e-3, 1e-4);
             }
         }
@@ -370,7 +376,10 @@ fn a_prefill_step_grouped_by_expert_matches_per_slot_and_the_cpu() {
         // Equal to rounding (see grouped_matvec_matches_per_slot_and_the_cpu_for_every_type).
         let what = format!("{stem} grouped/per slot");
         let nmse = assert_close(&what, &logits[0], &logits[1], 1e-4, 1e-4).nmse;
-        assert!(nmse < 1e-10, "{stem}: grouped and per-slot logits differ: NMSE {nmse:e}");
+        assert!(
+            nmse < 1e-10,
+            "{stem}: grouped and per-slot logits differ: NMSE {nmse:e}"
+        );
         let want = CpuExecutor::new(&model, 32).step(&tokens, 0, true).unwrap();
         let nmse = assert_close(stem, &logits[0], &want, 2e-3, 1e-2).nmse;
         assert!(nmse < 1e-6, "{stem}: NMSE {nmse:e}");

@@ -172,10 +172,7 @@ pub fn run(a: Args) -> Result<()> {
     report_pp("gpu", &mut exec, &a.pp, gpu)?;
     println!(
         "gpu decode step: {} dispatches in {} compute pass(es), {} new bind groups, {}",
-        s.dispatches,
-        s.recorded.passes,
-        s.recorded.new_bind_groups,
-        record,
+        s.dispatches, s.recorded.passes, s.recorded.new_bind_groups, record,
     );
     if a.profile {
         profile_step(&mut exec, a.n_prompt + a.n_gen, bw)?;
@@ -219,7 +216,12 @@ fn profile_prefill(exec: &mut GpuExecutor, n: usize, bw: f64) -> Result<()> {
     let wall = t.elapsed().as_secs_f64();
     exec.profile = false;
     r?;
-    print_profile(&format!("a {n}-token prefill step"), &exec.last_profile, wall, bw);
+    print_profile(
+        &format!("a {n}-token prefill step"),
+        &exec.last_profile,
+        wall,
+        bw,
+    );
     Ok(())
 }
 

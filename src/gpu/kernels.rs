@@ -43,6 +43,7 @@ const SOURCES: &[(&str, &str)] = &[
     shader!("quant/q4_k.wgsl"),
     shader!("quant/q5_k.wgsl"),
     shader!("quant/q6_k.wgsl"),
+    shader!("quant/unit/consecutive.wgsl"),
     shader!("quant/unit/f32.wgsl"),
     shader!("quant/unit/f16.wgsl"),
     shader!("quant/unit/bf16.wgsl"),
@@ -211,10 +212,22 @@ pub fn quant_files(ty: QuantType) -> Option<&'static [&'static str]> {
     })
 }
 
-/// The unit file of a type (used by matvec and mul_mm): `UNIT`, `UNIT_RUN2`, `unit_first(ub)` and
-/// `unit_run(byte, ub, j) -> Run`, run j (16 weights as values and one affine scale) of a unit of
-/// 32 elements (two runs that share their quant bytes) or, for Q2_K and Q3_K, 64 (four runs from
-/// the same 16 quant bytes, every bit of them used once).
+/// The unit files of a type (used by matvec and mul_mm): `UNIT`, `UNIT_RUN2`, `unit_first(ub)`
+/// (for types whose unit is 32 consecutive elements, from quant/unit/consecutive.wgsl) and
+/// `unit_runs(byte, ub) -> array<Run, 4>`, the runs (16 weights as values and one affine scale)
+/// of a unit of 32 elements (two runs that share their quant bytes) or, for Q2_K and Q3_K, 64
+/// (four runs from the same 16 quant bytes, every bit of them used once).
+fn unit_files(ty: QuantType) -> Option<Vec<&'static str>> {
+    use QuantType::*;
+    let file = unit_file(ty)?;
+    Some(match ty {
+        F32 | F16 | BF16 | Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q8_0 | IQ4_NL => {
+            vec!["quant/unit/consecutive.wgsl", file]
+        }
+        _ => vec![file],
+    })
+}
+
 fn unit_file(ty: QuantType) -> Option<&'static str> {
     use QuantType::*;
     Some(match ty {
@@ -411,7 +424,7 @@ impl Kernel {
             files.push("common/w_u32.wgsl");
         }
         if reduce.is_some() || mul_mm {
-            files.push(unit_file(ty).unwrap_or_else(|| panic!("no unit_run for {ty}")));
+            files.extend(unit_files(ty).unwrap_or_else(|| panic!("no unit_runs for {ty}")));
         }
         if let Some(r) = reduce {
             files.push(r.file());

@@ -1,12 +1,6 @@
 // unit_runs for BF16: unit of 32 values at byte b (2-byte aligned), two per word, low half first
 // (a bf16 is the top half of an f32); run j the 16 at b + 32j.
-const UNIT: u32 = 32u;
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 0u;
-}
-
+// Layout: quant/unit/consecutive.wgsl.
 fn bf16s_f32(a: u32, b: u32) -> vec4<f32> {
     return bitcast<vec4<f32>>(vec4<u32>(a << 16u, a & 0xffff0000u, b << 16u, b & 0xffff0000u));
 }

@@ -1,12 +1,6 @@
 // unit_runs for F16: unit of 32 halves at byte b (2-byte aligned), two per word, low half first;
 // run j the 16 at b + 32j.
-const UNIT: u32 = 32u;
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 0u;
-}
-
+// Layout: quant/unit/consecutive.wgsl.
 fn halves_f32(a: u32, b: u32) -> vec4<f32> {
     return vec4<f32>(f16_bits_to_f32(a & 0xffffu), f16_bits_to_f32(a >> 16u),
                      f16_bits_to_f32(b & 0xffffu), f16_bits_to_f32(b >> 16u));

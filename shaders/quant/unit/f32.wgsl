@@ -1,11 +1,5 @@
 // unit_runs for F32: unit of 32 floats at byte b, run j the 16 at b + 64j.
-const UNIT: u32 = 32u;
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 0u;
-}
-
+// Layout: quant/unit/consecutive.wgsl.
 fn f32_run(r: u32) -> Run {
     return Run(bitcast<vec4<f32>>(load_16(r)), bitcast<vec4<f32>>(load_16(r + 16u)),
                bitcast<vec4<f32>>(load_16(r + 32u)), bitcast<vec4<f32>>(load_16(r + 48u)), 1.0, 0.0);

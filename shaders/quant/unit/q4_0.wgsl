@@ -1,12 +1,6 @@
 // unit_runs for Q4_0 (one unit per block): run 0 the low nibbles of qs[0..16] (elements 0..16),
 // run 1 the high nibbles (16..32); weight d · (q − 8).
-const UNIT: u32 = 32u;
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 0u;
-}
-
+// Layout: quant/unit/consecutive.wgsl.
 fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
     let d = load_f16(b);
     let q = load_16(b + 2u);

@@ -1,11 +1,5 @@
 // unit_runs for Q4_1 (one unit per block): nibbles as Q4_0 (qs at byte 4); weight d · q + m.
-const UNIT: u32 = 32u;
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 0u;
-}
-
+// Layout: quant/unit/consecutive.wgsl.
 fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
     let d = load_f16(b);
     let m = load_f16(b + 2u);

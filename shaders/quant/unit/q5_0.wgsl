@@ -1,12 +1,6 @@
 // unit_runs for Q5_0 (one unit per block): low nibbles as Q4_0, bit 4 of element i is bit i of
 // qh; weight d · (q − 16).
-const UNIT: u32 = 32u;
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 0u;
-}
-
+// Layout: quant/unit/consecutive.wgsl.
 fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
     // The 22-byte block in one 32-byte read: d @0, qh @2, qs @6.
     let w = load_32(b);

@@ -1,11 +1,5 @@
 // unit_runs for Q5_1 (one unit per block): 5-bit q as Q5_0; weight d · q + m.
-const UNIT: u32 = 32u;
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 0u;
-}
-
+// Layout: quant/unit/consecutive.wgsl.
 fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
     // The 24-byte block in one 32-byte read: d @0, m @2, qh @4, qs @8.
     let w = load_32(b);

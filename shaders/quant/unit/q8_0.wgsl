@@ -1,11 +1,5 @@
 // unit_runs for Q8_0 (one unit per block): run j the signed bytes qs[16j .. 16j + 16]; weight d · q.
-const UNIT: u32 = 32u;
-const UNIT_RUN2: u32 = 16u;
-
-fn unit_first(ub: u32) -> u32 {
-    return 0u;
-}
-
+// Layout: quant/unit/consecutive.wgsl.
 fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
     let q = load_32(b + 2u);
     let d = load_f16(b);
