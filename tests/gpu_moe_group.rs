@@ -187,6 +187,8 @@ fn grouped_matches_per_slot_and_cpu(
         .flat_map(|t| [3, [0, 1, 2, 4, 6][t as usize % 5], 7 - (t % 2)])
         .collect();
     for &ty in types {
+        // One pipeline cache per shape for both cases of the type.
+        let pipes: Vec<Pipelines> = shapes.iter().map(|&s| Pipelines::new(s)).collect();
         for (cols, glu, x_per_slot) in [(2048, true, false), (1408, false, true)] {
             if ty.row_bytes(cols as u64).is_none() {
                 continue;
@@ -206,14 +208,13 @@ fn grouped_matches_per_slot_and_cpu(
                 gw.chunks.len()
             );
             let ws = (&gw, glu.then_some(&uw));
-            for &shape in shapes {
-                let pipes = Pipelines::new(shape);
+            for (shape, pipes) in shapes.iter().zip(&pipes) {
                 let what = format!(
                     "{ty} {cols} cols glu {glu} {shape:?} {} chunks",
                     gw.chunks.len()
                 );
-                let per_slot = gpu_slots(ctx, &pipes, ws, &ids, k, &x, x_per_slot, false);
-                let grouped = gpu_slots(ctx, &pipes, ws, &ids, k, &x, x_per_slot, true);
+                let per_slot = gpu_slots(ctx, pipes, ws, &ids, k, &x, x_per_slot, false);
+                let grouped = gpu_slots(ctx, pipes, ws, &ids, k, &x, x_per_slot, true);
                 // The same products in the same order, but a grouped workgroup dots 4 slots at
                 // once (matvec.wgsl's rows_dot4), which compilers may contract differently:
                 // equal to rounding.
