@@ -53,17 +53,24 @@ pub fn time_steps(exec: &mut dyn Executor, n_prompt: usize, n_decode: usize) -> 
     })
 }
 
+/// The prompt the prefill measurements run: `n` token ids spread over a vocabulary of `n_vocab`.
+pub fn prefill_prompt(n_vocab: usize, n: usize) -> Vec<u32> {
+    (0..n as u32)
+        .map(|i| (i * 11 + 1) % n_vocab as u32)
+        .collect()
+}
+
 /// Seconds one prefill step of `n` tokens at position 0 takes, after one untimed step of the same
 /// shape (which makes its pipelines, buffers and bind groups).
 pub fn time_prefill(exec: &mut dyn Executor, n: usize) -> Result<f64> {
-    let n_vocab = exec.config().n_vocab as u32;
+    let n_vocab = exec.config().n_vocab;
     if n == 0 || n > exec.n_ctx() {
         return Err(Error::Usage(format!(
             "a prefill of {n} tokens in a context of {}",
             exec.n_ctx()
         )));
     }
-    let prompt: Vec<u32> = (0..n as u32).map(|i| (i * 11 + 1) % n_vocab).collect();
+    let prompt = prefill_prompt(n_vocab, n);
     exec.step(&prompt, 0, false)?;
     let t = Instant::now();
     exec.step(&prompt, 0, false)?;

@@ -208,8 +208,7 @@ fn profile_step(exec: &mut GpuExecutor, pos: usize, bw: f64) -> Result<()> {
 /// One prefill step of `n` tokens at position 0, each dispatch timed on the GPU; prints the
 /// table per kernel variant (`bench --profile --pp ...`: the largest size).
 fn profile_prefill(exec: &mut GpuExecutor, n: usize, bw: f64) -> Result<()> {
-    let n_vocab = exec.config().n_vocab as u32;
-    let prompt: Vec<u32> = (0..n as u32).map(|i| (i * 11 + 1) % n_vocab).collect();
+    let prompt = wgpu_ds::bench::prefill_prompt(exec.config().n_vocab, n);
     exec.profile = true;
     let t = std::time::Instant::now();
     let r = exec.step(&prompt, 0, false);

@@ -219,7 +219,7 @@ fn encode_slots(
         return encode_grouped(ctx, pipes, enc, w, second, (x, y, groups), n_tok, slots);
     }
     // Several tokens of one matrix: workgroups over blocks of `cols` tokens (matvec_cols).
-    let multi = n_tok > 1 && slots.n_slot == 1 && slots.ids.is_none() && shape.cols > 1;
+    let multi = shape.takes_cols(n_tok) && slots.n_slot == 1 && slots.ids.is_none();
     let r = shape.reduce;
     let kernel = match second {
         Second::None if multi => Kernel::MatVecCols(w.ty, r),

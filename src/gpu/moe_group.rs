@@ -10,13 +10,12 @@ use super::pipelines::Pipelines;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
 
-/// Whether multi-token steps on `ctx`'s adapter group a MatMulId's slots by expert: on every
-/// adapter by default. GPUs read each expert once per step instead of once per slot; CPU
+/// Whether multi-token steps group a MatMulId's slots by expert: on every adapter by default. GPUs read each expert once per step instead of once per slot; CPU
 /// adapters decode each expert's weight units once per 4 of its slots (matvec_glu_grouped's
 /// NCOLS), which measured faster than per slot on lavapipe (pp64 of the 4-layer V2-Lite-width
 /// bench: 2.59 tok/s grouped, 2.25–2.33 per slot, docs/PERFORMANCE.md).
 /// `WGPU_DS_MOE_GROUPED=on|off` overrides, to measure the two against each other.
-pub fn grouped_for(_ctx: &GpuContext) -> bool {
+pub fn grouped() -> bool {
     !matches!(std::env::var("WGPU_DS_MOE_GROUPED").as_deref(), Ok("off"))
 }
 

@@ -43,6 +43,12 @@ impl Default for MatVecShape {
 }
 
 impl MatVecShape {
+    /// Whether a plain MatMul of `n_tok` tokens runs with several tokens per workgroup
+    /// (matvec_cols, matvec_glu_cols).
+    pub fn takes_cols(&self, n_tok: usize) -> bool {
+        n_tok > 1 && self.cols > 1
+    }
+
     /// The shape for an adapter: subgroup reductions where it has them; 64 invocations × 4 rows
     /// on GPUs, 8 × 16 on CPU adapters (lavapipe runs a workgroup on one core, 8 lanes wide at
     /// 256 bits, so fewer, fuller workgroups measure faster there: on the 2-layer V2-Lite bench,

@@ -66,7 +66,7 @@ pub struct GpuExecutor<'m> {
     pub mul_mm_min: usize,
     /// Multi-token steps list a MatMulId's slots by expert on the GPU (`gpu::moe_group`) and
     /// run the grouped matvec, reading each expert's rows once per step; off: one workgroup per
-    /// slot. Set per adapter (`moe_group::grouped_for`); tests set it to cover both paths.
+    /// slot. On unless `WGPU_DS_MOE_GROUPED=off` (`moe_group::grouped`); tests set it to cover both paths.
     pub moe_grouped: bool,
     /// The fused lowering of the last step shape (and the mul_mm and grouping settings).
     lowered: Option<((StepSpec, usize, bool), Rc<Lowering>)>,
@@ -214,7 +214,7 @@ impl<'m> GpuExecutor<'m> {
         let argmax_out = storage_f32(&ctx, "argmax", &[0.0]);
         let pipes = Pipelines::for_adapter(&ctx);
         let mul_mm_min = super::mul_mm::min_tokens_for(&ctx);
-        let moe_grouped = super::moe_group::grouped_for(&ctx);
+        let moe_grouped = super::moe_group::grouped();
         Ok(GpuExecutor {
             model,
             ctx,
@@ -452,7 +452,7 @@ impl<'m> GpuExecutor<'m> {
         };
         // Multi-token steps keep their plain matvecs apart: a paired matvec takes one token per
         // workgroup, where matvec_cols decodes each weight once for several.
-        let cols = g.spec.n_tokens > 1 && self.pipes.matvec.cols > 1;
+        let cols = self.pipes.matvec.takes_cols(g.spec.n_tokens);
         let pair = |a: WeightId, b: WeightId| !tiled && !cols && pair_ok(self.mat(a), self.mat(b));
         let router = |w: WeightId| {
             let m = self.mat(w);
