@@ -31,14 +31,14 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
         &[Reduce::Workgroup]
     };
     for &reduce in reduces {
-        // (WG, NR, then the multi-token forms' COLS and NR): 1 column runs the one-token
-        // kernel for every step.
-        for (wg, nr, cols, cols_nr) in [
-            (64, 4, 4, 4),
-            (8, 16, 4, 8),
-            (16, 1, 1, 1),
-            (32, 3, 3, 2),
-            (256, 8, 2, 1),
+        // (WG, NR, then the multi-token forms' COLS and NR, and whether the weights are read
+        // as words only): 1 column runs the one-token kernel for every step.
+        for (wg, nr, cols, cols_nr, word_loads) in [
+            (64, 4, 4, 4, false),
+            (8, 16, 4, 8, true),
+            (16, 1, 1, 1, true),
+            (32, 3, 3, 2, false),
+            (256, 8, 2, 1, true),
         ] {
             v.push(MatVecShape {
                 wg,
@@ -46,14 +46,15 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
                 reduce,
                 cols,
                 cols_nr,
+                word_loads,
             });
         }
     }
     v
 }
 
-/// The shapes adapters get by default (64 × 4 on GPUs, 8 × 16 on CPU adapters, with 4 tokens ×
-/// 4 or 8 rows), both reductions.
+/// The shapes adapters get by default (64 × 4 with 16-byte loads on GPUs, 8 × 16 with word loads
+/// on CPU adapters, with 4 tokens × 4 or 8 rows), both reductions.
 fn default_shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
     shapes(ctx)
         .into_iter()

@@ -7,6 +7,14 @@
 //   w_word(i) -> u32        bytes 4i .. 4i + 4
 //   w_quad(i) -> vec4<u32>  bytes 16i .. 16i + 16 (one 128-bit load where W is array<vec4<u32>>)
 
+// true: load_16 and load_32 read only 32-bit words (the 4 or 5 words covering 16 bytes, 8 or 9
+// for 32, shifted into place) instead of 16-byte loads (two or three where the bytes are not
+// 16-byte aligned). Chosen per adapter (pipelines.rs, MatVecShape::loads): a CPU adapter such
+// as lavapipe loads a storage buffer one invocation and one 32-bit word at a time, so a word
+// costs it the same as any other and the unaligned 16-byte loads read up to twice the words
+// needed; GPUs keep the wider loads.
+override WORD_LOADS: bool = false;
+
 fn load_u8(b: u32) -> u32 {
     return (w_word(b >> 2u) >> ((b & 3u) << 3u)) & 0xffu;
 }
@@ -52,6 +60,9 @@ fn funnel16(lo: vec4<u32>, hi: vec4<u32>, o: u32) -> vec4<u32> {
 // 16 bytes from byte `b` (any alignment): one 16-byte load when `b` is 16-aligned, else two and
 // a funnel shift across them.
 fn load_16(b: u32) -> vec4<u32> {
+    if (WORD_LOADS) {
+        return words_16(b);
+    }
     let lo = w_quad(b >> 4u);
     let o = b & 15u;
     if (o == 0u) {
@@ -69,6 +80,9 @@ fn load_16_words(b: u32) -> vec4<u32> {
 // 32 bytes from byte `b` (any alignment) as two 16-byte halves: three 16-byte loads (two when
 // `b` is 16-aligned), where two load_16 calls would take four.
 fn load_32(b: u32) -> array<vec4<u32>, 2> {
+    if (WORD_LOADS) {
+        return words_32(b);
+    }
     let q0 = w_quad(b >> 4u);
     let q1 = w_quad((b >> 4u) + 1u);
     let o = b & 15u;
@@ -77,6 +91,36 @@ fn load_32(b: u32) -> array<vec4<u32>, 2> {
     }
     let q2 = w_quad((b >> 4u) + 2u);
     return array<vec4<u32>, 2>(funnel16(q0, q1, o), funnel16(q1, q2, o));
+}
+
+// Words w and their successors n (n.w the word after w.w) shifted right by the byte offset
+// s = 8 (b % 4) of the bytes wanted.
+fn shift_words(w: vec4<u32>, n: vec4<u32>, s: u32) -> vec4<u32> {
+    return (w >> vec4<u32>(s)) | (n << vec4<u32>(32u - s));
+}
+
+// load_16 with WORD_LOADS: the 4 words from b / 4, and a fifth when `b` is not on a word.
+fn words_16(b: u32) -> vec4<u32> {
+    let i = b >> 2u;
+    let w = vec4<u32>(w_word(i), w_word(i + 1u), w_word(i + 2u), w_word(i + 3u));
+    let s = (b & 3u) << 3u;
+    if (s == 0u) {
+        return w;
+    }
+    return shift_words(w, vec4<u32>(w.yzw, w_word(i + 4u)), s);
+}
+
+// load_32 with WORD_LOADS: 8 words, and a ninth when `b` is not on a word.
+fn words_32(b: u32) -> array<vec4<u32>, 2> {
+    let i = b >> 2u;
+    let w0 = vec4<u32>(w_word(i), w_word(i + 1u), w_word(i + 2u), w_word(i + 3u));
+    let w1 = vec4<u32>(w_word(i + 4u), w_word(i + 5u), w_word(i + 6u), w_word(i + 7u));
+    let s = (b & 3u) << 3u;
+    if (s == 0u) {
+        return array<vec4<u32>, 2>(w0, w1);
+    }
+    let n1 = vec4<u32>(w1.yzw, w_word(i + 8u));
+    return array<vec4<u32>, 2>(shift_words(w0, vec4<u32>(w0.yzw, w1.x), s), shift_words(w1, n1, s));
 }
 
 // 16 bytes from a 16-byte-aligned byte `b`: one load.

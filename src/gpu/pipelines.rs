@@ -25,6 +25,11 @@ pub struct MatVecShape {
     /// rows_dot4 keeps a vec4 of partial sums per row, twice with GLU, in sixteen).
     pub cols: u32,
     pub cols_nr: u32,
+    /// The weight loaders read 32-bit words only (`override WORD_LOADS` in
+    /// shaders/common/bytes.wgsl): on CPU adapters, which load one word per invocation at a
+    /// time, so the two or three 16-byte loads of 16 or 32 unaligned bytes cost up to twice
+    /// the words needed.
+    pub word_loads: bool,
 }
 
 /// matvec.wgsl's NCOLS_MAX.
@@ -38,6 +43,7 @@ impl Default for MatVecShape {
             reduce: Reduce::Workgroup,
             cols: MATVEC_COLS_MAX,
             cols_nr: 4,
+            word_loads: false,
         }
     }
 }
@@ -74,6 +80,7 @@ impl MatVecShape {
             // tok/s with 8 rows, 1.91–2.01 with 4, alternating).
             cols: MATVEC_COLS_MAX,
             cols_nr: if cpu { 8 } else { 4 },
+            word_loads: cpu,
         };
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
@@ -97,6 +104,12 @@ impl MatVecShape {
                     "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=8"
                 ),
             }
+        }
+        match std::env::var("WGPU_DS_MATVEC_LOADS").as_deref() {
+            Ok("words") => shape.word_loads = true,
+            Ok("quads") => shape.word_loads = false,
+            Ok(v) => log::warn!("WGPU_DS_MATVEC_LOADS={v} ignored: want words or quads"),
+            Err(_) => {}
         }
         // The gated forms' workgroup reduction keeps WG × NR × COLS × 2 partials in workgroup
         // memory: fewer rows where that would not fit.
@@ -201,7 +214,12 @@ impl Pipelines {
         } else {
             c.push(("NR", m.nr as f64));
         }
-        for (name, on) in [("GLU", glu), ("PAIR", pair), ("GROUPED", grouped)] {
+        for (name, on) in [
+            ("GLU", glu),
+            ("PAIR", pair),
+            ("GROUPED", grouped),
+            ("WORD_LOADS", m.word_loads),
+        ] {
             if on {
                 c.push((name, 1.0));
             }
