@@ -21,25 +21,11 @@ fn scale_min_k4_hdr(hdr: vec4<u32>, j: u32) -> vec2<u32> {
     return vec2<u32>((lo & 0xfu) | (hi6 << 4u), (lo >> 4u) | ((mid >> 6u) << 4u));
 }
 
-// The 16-byte header at `b` as scale_min_k4_hdr reads it for sub-blocks 2c and 2c + 1: one
-// load, or with WORD_LOADS the three words it needs (scales[8..12], hdr.w, only for c ≥ 2).
-fn k4_header(b: u32, c: u32) -> vec4<u32> {
-    if (!WORD_LOADS) {
-        return load_16_aligned(b);
-    }
-    let i = b >> 2u;
-    var hdr = vec4<u32>(w_word(i), w_word(i + 1u), w_word(i + 2u), 0u);
-    if (c >= 2u) {
-        hdr.w = w_word(i + 3u);
-    }
-    return hdr;
-}
-
 // The runs of sub-blocks 2c (quants q0) and 2c + 1 (q1) of a Q4_K/Q5_K block: weight
 // d·sc·q − dmin·m, with d, dmin and the scales from the block's 16-byte header (one load; 144-
 // and 176-byte blocks keep it 16-byte aligned).
 fn k4_runs(b: u32, c: u32, q0: vec4<u32>, q1: vec4<u32>) -> array<Run, 4> {
-    let hdr = k4_header(b, c);
+    let hdr = load_16_aligned(b);
     let sm0 = scale_min_k4_hdr(hdr, 2u * c);
     let sm1 = scale_min_k4_hdr(hdr, 2u * c + 1u);
     let d = f16_bits_to_f32(hdr.x & 0xffffu);
