@@ -52,14 +52,14 @@ override GROUPED: u32 = 0u;
 // NCOLS at a time. Each weight unit is decoded once for the NCOLS activation rows, not once per
 // row.
 override NCOLS: u32 = 1u;
-// rows_dot4's width: NCOLS ≤ 4, and NR ≤ 8 with it.
+// rows_dot4's width: NCOLS ≤ 4.
 const NCOLS_MAX: u32 = 4u;
 // Partial sums per invocation: NR rows × NCOLS slots, twice with GLU.
 override NACC: u32 = NR * NCOLS * (1u + GLU);
-const NR_MAX: u32 = 16u;
-// Partial sums per invocation, at most (the pipelines keep NACC ≤ ACC_MAX: NR ≤ 16 with one
-// slot, NR ≤ 8 with NCOLS ≤ 4).
-const ACC_MAX: u32 = 64u;
+const NR_MAX: u32 = 32u;
+// Partial sums per invocation, at most (NR ≤ 32 and NCOLS ≤ 4 keep NACC ≤ ACC_MAX); every index
+// into them is a constant once the row loops are unrolled, so the unused ones cost nothing.
+const ACC_MAX: u32 = 256u;
 
 struct Params {
     rows: u32,
@@ -262,17 +262,21 @@ fn rows_dot(w_rows: u32, nr: u32, nc: u32, lane: Lane) {
     } else {
         rows_dot4(w_rows, nr, nc, &acc, lane);
     }
-    // cols % UNIT != 0 happens only for float types (QK = 1): element col is block col.
+    // cols % UNIT != 0 happens only for float types (QK = 1): element col is block col. The
+    // row and slot loops run to the constants NR and NCOLS so that every index into acc is known
+    // once they are unrolled (a GPU then keeps acc in registers).
     for (var col = UNIT * (P.cols / UNIT) + lane.lid; col < P.cols; col = col + WG) {
-        for (var r = 0u; r < nr; r = r + 1u) {
+        for (var r = 0u; r < NR; r = r + 1u) {
             let b = w_rows + r * P.row_bytes + col * BLOCK_BYTES;
-            for (var c = 0u; c < nc; c = c + 1u) {
-                acc[r * NCOLS + c] = acc[r * NCOLS + c] + block_get(b, 0u) * x_at(X_ROW[c] + col);
-                if (GLU != 0u) {
-                    W_SEL = W_BASE + 1u;
-                    let a = (NR + r) * NCOLS + c;
-                    acc[a] = acc[a] + block_get(b, 0u) * x_at(X_ROW[c] + col);
-                    W_SEL = W_BASE;
+            for (var c = 0u; c < NCOLS; c = c + 1u) {
+                if (r < nr && c < nc) {
+                    acc[r * NCOLS + c] = acc[r * NCOLS + c] + block_get(b, 0u) * x_at(X_ROW[c] + col);
+                    if (GLU != 0u) {
+                        W_SEL = W_BASE + 1u;
+                        let a = (NR + r) * NCOLS + c;
+                        acc[a] = acc[a] + block_get(b, 0u) * x_at(X_ROW[c] + col);
+                        W_SEL = W_BASE;
+                    }
                 }
             }
         }
@@ -350,11 +354,11 @@ fn runs_dot4(r: array<Run, 4>, x0: X4, x1: X4, x2: X4, x3: X4) -> vec4<f32> {
     return s;
 }
 
-// Up to 4 slots (NCOLS > 1, NR ≤ 8): as rows_dot1, each slot's activations of the unit loaded
+// Up to 4 slots (NCOLS > 1): as rows_dot1, each slot's activations of the unit loaded
 // once, each row's unit decoded once for all of them; the 4 slots' partial sums of a row in one
 // vec4.
 fn rows_dot4(w_rows: u32, nr: u32, nc: u32, acc: ptr<function, array<f32, ACC_MAX>>, lane: Lane) {
-    var acc4: array<vec4<f32>, 16>;
+    var acc4: array<vec4<f32>, 64>;
     let units = P.cols / UNIT;
     for (var u = lane.lid; u < units; u = u + WG) {
         let e = UNIT * u;

@@ -35,7 +35,7 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
         // as words only): 1 column runs the one-token kernel for every step.
         for (wg, nr, cols, cols_nr, word_loads) in [
             (64, 4, 4, 4, false),
-            (8, 16, 4, 8, true),
+            (8, 16, 4, 32, true),
             (16, 1, 1, 1, true),
             (32, 3, 3, 2, false),
             (256, 8, 2, 1, true),
@@ -54,7 +54,7 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
 }
 
 /// The shapes adapters get by default (64 × 4 with 16-byte loads on GPUs, 8 × 16 with word loads
-/// on CPU adapters, with 4 tokens × 4 or 8 rows), both reductions.
+/// on CPU adapters, with 4 tokens × 4 or 32 rows), both reductions.
 fn default_shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
     shapes(ctx)
         .into_iter()

@@ -218,8 +218,12 @@ fn encode_slots(
     if let (Some(groups), Some(_)) = (slots.groups, slots.ids) {
         return encode_grouped(ctx, pipes, enc, w, second, (x, y, groups), n_tok, slots);
     }
-    // Several tokens of one matrix: workgroups over blocks of `cols` tokens (matvec_cols).
-    let multi = shape.takes_cols(n_tok) && slots.n_slot == 1 && slots.ids.is_none();
+    // Several tokens of one matrix: workgroups over blocks of `cols` tokens (matvec_cols); the
+    // paired forms always take one token per workgroup.
+    let multi = shape.takes_cols(n_tok)
+        && slots.n_slot == 1
+        && slots.ids.is_none()
+        && matches!(second, Second::None | Second::Up(_));
     let r = shape.reduce;
     let kernel = match second {
         Second::None if multi => Kernel::MatVecCols(w.ty, r),

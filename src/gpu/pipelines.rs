@@ -16,13 +16,13 @@ use super::kernels::{Kernel, Reduce};
 pub struct MatVecShape {
     /// Invocations per workgroup: a power of two, at least 8.
     pub wg: u32,
-    /// Rows per workgroup, 1 ..= 16.
+    /// Rows per workgroup, 1 ..= 32.
     pub nr: u32,
     /// Sum partials with subgroupAdd (adapters with subgroups) or a workgroup tree.
     pub reduce: Reduce,
     /// Slots per workgroup of the multi-slot forms (matvec_cols, matvec_glu_cols, the grouped
-    /// forms), 1 ..= MATVEC_COLS_MAX, and their rows per workgroup (1 ..= 8: matvec.wgsl's
-    /// rows_dot4 keeps a vec4 of partial sums per row, twice with GLU, in sixteen).
+    /// forms), 1 ..= MATVEC_COLS_MAX, and their rows per workgroup (1 ..= 32: matvec.wgsl's
+    /// rows_dot4 keeps a vec4 of partial sums per row, twice with GLU).
     pub cols: u32,
     pub cols_nr: u32,
     /// The weight loaders read 32-bit words only (`override WORD_LOADS` in
@@ -75,33 +75,34 @@ impl MatVecShape {
             } else {
                 Reduce::Workgroup
             },
-            // 4 tokens × 4 rows on GPUs, 4 × 8 on CPU adapters, where the rows share each
-            // activation gather (pp64 of the 4-layer V2-Lite-width bench on lavapipe: 2.23–2.27
-            // tok/s with 8 rows, 1.91–2.01 with 4, alternating).
+            // 4 tokens × 4 rows on GPUs, 4 × 32 on CPU adapters, where the rows share each
+            // activation load (pp64 of the 4-layer V2-Lite-width bench on lavapipe, two
+            // alternating rounds: 3.97 / 3.91 tok/s with 32 rows, 3.34 / 3.20 with 16, 2.21 /
+            // 2.33 with 8).
             cols: MATVEC_COLS_MAX,
-            cols_nr: if cpu { 8 } else { 4 },
+            cols_nr: if cpu { 32 } else { 4 },
             word_loads: cpu,
         };
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
             if let [wg, nr] = parts[..] {
-                if wg.is_power_of_two() && (8..=1024).contains(&wg) && (1..=16).contains(&nr) {
+                if wg.is_power_of_two() && (8..=1024).contains(&wg) && (1..=32).contains(&nr) {
                     shape.wg = wg;
                     shape.nr = nr;
                 } else {
-                    log::warn!("WGPU_DS_MATVEC={v} ignored: WG must be a power of two in 8..=1024, NR in 1..=16");
+                    log::warn!("WGPU_DS_MATVEC={v} ignored: WG must be a power of two in 8..=1024, NR in 1..=32");
                 }
             }
         }
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC_COLS") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
             match parts[..] {
-                [cols, nr] if (1..=MATVEC_COLS_MAX).contains(&cols) && (1..=8).contains(&nr) => {
+                [cols, nr] if (1..=MATVEC_COLS_MAX).contains(&cols) && (1..=32).contains(&nr) => {
                     shape.cols = cols;
                     shape.cols_nr = nr;
                 }
                 _ => log::warn!(
-                    "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=8"
+                    "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=32"
                 ),
             }
         }
@@ -116,6 +117,9 @@ impl MatVecShape {
         let room = ctx.limits.max_compute_workgroup_storage_size / 2;
         while shape.cols_nr > 1 && shape.wg * shape.cols_nr * shape.cols * 2 * 4 > room {
             shape.cols_nr /= 2;
+        }
+        while shape.nr > 1 && shape.wg * shape.nr * 2 * 4 > room {
+            shape.nr /= 2;
         }
         shape
     }
