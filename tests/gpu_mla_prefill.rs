@@ -5,7 +5,8 @@
 //! rows are kv = 512 long, attn_k_b's only nope = 128, so Q4_K k_b is tested with nope 256, as a
 //! quantizer falls back to Q8_0/Q5_0 for it in real files); heads in groups (the path for K/V
 //! above the binding limit) and a small binding limit that also splits the weight stacks; and an
-//! odd small shape. The cache carries planted positions that the even heads' queries point at
+//! odd small shape; and matvec_t alone (the K_nope expansion) for every block type with 16-byte
+//! and word loads. The cache carries planted positions that the even heads' queries point at
 //! (a sharp softmax over a few positions), while the odd heads stay flat. Runs on lavapipe in CI
 //! (WGPU_BACKEND=vulkan). Without an adapter the tests fail when CI is set and skip otherwise.
 
@@ -14,9 +15,9 @@ use common::{assert_close, quantized, values};
 
 use wgpu_ds::cpu::attention::{attn_materialized, LatentCache};
 use wgpu_ds::cpu::ops::{softmax, QMatrix};
-use wgpu_ds::gpu::mla_prefill::{encode_attn_materialized, MlaScratch};
+use wgpu_ds::gpu::mla_prefill::{encode_attn_materialized, encode_matvec_t, MlaScratch};
 use wgpu_ds::gpu::ops::{read_f32, storage_f32, GpuWeight};
-use wgpu_ds::gpu::pipelines::Pipelines;
+use wgpu_ds::gpu::pipelines::{MatVecShape, Pipelines};
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::gpu::{GpuContext, GpuOptions};
 use wgpu_ds::model::Place;
@@ -315,4 +316,69 @@ fn attn_materialized_matches_cpu_for_an_odd_small_shape() {
         ..d
     };
     check(&ctx, &case(d, QuantType::Q8_0, QuantType::Q8_0), Some(2));
+}
+
+/// Y[s, g, d] = Σ_c W_{m_base+g}[c, d] · X[s · x_stride + c] from the dequantized stack.
+fn cpu_matvec_t(
+    w: &[f32],
+    (rows, cols): (usize, usize),
+    x: &[f32],
+    x_stride: usize,
+    (n_x, m_base, n_slot): (usize, usize, usize),
+) -> Vec<f32> {
+    let mut y = vec![0f32; n_x * n_slot * cols];
+    for s in 0..n_x {
+        for g in 0..n_slot {
+            let m = &w[(m_base + g) * rows * cols..][..rows * cols];
+            for d in 0..cols {
+                let acc: f64 = (0..rows)
+                    .map(|c| m[c * cols + d] as f64 * x[s * x_stride + c] as f64)
+                    .sum();
+                y[(s * n_slot + g) * cols + d] = acc as f32;
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn matvec_t_matches_cpu_for_every_type_and_load_width() {
+    let Some(ctx) = common::gpu() else { return };
+    // attn_k_b of V2-Lite (kv 512 rows of nope 128, stride 576 in the cache), 3 matrices of
+    // which 2 from the second, 7 positions (the last position tile cut mid-way); types whose
+    // blocks are 256 long take rows of 256. Float types also take rows of 72 (2 units and 8
+    // elements past them).
+    let (rows, x_stride, n_mat, n_x, m_base, n_slot) = (512, 576, 3, 7, 1, 2);
+    let x = values(n_x * x_stride, 41);
+    for word_loads in [false, true] {
+        let pipes = Pipelines::new(MatVecShape {
+            word_loads,
+            ..MatVecShape::default()
+        });
+        for &ty in quant::SUPPORTED {
+            let blck = ty.info().blck_size;
+            let mut widths = vec![128.max(blck)];
+            if blck == 1 {
+                widths.push(72);
+            }
+            for cols in widths {
+                let bytes = quantized(ty, n_mat * rows, cols, 42);
+                let w = quant::dequantize(ty, &bytes, n_mat * rows * cols).unwrap();
+                let want = cpu_matvec_t(&w, (rows, cols), &x, x_stride, (n_x, m_base, n_slot));
+                let wb = GpuWeight::upload_stack(&ctx, "w", ty, n_mat, rows, cols, &bytes).unwrap();
+                let xb = storage_f32(&ctx, "x", &x);
+                let yb = storage_f32(&ctx, "y", &vec![f32::NAN; want.len()]);
+                let mut enc = Recorder::new();
+                encode_matvec_t(
+                    &ctx, &pipes, &mut enc, &wb, &xb, &yb, n_x, x_stride, m_base, n_slot,
+                )
+                .unwrap();
+                enc.submit(&ctx, &pipes);
+                let got = read_f32(&ctx, &yb, want.len()).unwrap();
+                ctx.take_error("matvec_t").unwrap();
+                let what = format!("matvec_t {ty} {rows}x{cols} word loads {word_loads}");
+                assert_close(&what, &got, &want, 1e-3, 1e-4);
+            }
+        }
+    }
 }

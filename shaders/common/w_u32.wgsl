@@ -1,5 +1,5 @@
 // common/bytes.wgsl's accessors for kernels that bind their weights as `W: array<u32>`
-// (get_rows, matvec_t; matvec and mul_mm bind array<vec4<u32>>).
+// (get_rows; matvec, matvec_t and mul_mm bind array<vec4<u32>>).
 
 fn w_word(i: u32) -> u32 {
     return W[i];

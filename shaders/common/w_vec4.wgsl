@@ -1,5 +1,5 @@
 // common/bytes.wgsl's accessors for kernels that bind their weights as `W: array<vec4<u32>>`
-// (mul_mm; matvec has its own, which choose among its weight bindings).
+// (mul_mm, matvec_t; matvec has its own, which choose among its weight bindings).
 
 fn w_quad(i: u32) -> vec4<u32> {
     return W[i];

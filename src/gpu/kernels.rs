@@ -418,12 +418,13 @@ impl Kernel {
             files.push("quant/no_table.wgsl");
         }
         let mul_mm = matches!(self, Kernel::MulMm(_) | Kernel::MulMmId(_));
-        if mul_mm {
+        let units = mul_mm || matches!(self, Kernel::MatVecT(_));
+        if units {
             files.push("common/w_vec4.wgsl");
         } else if reduce.is_none() {
             files.push("common/w_u32.wgsl");
         }
-        if reduce.is_some() || mul_mm {
+        if reduce.is_some() || units {
             files.extend(unit_files(ty).unwrap_or_else(|| panic!("no unit_runs for {ty}")));
         }
         if let Some(r) = reduce {

@@ -19,9 +19,12 @@ use super::pipelines::Pipelines;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
 
-/// matvec_t.wgsl's workgroup size (outputs per workgroup) and PT (positions per workgroup).
+/// matvec_t.wgsl's workgroup size (items per workgroup) and PT (positions per item).
 const T_WG: usize = 64;
-const T_PT: usize = 8;
+const T_PT: usize = 2;
+/// The smallest unit (elements) of any type's `unit_runs`: cols / 32 + cols % 32 bounds
+/// matvec_t's row items (units, then a float row's tail elements) for every type.
+const T_MIN_UNIT: usize = 32;
 /// attn_mha.wgsl's workgroup size and MAX_CPT (value channels per invocation): v ≤ 512.
 const MHA_WG: usize = 64;
 const MHA_MAX_CPT: usize = 8;
@@ -44,8 +47,8 @@ pub struct MatVecTParams {
     pub m_base: u32,
     pub m_first: u32,
     pub m_count: u32,
-    /// First position tile of this dispatch (grids beyond the per-dimension limit).
-    pub tile_base: u32,
+    /// Row items per position tile: at least cols / UNIT + cols % UNIT.
+    pub row_items: u32,
 }
 
 /// shaders/attn_mha.wgsl `Params`.
@@ -164,36 +167,43 @@ pub fn encode_matvec_t(
         n_slot <= max,
         "matvec_t: {n_slot} slots exceed the grid limit"
     );
-    let n_tiles = n_x.div_ceil(T_PT);
+    // Workgroups over (position tile, row item) on x, overflowing to z.
+    let row_items = w.cols / T_MIN_UNIT + w.cols % T_MIN_UNIT;
+    let n_wg = (n_x.div_ceil(T_PT) * row_items).div_ceil(T_WG);
+    let gx = n_wg.min(max);
+    let gz = n_wg.div_ceil(gx);
+    if gz > max {
+        return Err(Error::Gpu(format!(
+            "matvec_t: {n_x} positions of {} elements exceed the grid limit",
+            w.cols
+        )));
+    }
     for c in &w.chunks {
         if m_base + n_slot <= c.m0 || c.m0 + c.n_mat <= m_base {
             continue;
         }
-        for tile_base in (0..n_tiles).step_by(max) {
-            let p = MatVecTParams {
-                rows: w.rows as u32,
-                cols: w.cols as u32,
-                row_bytes: w.row_bytes as u32,
-                mat_bytes: (w.rows * w.row_bytes) as u32,
-                x_stride: x_stride as u32,
-                n_x: n_x as u32,
-                n_slot: n_slot as u32,
-                m_base: m_base as u32,
-                m_first: c.m0 as u32,
-                m_count: c.n_mat as u32,
-                tile_base: tile_base as u32,
-            };
-            let gz = (n_tiles - tile_base).min(max) as u32;
-            encode_op(
-                ctx,
-                pipes,
-                enc,
-                Kernel::MatVecT(w.ty),
-                &p,
-                &[&c.buf, x, y],
-                (w.cols.div_ceil(T_WG) as u32, n_slot as u32, gz),
-            );
-        }
+        let p = MatVecTParams {
+            rows: w.rows as u32,
+            cols: w.cols as u32,
+            row_bytes: w.row_bytes as u32,
+            mat_bytes: (w.rows * w.row_bytes) as u32,
+            x_stride: x_stride as u32,
+            n_x: n_x as u32,
+            n_slot: n_slot as u32,
+            m_base: m_base as u32,
+            m_first: c.m0 as u32,
+            m_count: c.n_mat as u32,
+            row_items: row_items as u32,
+        };
+        encode_op(
+            ctx,
+            pipes,
+            enc,
+            Kernel::MatVecT(w.ty),
+            &p,
+            &[&c.buf, x, y],
+            (gx as u32, n_slot as u32, gz as u32),
+        );
     }
     Ok(())
 }

@@ -209,6 +209,8 @@ impl Pipelines {
             MatVecGluCols(..) => (true, false, false, true),
             MatVecGrouped(..) => (false, false, true, true),
             MatVecGluGrouped(..) => (true, false, true, true),
+            // matvec_t's workgroup is fixed; it reads its units as the matvec does.
+            MatVecT(_) if self.matvec.word_loads => return vec![("WORD_LOADS", 1.0)],
             _ => return vec![],
         };
         let m = &self.matvec;
