@@ -1,14 +1,32 @@
 //! Every composed shader variant parses, validates, and is written by naga for SPIR-V (Vulkan),
 //! MSL (Metal), HLSL (DX12) and GLSL ES 3.1 compute (GL), so a construct one backend rejects fails
-//! here, on a machine without any of those GPUs.
+//! here, on a machine without any of those GPUs; each with the overridable constants a GPU and a
+//! CPU adapter set.
 
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use wgpu_ds::gpu::kernels::{Kernel, Reduce};
+use wgpu_ds::gpu::pipelines::{MatVecShape, Pipelines};
 
-fn check(kernel: Kernel) -> Result<(), String> {
+/// The overridable constants a GPU (the defaults) and a CPU adapter (8 × 16, 4 tokens × 32
+/// rows, word loads, Q4_K units of 64) set.
+fn adapter_pipelines() -> [(&'static str, Pipelines); 2] {
+    let cpu = MatVecShape {
+        wg: 8,
+        nr: 16,
+        cols_nr: 32,
+        word_loads: true,
+        ..MatVecShape::default()
+    };
+    [
+        ("gpu", Pipelines::new(MatVecShape::default())),
+        ("cpu", Pipelines::new(cpu)),
+    ]
+}
+
+fn check(kernel: Kernel, (adapter, pipes): &(&str, Pipelines)) -> Result<(), String> {
     let src = kernel.source();
-    let key = kernel.key();
+    let key = format!("{} ({adapter} constants)", kernel.key());
     let module = naga::front::wgsl::parse_str(&src)
         .map_err(|e| format!("{key}: parse: {}", e.emit_to_string(&src)))?;
     // Default capabilities: what every backend (and WebGPU without extensions) accepts; subgroup
@@ -21,12 +39,18 @@ fn check(kernel: Kernel) -> Result<(), String> {
     let info = Validator::new(ValidationFlags::all(), caps)
         .validate(&module)
         .map_err(|e| format!("{key}: validate: {}", e.emit_to_string(&src)))?;
-    // Pipeline-overridable constants at their defaults, as wgpu resolves them before a backend.
+    // Pipeline-overridable constants as the pipelines set them, resolved as wgpu does before
+    // a backend.
+    let constants = pipes
+        .constants(kernel)
+        .into_iter()
+        .map(|(name, v)| (name.to_string(), v))
+        .collect();
     let (module, info) = naga::back::pipeline_constants::process_overrides(
         &module,
         &info,
         Some((naga::ShaderStage::Compute, "main")),
-        &Default::default(),
+        &constants,
     )
     .map_err(|e| format!("{key}: overrides: {e}"))?;
     let (module, info) = (module.as_ref(), info.as_ref());
@@ -100,7 +124,11 @@ fn check(kernel: Kernel) -> Result<(), String> {
 fn every_shader_variant_validates_and_translates_to_every_backend() {
     let kernels = Kernel::all();
     assert!(kernels.len() >= 26, "only {} variants", kernels.len());
-    let failures: Vec<String> = kernels.into_iter().filter_map(|k| check(k).err()).collect();
+    let adapters = adapter_pipelines();
+    let failures: Vec<String> = kernels
+        .iter()
+        .flat_map(|&k| adapters.iter().filter_map(move |a| check(k, a).err()))
+        .collect();
     assert!(
         failures.is_empty(),
         "{} variants failed:\n{}",

@@ -21,14 +21,20 @@ fn scale_min_k4_hdr(hdr: vec4<u32>, j: u32) -> vec2<u32> {
     return vec2<u32>((lo & 0xfu) | (hi6 << 4u), (lo >> 4u) | ((mid >> 6u) << 4u));
 }
 
-// The runs of sub-blocks 2c (quants q0) and 2c + 1 (q1) of a Q4_K/Q5_K block: weight
-// d·sc·q − dmin·m, with d, dmin and the scales from the block's 16-byte header (one load; 144-
-// and 176-byte blocks keep it 16-byte aligned).
-fn k4_runs(b: u32, c: u32, q0: vec4<u32>, q1: vec4<u32>) -> array<Run, 4> {
+// d·sc and −dmin·m of sub-blocks 2c (x, y) and 2c + 1 (z, w) of a Q4_K/Q5_K block, from its
+// 16-byte header (one load; 144- and 176-byte blocks keep it 16-byte aligned).
+fn k4_affine(b: u32, c: u32) -> vec4<f32> {
     let hdr = load_16_aligned(b);
     let sm0 = scale_min_k4_hdr(hdr, 2u * c);
     let sm1 = scale_min_k4_hdr(hdr, 2u * c + 1u);
     let d = f16_bits_to_f32(hdr.x & 0xffffu);
     let dmin = f16_bits_to_f32(hdr.x >> 16u);
-    return runs2(run_u8(q0, d * f32(sm0.x), -dmin * f32(sm0.y)), run_u8(q1, d * f32(sm1.x), -dmin * f32(sm1.y)));
+    return vec4<f32>(d * f32(sm0.x), -dmin * f32(sm0.y), d * f32(sm1.x), -dmin * f32(sm1.y));
+}
+
+// The runs of sub-blocks 2c (quants q0) and 2c + 1 (q1) of a Q4_K/Q5_K block: weight
+// d·sc·q − dmin·m.
+fn k4_runs(b: u32, c: u32, q0: vec4<u32>, q1: vec4<u32>) -> array<Run, 4> {
+    let s = k4_affine(b, c);
+    return runs2(run_u8(q0, s.x, s.y), run_u8(q1, s.z, s.w));
 }

@@ -360,6 +360,26 @@ impl Kernel {
             .collect()
     }
 
+    /// The weight type a typed variant is composed for.
+    pub fn quant_type(&self) -> Option<QuantType> {
+        match *self {
+            Kernel::MatVec(t, _)
+            | Kernel::MatVecGlu(t, _)
+            | Kernel::MatVecPair(t, _)
+            | Kernel::MatVecGluPair(t, _)
+            | Kernel::MatVecCols(t, _)
+            | Kernel::MatVecGluCols(t, _)
+            | Kernel::MatVecGrouped(t, _)
+            | Kernel::MatVecGluGrouped(t, _)
+            | Kernel::MatVecT(t)
+            | Kernel::MulMm(t)
+            | Kernel::MulMmId(t)
+            | Kernel::GetRows(t)
+            | Kernel::GetRowsNorm(t) => Some(t),
+            Kernel::Op(_) => None,
+        }
+    }
+
     /// Readable key, also the wgpu label: `matvec.q4_k`.
     pub fn key(&self) -> String {
         let (op, ty, reduce) = match self {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use super::kernels::{Kernel, Reduce};
+use crate::quant::QuantType;
 
 /// Workgroup shape of the multi-row matvec (`override WG`, `override NR` in shaders/matvec.wgsl).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,9 +27,10 @@ pub struct MatVecShape {
     pub cols: u32,
     pub cols_nr: u32,
     /// The weight loaders read 32-bit words only (`override WORD_LOADS` in
-    /// shaders/common/bytes.wgsl): on CPU adapters, which load one word per invocation at a
-    /// time, so the two or three 16-byte loads of 16 or 32 unaligned bytes cost up to twice
-    /// the words needed.
+    /// shaders/common/bytes.wgsl), and Q4_K reads units of 64 (`override UNIT` in
+    /// quant/unit/q4_k.wgsl, its block header once per 64 weights): on CPU adapters, which load
+    /// one word per invocation at a time, so the two or three 16-byte loads of 16 or 32
+    /// unaligned bytes cost up to twice the words needed.
     pub word_loads: bool,
 }
 
@@ -197,8 +199,18 @@ impl Pipelines {
     }
 
     /// Values of the pipeline-overridable constants of `kernel`.
-    fn constants(&self, kernel: Kernel) -> Vec<(&'static str, f64)> {
+    pub fn constants(&self, kernel: Kernel) -> Vec<(&'static str, f64)> {
         use Kernel::*;
+        let m = &self.matvec;
+        // The CPU-adapter forms of the weight reads: words only, and Q4_K in units of 64
+        // (quant/unit/q4_k.wgsl).
+        let mut reads = vec![];
+        if m.word_loads {
+            reads.push(("WORD_LOADS", 1.0));
+            if kernel.quant_type() == Some(QuantType::Q4K) {
+                reads.extend([("UNIT", 64.0), ("UNIT_RUN2", 16.0)]);
+            }
+        }
         // (GLU, PAIR, GROUPED, several slots per workgroup)
         let (glu, pair, grouped, cols) = match kernel {
             MatVec(..) => (false, false, false, false),
@@ -210,26 +222,21 @@ impl Pipelines {
             MatVecGrouped(..) => (false, false, true, true),
             MatVecGluGrouped(..) => (true, false, true, true),
             // matvec_t's workgroup is fixed; it reads its units as the matvec does.
-            MatVecT(_) if self.matvec.word_loads => return vec![("WORD_LOADS", 1.0)],
+            MatVecT(_) => return reads,
             _ => return vec![],
         };
-        let m = &self.matvec;
         let mut c = vec![("WG", m.wg as f64)];
         if cols {
             c.extend([("NR", m.cols_nr as f64), ("NCOLS", m.cols as f64)]);
         } else {
             c.push(("NR", m.nr as f64));
         }
-        for (name, on) in [
-            ("GLU", glu),
-            ("PAIR", pair),
-            ("GROUPED", grouped),
-            ("WORD_LOADS", m.word_loads),
-        ] {
+        for (name, on) in [("GLU", glu), ("PAIR", pair), ("GROUPED", grouped)] {
             if on {
                 c.push((name, 1.0));
             }
         }
+        c.extend(reads);
         c
     }
 
