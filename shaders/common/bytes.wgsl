@@ -123,6 +123,24 @@ fn words_32(b: u32) -> array<vec4<u32>, 2> {
     return array<vec4<u32>, 2>(shift_words(w0, vec4<u32>(w0.yzw, w1.x), s), shift_words(w1, n1, s));
 }
 
+// 24 bytes from byte `b` (any alignment) in the first six words of load_32's answer; the last
+// two hold what load_32 reads with 16-byte loads and zero with WORD_LOADS, which reads 6 words
+// (7 when `b` is not on a word) instead of 8 or 9. Q5_0's 22- and Q5_1's 24-byte blocks.
+fn load_24(b: u32) -> array<vec4<u32>, 2> {
+    if (!WORD_LOADS) {
+        return load_32(b);
+    }
+    let i = b >> 2u;
+    let w0 = vec4<u32>(w_word(i), w_word(i + 1u), w_word(i + 2u), w_word(i + 3u));
+    let w1 = vec4<u32>(w_word(i + 4u), w_word(i + 5u), 0u, 0u);
+    let s = (b & 3u) << 3u;
+    if (s == 0u) {
+        return array<vec4<u32>, 2>(w0, w1);
+    }
+    let n1 = vec4<u32>(w1.y, w_word(i + 6u), 0u, 0u);
+    return array<vec4<u32>, 2>(shift_words(w0, vec4<u32>(w0.yzw, w1.x), s), shift_words(w1, n1, s));
+}
+
 // 16 bytes from a 16-byte-aligned byte `b`: one load.
 fn load_16_aligned(b: u32) -> vec4<u32> {
     return w_quad(b >> 4u);

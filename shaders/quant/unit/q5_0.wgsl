@@ -2,8 +2,8 @@
 // qh; weight d · (q − 16).
 // Layout: quant/unit/consecutive.wgsl.
 fn unit_runs(b: u32, ub: u32) -> array<Run, 4> {
-    // The 22-byte block in one 32-byte read: d @0, qh @2, qs @6.
-    let w = load_32(b);
+    // The 22-byte block in one 24-byte read: d @0, qh @2, qs @6.
+    let w = load_24(b);
     let lo = w[0];
     let hi = w[1];
     let qh = (lo.x >> 16u) | (lo.y << 16u);
