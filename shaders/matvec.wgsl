@@ -17,7 +17,7 @@
 // with PAIR one flat
 // list of workgroups over x + y · (x count) (see PAIR); with GROUPED one per (group of NR rows,
 // expert), looping over the expert's slots (see GROUPED). A row is cut into
-// units of UNIT elements (32, or 64 for Q2_K and Q3_K): unit `ub = (UNIT·u % QK) / UNIT` of block
+// units of UNIT elements (32, or 64 for Q2_K and Q3_K, and on CPU adapters for Q4_K and Q6_K): unit `ub = (UNIT·u % QK) / UNIT` of block
 // `UNIT·u / QK`, runs of 16 at `unit_first(ub)` + k·UNIT_RUN2 (k < UNIT / 16) within the block,
 // chosen by quant/unit/<type>.wgsl so that one unit's quants share their bytes (both nibbles of
 // 16 Q4_K bytes, all four 2-bit fields of 16 Q2_K bytes). Invocation i takes units i, i + WG,
@@ -52,14 +52,15 @@ override GROUPED: u32 = 0u;
 // NCOLS at a time. Each weight unit is decoded once for the NCOLS activation rows, not once per
 // row.
 override NCOLS: u32 = 1u;
-// rows_dot4's width: NCOLS ≤ 4.
-const NCOLS_MAX: u32 = 4u;
+// rows_dot_cols's width: NCOLS ≤ 8 (two vec4s of partial sums per row).
+const NCOLS_MAX: u32 = 8u;
 // Partial sums per invocation: NR rows × NCOLS slots, twice with GLU.
 override NACC: u32 = NR * NCOLS * (1u + GLU);
 const NR_MAX: u32 = 32u;
-// Partial sums per invocation, at most (NR ≤ 32 and NCOLS ≤ 4 keep NACC ≤ ACC_MAX); every index
-// into them is a constant once the row loops are unrolled, so the unused ones cost nothing.
-const ACC_MAX: u32 = 256u;
+// The private partial-sum arrays are sized per pipeline by consts the composer puts ahead of
+// this file (gpu::kernels::AccSizes): ACC_ROWS rows of vec4 sums in rows_dot_cols (NR, twice
+// with GLU), ACC8_ROWS for its slots 4 .. 8 (1 with NCOLS ≤ 4), ACC_MAX ≥ NACC sums per
+// invocation. Every index into them is a constant once the row loops are unrolled.
 
 struct Params {
     rows: u32,
@@ -260,7 +261,7 @@ fn rows_dot(w_rows: u32, nr: u32, nc: u32, lane: Lane) {
     if (NCOLS == 1u) {
         rows_dot1(w_rows, nr, &acc, lane);
     } else {
-        rows_dot4(w_rows, nr, nc, &acc, lane);
+        rows_dot_cols(w_rows, nr, nc, &acc, lane);
     }
     // cols % UNIT != 0 happens only for float types (QK = 1): element col is block col. The
     // row and slot loops run to the constants NR and NCOLS so that every index into acc is known
@@ -315,8 +316,8 @@ fn rows_dot1(w_rows: u32, nr: u32, acc: ptr<function, array<f32, ACC_MAX>>, lane
     }
 }
 
-// Run j of a unit for the 4 slots of a workgroup (zeros past nc), X16 by X16: no arrays indexed
-// at run time, which CPU adapters keep in memory.
+// Run j of a unit for 4 slots of a workgroup (zeros past nc), X16 by X16: no arrays indexed at
+// run time, which CPU adapters keep in memory.
 struct X4 {
     c0: X16,
     c1: X16,
@@ -324,18 +325,40 @@ struct X4 {
     c3: X16,
 }
 
-// The 16 activations from element `i` of each of the nc slots' X rows.
-fn load_x4(i: u32, nc: u32) -> X4 {
+// The 16 activations from element `i` of the X rows of slots c0 .. c0 + 4 (zeros from nc on).
+fn load_x4(i: u32, c0: u32, nc: u32) -> X4 {
     var x: X4;
-    x.c0 = load_x16(X_ROW[0] + i);
-    if (nc > 1u) {
-        x.c1 = load_x16(X_ROW[1] + i);
+    if (c0 < nc) {
+        x.c0 = load_x16(X_ROW[c0] + i);
     }
-    if (nc > 2u) {
-        x.c2 = load_x16(X_ROW[2] + i);
+    if (c0 + 1u < nc) {
+        x.c1 = load_x16(X_ROW[c0 + 1u] + i);
     }
-    if (nc > 3u) {
-        x.c3 = load_x16(X_ROW[3] + i);
+    if (c0 + 2u < nc) {
+        x.c2 = load_x16(X_ROW[c0 + 2u] + i);
+    }
+    if (c0 + 3u < nc) {
+        x.c3 = load_x16(X_ROW[c0 + 3u] + i);
+    }
+    return x;
+}
+
+// A unit's activations for 4 slots: run j in xj (x2, x3 only for units of 64).
+struct XU {
+    x0: X4,
+    x1: X4,
+    x2: X4,
+    x3: X4,
+}
+
+// The activations of the unit whose runs start at element `first`, slots c0 .. c0 + 4.
+fn load_xu(first: u32, c0: u32, nc: u32) -> XU {
+    var x: XU;
+    x.x0 = load_x4(first, c0, nc);
+    x.x1 = load_x4(first + UNIT_RUN2, c0, nc);
+    if (UNIT == 64u) {
+        x.x2 = load_x4(first + 2u * UNIT_RUN2, c0, nc);
+        x.x3 = load_x4(first + 3u * UNIT_RUN2, c0, nc);
     }
     return x;
 }
@@ -345,48 +368,54 @@ fn run_dot4(r: Run, x: X4) -> vec4<f32> {
     return vec4<f32>(run_dot(r, x.c0), run_dot(r, x.c1), run_dot(r, x.c2), run_dot(r, x.c3));
 }
 
-// The same for a whole unit (x2, x3 only for units of 64).
-fn runs_dot4(r: array<Run, 4>, x0: X4, x1: X4, x2: X4, x3: X4) -> vec4<f32> {
-    var s = run_dot4(r[0], x0) + run_dot4(r[1], x1);
+// The same for a whole unit.
+fn runs_dot4(r: array<Run, 4>, x: XU) -> vec4<f32> {
+    var s = run_dot4(r[0], x.x0) + run_dot4(r[1], x.x1);
     if (UNIT == 64u) {
-        s = s + run_dot4(r[2], x2) + run_dot4(r[3], x3);
+        s = s + run_dot4(r[2], x.x2) + run_dot4(r[3], x.x3);
     }
     return s;
 }
 
-// Up to 4 slots (NCOLS > 1): as rows_dot1, each slot's activations of the unit loaded
-// once, each row's unit decoded once for all of them; the 4 slots' partial sums of a row in one
-// vec4.
-fn rows_dot4(w_rows: u32, nr: u32, nc: u32, acc: ptr<function, array<f32, ACC_MAX>>, lane: Lane) {
-    var acc4: array<vec4<f32>, 64>;
+// Several slots (NCOLS > 1): as rows_dot1, each slot's activations of the unit loaded once,
+// each row's unit decoded once for all of them; a row's partial sums of slots 0 .. 4 in one
+// vec4 (acc4), of slots 4 .. 8 in another (acc8, NCOLS > 4).
+fn rows_dot_cols(w_rows: u32, nr: u32, nc: u32, acc: ptr<function, array<f32, ACC_MAX>>, lane: Lane) {
+    var acc4: array<vec4<f32>, ACC_ROWS>;
+    var acc8: array<vec4<f32>, ACC8_ROWS>;
     let units = P.cols / UNIT;
     for (var u = lane.lid; u < units; u = u + WG) {
         let e = UNIT * u;
         let ub = (e % QK) / UNIT;
         let first = (e / QK) * QK + unit_first(ub);
-        let x0 = load_x4(first, nc);
-        let x1 = load_x4(first + UNIT_RUN2, nc);
-        var x2: X4;
-        var x3: X4;
-        if (UNIT == 64u) {
-            x2 = load_x4(first + 2u * UNIT_RUN2, nc);
-            x3 = load_x4(first + 3u * UNIT_RUN2, nc);
+        let xa = load_xu(first, 0u, nc);
+        var xb: XU;
+        if (NCOLS > 4u) {
+            xb = load_xu(first, 4u, nc);
         }
         let b = w_rows + (e / QK) * BLOCK_BYTES;
         for (var r = 0u; r < NR; r = r + 1u) {
             if (r < nr) {
-                acc4[r] = acc4[r] + runs_dot4(unit_runs(b + r * P.row_bytes, ub), x0, x1, x2, x3);
+                let gate = unit_runs(b + r * P.row_bytes, ub);
+                acc4[r] = acc4[r] + runs_dot4(gate, xa);
+                if (NCOLS > 4u) {
+                    acc8[r] = acc8[r] + runs_dot4(gate, xb);
+                }
                 if (GLU != 0u) {
                     W_SEL = W_BASE + 1u;
-                    acc4[NR + r] = acc4[NR + r] + runs_dot4(unit_runs(b + r * P.row_bytes, ub), x0, x1, x2, x3);
+                    let up = unit_runs(b + r * P.row_bytes, ub);
                     W_SEL = W_BASE;
+                    acc4[NR + r] = acc4[NR + r] + runs_dot4(up, xa);
+                    if (NCOLS > 4u) {
+                        acc8[NR + r] = acc8[NR + r] + runs_dot4(up, xb);
+                    }
                 }
             }
         }
     }
     for (var r = 0u; r < NR * (1u + GLU); r = r + 1u) {
         for (var c = 0u; c < NCOLS; c = c + 1u) {
-            (*acc)[r * NCOLS + c] = acc4[r][c];
+            (*acc)[r * NCOLS + c] = select(acc8[r][c & 3u], acc4[r][c & 3u], c < 4u);
         }
     }
 }

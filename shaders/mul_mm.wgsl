@@ -19,7 +19,7 @@
 // activations of the same columns beside it, token-minor so each invocation reads its 8 tokens
 // as two vec4s; then invocation i accumulates row i % TM for entries (i / TM) · TPI .. + TPI
 // (neighbouring invocations read neighbouring weights and the same activations). Each weight is
-// decoded once per TN entries (matvec_cols once per 4 tokens), each activation read once per TM
+// decoded once per TN entries (matvec_cols once per NCOLS tokens), each activation read once per TM
 // rows.
 // Tiles past the last row or entry compute zeros and are not written; columns past `cols` (only
 // float types, whose rows need not be whole units) are zeros.

@@ -37,7 +37,7 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
             (64, 4, 4, 4, false),
             (8, 16, 4, 32, true),
             (16, 1, 1, 1, true),
-            (32, 3, 3, 2, false),
+            (32, 3, 6, 2, false),
             (256, 8, 2, 1, true),
         ] {
             v.push(MatVecShape {

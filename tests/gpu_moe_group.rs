@@ -215,8 +215,9 @@ fn grouped_matches_per_slot_and_cpu(
                 );
                 let per_slot = gpu_slots(ctx, pipes, ws, &ids, k, &x, x_per_slot, false);
                 let grouped = gpu_slots(ctx, pipes, ws, &ids, k, &x, x_per_slot, true);
-                // The same products in the same order, but a grouped workgroup dots 4 slots at
-                // once (matvec.wgsl's rows_dot4), which compilers may contract differently:
+                // The same products in the same order, but a grouped workgroup dots several
+                // slots at once (matvec.wgsl's rows_dot_cols), which compilers may contract
+                // differently:
                 // equal to rounding.
                 assert_close(
                     &format!("{what} grouped/per slot"),

@@ -25,7 +25,7 @@ fn adapter_pipelines() -> [(&'static str, Pipelines); 2] {
 }
 
 fn check(kernel: Kernel, (adapter, pipes): &(&str, Pipelines)) -> Result<(), String> {
-    let src = kernel.source();
+    let src = pipes.source(kernel);
     let key = format!("{} ({adapter} constants)", kernel.key());
     let module = naga::front::wgsl::parse_str(&src)
         .map_err(|e| format!("{key}: parse: {}", e.emit_to_string(&src)))?;

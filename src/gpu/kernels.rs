@@ -323,6 +323,38 @@ pub enum Kernel {
     Op(&'static str),
 }
 
+/// The sizes of matvec.wgsl's private partial-sum arrays, composed in per pipeline: CPU
+/// adapters compile large private arrays slowly even where most of them go unused, so each
+/// pipeline gets the sizes its shape needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccSizes {
+    /// Rows of vec4 partial sums (rows_dot_cols' acc4): NR, twice with GLU.
+    pub rows: u32,
+    /// Rows of the second vec4 array (slots 4 .. 8): `rows` with more than 4 slots, else 1.
+    pub rows8: u32,
+    /// Partial sums per invocation (ACC_MAX ≥ NACC = rows × NCOLS).
+    pub max: u32,
+}
+
+impl AccSizes {
+    /// The largest shape (NR 32 with GLU, 8 slots).
+    pub const MAX: AccSizes = AccSizes {
+        rows: 64,
+        rows8: 64,
+        max: 512,
+    };
+
+    /// The sizes for `nr` rows of `slots` slots, gated or not.
+    pub fn new(nr: u32, slots: u32, glu: bool) -> AccSizes {
+        let rows = nr * if glu { 2 } else { 1 };
+        AccSizes {
+            rows,
+            rows8: if slots > 4 { rows } else { 1 },
+            max: rows * slots,
+        }
+    }
+}
+
 impl Kernel {
     /// Every variant this build can compose.
     pub fn all() -> Vec<Kernel> {
@@ -481,10 +513,23 @@ impl Kernel {
 
     /// The composed WGSL source.
     pub fn source(&self) -> String {
+        self.source_sized(AccSizes::MAX)
+    }
+
+    /// The composed WGSL source with matvec.wgsl's partial-sum arrays sized by `acc` (other
+    /// kernels ignore it).
+    pub fn source_sized(&self, acc: AccSizes) -> String {
         let mut s = format!(
             "// {} (composed by wgpu-ds from the files below)\n",
             self.key()
         );
+        if self.files().contains(&"matvec.wgsl") {
+            s.push_str(&format!(
+                "\n// Partial-sum array sizes of this pipeline's shape (matvec.wgsl).\n\
+                 const ACC_ROWS: u32 = {}u;\nconst ACC8_ROWS: u32 = {}u;\nconst ACC_MAX: u32 = {}u;\n",
+                acc.rows, acc.rows8, acc.max
+            ));
+        }
         for f in self.files() {
             s.push_str(&format!("\n// ---- shaders/{f} ----\n"));
             s.push_str(source(f));

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use super::kernels::{Kernel, Reduce};
+use super::kernels::{AccSizes, Kernel, Reduce};
 use crate::quant::QuantType;
 
 /// Workgroup shape of the multi-row matvec (`override WG`, `override NR` in shaders/matvec.wgsl).
@@ -23,19 +23,19 @@ pub struct MatVecShape {
     pub reduce: Reduce,
     /// Slots per workgroup of the multi-slot forms (matvec_cols, matvec_glu_cols, the grouped
     /// forms), 1 ..= MATVEC_COLS_MAX, and their rows per workgroup (1 ..= 32: matvec.wgsl's
-    /// rows_dot4 keeps a vec4 of partial sums per row, twice with GLU).
+    /// rows_dot_cols keeps one or two vec4s of partial sums per row, twice with GLU).
     pub cols: u32,
     pub cols_nr: u32,
     /// The weight loaders read 32-bit words only (`override WORD_LOADS` in
-    /// shaders/common/bytes.wgsl), and Q4_K reads units of 64 (`override UNIT` in
-    /// quant/unit/q4_k.wgsl, its block header once per 64 weights): on CPU adapters, which load
-    /// one word per invocation at a time, so the two or three 16-byte loads of 16 or 32
-    /// unaligned bytes cost up to twice the words needed.
+    /// shaders/common/bytes.wgsl), and Q4_K and Q6_K read units of 64 (`override UNIT` in
+    /// their quant/unit files: a block header or a qh byte serves more weights per load): on
+    /// CPU adapters, which load one word per invocation at a time, so the two or three 16-byte
+    /// loads of 16 or 32 unaligned bytes cost up to twice the words needed.
     pub word_loads: bool,
 }
 
 /// matvec.wgsl's NCOLS_MAX.
-pub const MATVEC_COLS_MAX: u32 = 4;
+pub const MATVEC_COLS_MAX: u32 = 8;
 
 impl Default for MatVecShape {
     fn default() -> Self {
@@ -43,7 +43,7 @@ impl Default for MatVecShape {
             wg: 64,
             nr: 4,
             reduce: Reduce::Workgroup,
-            cols: MATVEC_COLS_MAX,
+            cols: 4,
             cols_nr: 4,
             word_loads: false,
         }
@@ -79,9 +79,10 @@ impl MatVecShape {
             },
             // 4 tokens × 4 rows on GPUs, 4 × 32 on CPU adapters, where the rows share each
             // activation load (pp64 of the 4-layer V2-Lite-width bench on lavapipe, two
-            // alternating rounds: 3.97 / 3.91 tok/s with 32 rows, 3.34 / 3.20 with 16, 2.21 /
-            // 2.33 with 8).
-            cols: MATVEC_COLS_MAX,
+            // alternating rounds: 3.97 / 3.91 tok/s with 4 × 32, 3.34 / 3.20 with 4 × 16, 2.21 /
+            // 2.33 with 4 × 8). 8 × 32 ran 10% faster still (5.59 / 6.37 against 5.06 / 5.79)
+            // but lavapipe took 77 s instead of 33 to compile a short run's pipelines.
+            cols: 4,
             cols_nr: if cpu { 32 } else { 4 },
             word_loads: cpu,
         };
@@ -202,13 +203,15 @@ impl Pipelines {
     pub fn constants(&self, kernel: Kernel) -> Vec<(&'static str, f64)> {
         use Kernel::*;
         let m = &self.matvec;
-        // The CPU-adapter forms of the weight reads: words only, and Q4_K in units of 64
-        // (quant/unit/q4_k.wgsl).
+        // The CPU-adapter forms of the weight reads: words only, and Q4_K and Q6_K in units of
+        // 64 (quant/unit/q4_k.wgsl, q6_k.wgsl: UNIT and its run stride UNIT_RUN2).
         let mut reads = vec![];
         if m.word_loads {
             reads.push(("WORD_LOADS", 1.0));
-            if kernel.quant_type() == Some(QuantType::Q4K) {
-                reads.extend([("UNIT", 64.0), ("UNIT_RUN2", 16.0)]);
+            match kernel.quant_type() {
+                Some(QuantType::Q4K) => reads.extend([("UNIT", 64.0), ("UNIT_RUN2", 16.0)]),
+                Some(QuantType::Q6K) => reads.extend([("UNIT", 64.0), ("UNIT_RUN2", 32.0)]),
+                _ => {}
             }
         }
         // (GLU, PAIR, GROUPED, several slots per workgroup)
@@ -240,6 +243,21 @@ impl Pipelines {
         c
     }
 
+    /// The WGSL of `kernel` as this shape's pipelines compile it (matvec's partial-sum arrays
+    /// sized for the shape).
+    pub fn source(&self, kernel: Kernel) -> String {
+        use Kernel::*;
+        let m = &self.matvec;
+        let acc = match kernel {
+            MatVec(..) | MatVecPair(..) => AccSizes::new(m.nr, 1, false),
+            MatVecGlu(..) | MatVecGluPair(..) => AccSizes::new(m.nr, 1, true),
+            MatVecCols(..) | MatVecGrouped(..) => AccSizes::new(m.cols_nr, m.cols, false),
+            MatVecGluCols(..) | MatVecGluGrouped(..) => AccSizes::new(m.cols_nr, m.cols, true),
+            _ => AccSizes::MAX,
+        };
+        kernel.source_sized(acc)
+    }
+
     pub fn get(&self, device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {
         let mut cache = self.cache.lock().expect("pipeline cache poisoned");
         cache
@@ -248,7 +266,7 @@ impl Pipelines {
                 let key = kernel.key();
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(&key),
-                    source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                    source: wgpu::ShaderSource::Wgsl(self.source(kernel).into()),
                 });
                 let constants = self.constants(kernel);
                 device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
