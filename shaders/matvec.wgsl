@@ -138,19 +138,34 @@ fn x_at(i: u32) -> f32 {
     return X[i >> 2u][i & 3u];
 }
 
-// The 16 activations from element `i` and their sum: four 16-byte loads when `i` is a multiple
-// of 4.
+// Elements sh .. sh + 4 of a then b (sh < 4).
+fn shift4(a: vec4<f32>, b: vec4<f32>, sh: u32) -> vec4<f32> {
+    let s1 = vec4<f32>(a.y, a.z, a.w, b.x);
+    let s2 = vec4<f32>(a.z, a.w, b.x, b.y);
+    let s3 = vec4<f32>(a.w, b.x, b.y, b.z);
+    return select(select(select(s3, s2, sh == 2u), s1, sh == 1u), a, sh == 0u);
+}
+
+// The 16 activations from element `i` and their sum: the four 16-byte loads that hold them when
+// `i` is a multiple of 4, else five, shifted. Five load sites, not the 20 of a scalar path for
+// unaligned rows: each site is code the adapter's compiler handles per use (llvmpipe's compile
+// time grew with the load_x4 calls of the multi-slot forms).
 fn load_x16(i: u32) -> X16 {
-    var x: X16;
-    if ((i & 3u) == 0u) {
-        let q = i >> 2u;
-        x = X16(X[q], X[q + 1u], X[q + 2u], X[q + 3u], 0.0);
-    } else {
-        x.v0 = vec4<f32>(x_at(i), x_at(i + 1u), x_at(i + 2u), x_at(i + 3u));
-        x.v1 = vec4<f32>(x_at(i + 4u), x_at(i + 5u), x_at(i + 6u), x_at(i + 7u));
-        x.v2 = vec4<f32>(x_at(i + 8u), x_at(i + 9u), x_at(i + 10u), x_at(i + 11u));
-        x.v3 = vec4<f32>(x_at(i + 12u), x_at(i + 13u), x_at(i + 14u), x_at(i + 15u));
+    let q = i >> 2u;
+    let sh = i & 3u;
+    let a0 = X[q];
+    let a1 = X[q + 1u];
+    let a2 = X[q + 2u];
+    let a3 = X[q + 3u];
+    var a4 = vec4<f32>(0.0);
+    if (sh != 0u) {
+        a4 = X[q + 4u];
     }
+    var x: X16;
+    x.v0 = shift4(a0, a1, sh);
+    x.v1 = shift4(a1, a2, sh);
+    x.v2 = shift4(a2, a3, sh);
+    x.v3 = shift4(a3, a4, sh);
     x.sum = dot(x.v0 + x.v1 + x.v2 + x.v3, vec4<f32>(1.0));
     return x;
 }
@@ -266,7 +281,9 @@ fn rows_dot(w_rows: u32, nr: u32, nc: u32, lane: Lane) {
     // cols % UNIT != 0 happens only for float types (QK = 1): element col is block col. The
     // row and slot loops run to the constants NR and NCOLS so that every index into acc is known
     // once they are unrolled (a GPU then keeps acc in registers).
-    for (var col = UNIT * (P.cols / UNIT) + lane.lid; col < P.cols; col = col + WG) {
+    // The tail exists only for float types: a constant branch, so the block types' kernels do
+    // not carry NR · NCOLS unrolled block_get calls they never run.
+    for (var col = UNIT * (P.cols / UNIT) + lane.lid; QK == 1u && col < P.cols; col = col + WG) {
         for (var r = 0u; r < NR; r = r + 1u) {
             let b = w_rows + r * P.row_bytes + col * BLOCK_BYTES;
             for (var c = 0u; c < NCOLS; c = c + 1u) {

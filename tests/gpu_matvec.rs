@@ -7,6 +7,8 @@
 //! The gated form (matvec_glu) against the CPU's SwiGlu of two matvecs, and the paired form
 //! (matvec_pair) against two CPU matvecs, and the gated form of experts paired with a gated plain
 //! matrix (matvec_glu_pair: routed and shared experts) against the CPU, for every type.
+//! The types of `common::READ_FORMS` run every shape and reduction; the others the two default
+//! shapes, one with each reduction (`common::shapes_for`).
 
 mod common;
 use common::{assert_close, quantized, with_outliers};
@@ -96,8 +98,9 @@ fn matvec_matches_cpu_at_real_row_lengths_for_every_type_reduction_and_shape() {
         return;
     };
     eprintln!("adapter: {}", wgpu_ds::gpu::context::describe(&ctx.info));
-    let shapes = shapes(&ctx);
+    let all = shapes(&ctx);
     for &ty in quant::SUPPORTED {
+        let shapes = common::shapes_for(ty, &all);
         // One pipeline cache per shape for all of the type's cases (lavapipe compiles each
         // pipeline in a good fraction of a second).
         let pipes: Vec<Pipelines> = shapes.iter().map(|&s| Pipelines::new(s)).collect();
@@ -164,7 +167,7 @@ fn gated_matvec_matches_cpu_swiglu_of_two_matvecs_for_every_type() {
         let gw = GpuWeight::upload(&ctx, "gate", ty, rows, cols, &gb).unwrap();
         let uw = GpuWeight::upload(&ctx, "up", ty, rows, cols, &ub).unwrap();
         let xb = storage_f32(&ctx, "x", &x);
-        for &shape in &shapes {
+        for shape in common::shapes_for(ty, &shapes) {
             let pipes = Pipelines::new(shape);
             let yb = storage_f32(&ctx, "y", &vec![f32::NAN; n_tok * rows]);
             let slots = Slots::PER_TOKEN;
@@ -205,7 +208,7 @@ fn paired_matvec_matches_two_cpu_matvecs_for_every_type() {
         let w1 = GpuWeight::upload(&ctx, "w1", ty, r1, cols, &b1).unwrap();
         let w2 = GpuWeight::upload(&ctx, "w2", ty, r2, cols, &b2).unwrap();
         let xb = storage_f32(&ctx, "x", &x);
-        for &shape in &shapes {
+        for shape in common::shapes_for(ty, &shapes) {
             let pipes = Pipelines::new(shape);
             let y1 = storage_f32(&ctx, "y1", &vec![f32::NAN; n_tok * r1]);
             let y2 = storage_f32(&ctx, "y2", &vec![f32::NAN; n_tok * r2]);
@@ -304,7 +307,7 @@ fn gated_experts_paired_with_gated_shared_experts_match_cpu_for_every_type() {
             x_stride: None,
             groups: None,
         };
-        for &shape in &shapes {
+        for shape in common::shapes_for(ty, &shapes) {
             let pipes = Pipelines::new(shape);
             let y = storage_f32(&ctx, "y", &vec![f32::NAN; want.len()]);
             let y2 = storage_f32(&ctx, "y2", &vec![f32::NAN; want2.len()]);

@@ -187,6 +187,7 @@ fn grouped_matches_per_slot_and_cpu(
         .flat_map(|t| [3, [0, 1, 2, 4, 6][t as usize % 5], 7 - (t % 2)])
         .collect();
     for &ty in types {
+        let shapes = common::shapes_for(ty, shapes);
         // One pipeline cache per shape for both cases of the type.
         let pipes: Vec<Pipelines> = shapes.iter().map(|&s| Pipelines::new(s)).collect();
         for (cols, glu, x_per_slot) in [(2048, true, false), (1408, false, true)] {
@@ -239,13 +240,20 @@ fn matvec_shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
     } else {
         eprintln!("adapter without subgroups: only the workgroup reduction is tested");
     }
-    // The adapter's own shape through both reductions (tests/gpu_matvec.rs covers the
-    // shapes; grouping only changes which slots a workgroup takes).
+    // The adapter's own shape through both reductions, and the GPU default with the workgroup
+    // reduction where the adapter's own shape is another (tests/gpu_matvec.rs covers the
+    // shapes; grouping only changes which slots a workgroup takes). common::shapes_for picks
+    // per type.
     let own = MatVecShape::for_adapter(ctx);
-    reduces
+    let mut v: Vec<MatVecShape> = reduces
         .into_iter()
         .map(|reduce| MatVecShape { reduce, ..own })
-        .collect()
+        .collect();
+    let gpu = MatVecShape::default();
+    if !v.contains(&gpu) {
+        v.push(gpu);
+    }
+    v
 }
 
 /// mul_mm_id of one expert stack over the slots of `ids` (lists made on the GPU first).

@@ -264,12 +264,13 @@ impl Pipelines {
             .entry(kernel)
             .or_insert_with(|| {
                 let key = kernel.key();
+                let started = web_time::Instant::now();
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(&key),
                     source: wgpu::ShaderSource::Wgsl(self.source(kernel).into()),
                 });
                 let constants = self.constants(kernel);
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(&key),
                     layout: None,
                     module: &module,
@@ -279,7 +280,11 @@ impl Pipelines {
                         ..Default::default()
                     },
                     cache: None,
-                })
+                });
+                // Drivers may compile at first use instead (llvmpipe does): this is the creation call.
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                log::debug!("pipeline {key}: created in {ms:.0} ms");
+                pipeline
             })
             .clone()
     }

@@ -6,6 +6,8 @@ use wgpu_ds::gpu::{GpuContext, GpuOptions};
 /// A device on the default adapter (lavapipe in CI). Without one the test fails when CI is set
 /// and is skipped with the reason printed otherwise.
 pub fn gpu_with(opts: GpuOptions) -> Option<GpuContext> {
+    // RUST_LOG=debug shows what each pipeline took to compile.
+    let _ = env_logger::builder().is_test(true).try_init();
     match GpuContext::new_blocking(&opts) {
         Ok(ctx) => Some(ctx),
         Err(e) if std::env::var_os("CI").is_some() => {
@@ -146,4 +148,48 @@ pub fn table_of(
         places_at,
         n_tok,
     }
+}
+
+/// The block types that stand for every way the matvec kernels read weights: float rows with a
+/// tail (F32) and 16-bit floats (BF16), legacy blocks on and off a word boundary (Q4_0, Q5_1 with
+/// `load_24`, Q8_0), K-quants in units of 64 by layout (Q2_K) and by adapter (Q4_K, Q6_K), a
+/// lookup-table type (IQ4_XS) and a grid type (IQ2_S). They run every workgroup shape and both
+/// reductions; every other type runs the two default shapes, each with one reduction (see
+/// [`shapes_for`]). lavapipe compiles each multi-row pipeline in seconds, and the full product
+/// of types, shapes and reductions kept the suite far past its time budget.
+pub const READ_FORMS: &[wgpu_ds::quant::QuantType] = {
+    use wgpu_ds::quant::QuantType::*;
+    &[F32, BF16, Q4_0, Q5_1, Q8_0, Q2K, Q4K, Q6K, IQ4_XS, IQ2_S]
+};
+
+/// The matvec shapes to test `ty` with, out of `all`: all of them for the [`READ_FORMS`] types;
+/// for the others the GPU default (64 × 4 rows, 16-byte loads) with the workgroup reduction and
+/// the CPU-adapter default (8 × 16 rows, word loads; the GPU default where `all` lacks it) with
+/// subgroups where the adapter has them, so every type still runs both reductions.
+pub fn shapes_for(
+    ty: wgpu_ds::quant::QuantType,
+    all: &[wgpu_ds::gpu::pipelines::MatVecShape],
+) -> Vec<wgpu_ds::gpu::pipelines::MatVecShape> {
+    use wgpu_ds::gpu::kernels::Reduce;
+    if READ_FORMS.contains(&ty) {
+        return all.to_vec();
+    }
+    let best = if all.iter().any(|s| s.reduce == Reduce::Subgroup) {
+        Reduce::Subgroup
+    } else {
+        Reduce::Workgroup
+    };
+    let find = |wg, nr, reduce| {
+        all.iter()
+            .copied()
+            .find(|s| (s.wg, s.nr, s.reduce) == (wg, nr, reduce))
+    };
+    let mut v: Vec<_> = find(64, 4, Reduce::Workgroup).into_iter().collect();
+    // A list without the CPU-adapter default (a GPU's own shape) takes the GPU default twice.
+    if let Some(s) = find(8, 16, best).or_else(|| find(64, 4, best)) {
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
+    v
 }
