@@ -33,14 +33,14 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
         &[Reduce::Workgroup]
     };
     for &reduce in reduces {
-        // (WG, NR, then the multi-token forms' COLS and NR, and whether the weights are read
-        // as words only): 1 column runs the one-token kernel for every step.
-        for (wg, nr, cols, cols_nr, word_loads) in [
-            (64, 4, 4, 4, false),
-            (8, 16, 4, 32, true),
-            (16, 1, 1, 1, true),
-            (32, 3, 6, 2, false),
-            (256, 8, 2, 1, true),
+        // (WG, NR, then the multi-token forms' COLS, NR and gated NR, and whether the weights
+        // are read as words only): 1 column runs the one-token kernel for every step.
+        for (wg, nr, cols, cols_nr, cols_nr_glu, word_loads) in [
+            (64, 4, 4, 4, 4, false),
+            (8, 16, 4, 32, 16, true),
+            (16, 1, 1, 1, 1, true),
+            (32, 3, 6, 2, 3, false),
+            (256, 8, 2, 1, 1, true),
         ] {
             v.push(MatVecShape {
                 wg,
@@ -48,6 +48,7 @@ fn shapes(ctx: &GpuContext) -> Vec<MatVecShape> {
                 reduce,
                 cols,
                 cols_nr,
+                cols_nr_glu,
                 word_loads,
             });
         }

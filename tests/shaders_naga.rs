@@ -9,12 +9,13 @@ use wgpu_ds::gpu::kernels::{Kernel, Reduce};
 use wgpu_ds::gpu::pipelines::{MatVecShape, Pipelines};
 
 /// The overridable constants a GPU (the defaults) and a CPU adapter (8 × 16, 4 tokens × 32
-/// rows, word loads, Q4_K units of 64) set.
+/// rows and 16 gated, word loads, Q4_K units of 64) set.
 fn adapter_pipelines() -> [(&'static str, Pipelines); 2] {
     let cpu = MatVecShape {
         wg: 8,
         nr: 16,
         cols_nr: 32,
+        cols_nr_glu: 16,
         word_loads: true,
         ..MatVecShape::default()
     };

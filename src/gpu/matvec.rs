@@ -234,7 +234,8 @@ fn encode_slots(
         Second::GluPair { .. } => Kernel::MatVecGluPair(w.ty, r),
     };
     let (nr, cols) = if multi {
-        (shape.cols_nr as usize, shape.cols as usize)
+        let glu = matches!(second, Second::Up(_));
+        (shape.cols_rows(glu) as usize, shape.cols as usize)
     } else {
         (shape.nr as usize, 1)
     };
@@ -329,7 +330,8 @@ fn encode_grouped(
     n_tok: usize,
     slots: &Slots,
 ) {
-    let (reduce, nr) = (pipes.matvec.reduce, pipes.matvec.cols_nr as usize);
+    let reduce = pipes.matvec.reduce;
+    let nr = pipes.matvec.cols_rows(matches!(second, Second::Up(_))) as usize;
     let n_slots_total = n_tok * slots.n_slot;
     let (kernel, up) = match second {
         Second::None => (Kernel::MatVecGrouped(w.ty, reduce), None),

@@ -26,6 +26,9 @@ pub struct MatVecShape {
     /// rows_dot_cols keeps one or two vec4s of partial sums per row, twice with GLU).
     pub cols: u32,
     pub cols_nr: u32,
+    /// Rows per workgroup of the gated multi-slot forms (matvec_glu_cols, matvec_glu_grouped),
+    /// which decode two matrices per row: 1 ..= 32.
+    pub cols_nr_glu: u32,
     /// The weight loaders read 32-bit words only (`override WORD_LOADS` in
     /// shaders/common/bytes.wgsl), and Q4_K and Q6_K read units of 64 (`override UNIT` in
     /// their quant/unit files: a block header or a qh byte serves more weights per load): on
@@ -45,6 +48,7 @@ impl Default for MatVecShape {
             reduce: Reduce::Workgroup,
             cols: 4,
             cols_nr: 4,
+            cols_nr_glu: 4,
             word_loads: false,
         }
     }
@@ -55,6 +59,15 @@ impl MatVecShape {
     /// (matvec_cols, matvec_glu_cols).
     pub fn takes_cols(&self, n_tok: usize) -> bool {
         n_tok > 1 && self.cols > 1
+    }
+
+    /// Rows per workgroup of the multi-slot forms, gated (`glu`) or not.
+    pub fn cols_rows(&self, glu: bool) -> u32 {
+        if glu {
+            self.cols_nr_glu
+        } else {
+            self.cols_nr
+        }
     }
 
     /// The shape for an adapter: subgroup reductions where it has them; 64 invocations × 4 rows
@@ -84,6 +97,14 @@ impl MatVecShape {
             // but lavapipe took 77 s instead of 33 to compile a short run's pipelines.
             cols: 4,
             cols_nr: if cpu { 32 } else { 4 },
+            // The gated forms decode two rows per row index (gate and up), so 16 of them share
+            // each activation load among as many rows as 32 plain ones. lavapipe compiles the
+            // gated Q4_K form in 2.7 s with 16 rows and 6.5 s with 32; pp64 of the 4-layer bench
+            // ran 7% slower with 16 (6.33 / 6.37 against 6.81 / 6.83 tok/s, alternating). CPU
+            // adapters are a stand-in for GPUs here, so the compile time wins: every cold start
+            // and every test run pays it per gated pipeline (`WGPU_DS_MATVEC_COLS=4,32,32`
+            // restores 32).
+            cols_nr_glu: if cpu { 16 } else { 4 },
             word_loads: cpu,
         };
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC") {
@@ -99,13 +120,20 @@ impl MatVecShape {
         }
         if let Ok(v) = std::env::var("WGPU_DS_MATVEC_COLS") {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
+            let rows = |nr: u32| (1..=32).contains(&nr);
             match parts[..] {
-                [cols, nr] if (1..=MATVEC_COLS_MAX).contains(&cols) && (1..=32).contains(&nr) => {
+                [cols, nr] if (1..=MATVEC_COLS_MAX).contains(&cols) && rows(nr) => {
                     shape.cols = cols;
                     shape.cols_nr = nr;
+                    shape.cols_nr_glu = nr;
+                }
+                [cols, nr, glu] if (1..=MATVEC_COLS_MAX).contains(&cols) && rows(nr) && rows(glu) => {
+                    shape.cols = cols;
+                    shape.cols_nr = nr;
+                    shape.cols_nr_glu = glu;
                 }
                 _ => log::warn!(
-                    "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=32"
+                    "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR[,NR_GLU] with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=32"
                 ),
             }
         }
@@ -118,8 +146,11 @@ impl MatVecShape {
         // The gated forms' workgroup reduction keeps WG × NR × COLS × 2 partials in workgroup
         // memory: fewer rows where that would not fit.
         let room = ctx.limits.max_compute_workgroup_storage_size / 2;
-        while shape.cols_nr > 1 && shape.wg * shape.cols_nr * shape.cols * 2 * 4 > room {
+        while shape.cols_nr > 1 && shape.wg * shape.cols_nr * shape.cols * 4 > room {
             shape.cols_nr /= 2;
+        }
+        while shape.cols_nr_glu > 1 && shape.wg * shape.cols_nr_glu * shape.cols * 2 * 4 > room {
+            shape.cols_nr_glu /= 2;
         }
         while shape.nr > 1 && shape.wg * shape.nr * 2 * 4 > room {
             shape.nr /= 2;
@@ -230,7 +261,7 @@ impl Pipelines {
         };
         let mut c = vec![("WG", m.wg as f64)];
         if cols {
-            c.extend([("NR", m.cols_nr as f64), ("NCOLS", m.cols as f64)]);
+            c.extend([("NR", m.cols_rows(glu) as f64), ("NCOLS", m.cols as f64)]);
         } else {
             c.push(("NR", m.nr as f64));
         }
@@ -252,7 +283,7 @@ impl Pipelines {
             MatVec(..) | MatVecPair(..) => AccSizes::new(m.nr, 1, false),
             MatVecGlu(..) | MatVecGluPair(..) => AccSizes::new(m.nr, 1, true),
             MatVecCols(..) | MatVecGrouped(..) => AccSizes::new(m.cols_nr, m.cols, false),
-            MatVecGluCols(..) | MatVecGluGrouped(..) => AccSizes::new(m.cols_nr, m.cols, true),
+            MatVecGluCols(..) | MatVecGluGrouped(..) => AccSizes::new(m.cols_nr_glu, m.cols, true),
             _ => AccSizes::MAX,
         };
         kernel.source_sized(acc)
