@@ -4,12 +4,33 @@
 use crate::error::Result;
 use crate::quant::{self, QuantType};
 
-/// Dot product accumulated in f64.
+/// Running sums in `dot`: element i goes to sum i mod DOT_LANES.
+const DOT_LANES: usize = 8;
+
+/// Dot product accumulated in f64: every product is exact in f64, and DOT_LANES running sums keep
+/// the additions independent, so a core overlaps them instead of waiting on one chain; the sums
+/// are added pairwise in a fixed order, so the result is deterministic.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| x as f64 * y as f64)
-        .sum::<f64>() as f32
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0f64; DOT_LANES];
+    let (a_n, b_n) = (a.chunks_exact(DOT_LANES), b.chunks_exact(DOT_LANES));
+    let (a_tail, b_tail) = (a_n.remainder(), b_n.remainder());
+    for (x, y) in a_n.zip(b_n) {
+        for i in 0..DOT_LANES {
+            acc[i] += x[i] as f64 * y[i] as f64;
+        }
+    }
+    for (i, (&x, &y)) in a_tail.iter().zip(b_tail).enumerate() {
+        acc[i] += x as f64 * y as f64;
+    }
+    let mut n = DOT_LANES;
+    while n > 1 {
+        n /= 2;
+        for i in 0..n {
+            acc[i] += acc[i + n];
+        }
+    }
+    acc[0] as f32
 }
 
 /// A matrix as stored: `rows` rows of `cols` elements of type `ty`, one GGUF row after another.
@@ -43,7 +64,7 @@ impl<'a> QMatrix<'a> {
 }
 
 /// Below this many multiply-adds a matmul runs on one thread (spawning costs more).
-const PAR_MIN_WORK: usize = 1 << 16;
+const PAR_MIN_WORK: usize = 1 << 20;
 
 /// y[t, r] = Σ_c W[r, c] · x[t, c] for t < n_tok. x: [n_tok, cols]; returns [n_tok, rows].
 /// Rows are split over the available cores; each row is dequantized once and used for every token.
