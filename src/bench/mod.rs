@@ -172,33 +172,58 @@ pub fn matvec_rates(
             continue;
         }
         let bytes = model.weight_bytes(id);
-        let gw = GpuWeight::upload(ctx, &w.name, w.ty, w.ne[1], w.ne[0], bytes)?;
+        let copies = cold_copies(ctx, &w.name, w.ty, w.ne[1], w.ne[0], bytes)?;
         out.push(MatvecRate {
             name: w.name.clone(),
             ty: w.ty.name().into(),
             bytes: bytes.len() as u64,
-            seconds: time_matvec(ctx, &pipes, &gw, reps)?,
+            seconds: time_matvec(ctx, &pipes, &copies, reps)?,
         });
     }
     Ok(out)
 }
 
-/// Seconds per single-token matvec of `gw`: batches of at least `reps` dispatches in one submit,
-/// grown until a batch takes 0.2 s (so submit and wait overheads and timer noise stay small
-/// against the kernels), the fastest of three batches.
+/// Bytes of distinct weights a timed matvec cycles through: more than the last-level cache of
+/// the CPUs lavapipe runs on (32 MiB here) and of GPUs (50 MiB on an H100, up to 128 MiB of
+/// Infinity Cache on AMD), so each dispatch streams its matrix from memory as a decode step
+/// does (a decode token reads every weight once), not from a cache warmed by the previous
+/// repetition.
+pub const COLD_BYTES: usize = 256 << 20;
+
+/// Copies of one matrix, enough that together they span [`COLD_BYTES`] (at least one, at most
+/// 256).
+pub fn cold_copies(
+    ctx: &GpuContext,
+    name: &str,
+    ty: QuantType,
+    rows: usize,
+    cols: usize,
+    bytes: &[u8],
+) -> Result<Vec<GpuWeight>> {
+    let n = COLD_BYTES.div_ceil(bytes.len().max(1)).clamp(1, 256);
+    (0..n)
+        .map(|_| GpuWeight::upload(ctx, name, ty, rows, cols, bytes))
+        .collect()
+}
+
+/// Seconds per single-token matvec of a matrix, timed over `copies` of it (each dispatch takes
+/// the next copy, so the weights come from memory, not a warm cache: [`cold_copies`]): batches
+/// of at least `reps` dispatches in one submit, grown until a batch takes 0.2 s (so submit and
+/// wait overheads and timer noise stay small against the kernels), the fastest of three batches.
 pub fn time_matvec(
     ctx: &GpuContext,
     pipes: &Pipelines,
-    gw: &GpuWeight,
+    copies: &[GpuWeight],
     reps: usize,
 ) -> Result<f64> {
+    let gw = &copies[0];
     let x = storage_f32(ctx, "x", &vec![0.5; gw.cols]);
     let y = storage_f32(ctx, "y", &vec![0.0; gw.rows]);
     let run = |n: usize| -> Result<f64> {
         let t = Instant::now();
         let mut enc = Recorder::new();
-        for _ in 0..n {
-            encode_matvec(ctx, pipes, &mut enc, gw, &x, &y, 1);
+        for i in 0..n {
+            encode_matvec(ctx, pipes, &mut enc, &copies[i % copies.len()], &x, &y, 1);
         }
         enc.submit(ctx, pipes);
         wait(ctx)?;
@@ -254,12 +279,12 @@ pub fn kernel_rates(
             }
             let bytes = synthetic::matrix_bytes(rows, cols, ty, (rows * 31 + cols) as u64)?;
             let name = format!("{rows}x{cols}");
-            let gw = GpuWeight::upload(ctx, &name, ty, rows, cols, &bytes)?;
+            let copies = cold_copies(ctx, &name, ty, rows, cols, &bytes)?;
             let rate = MatvecRate {
                 name,
                 ty: ty.name().into(),
                 bytes: bytes.len() as u64,
-                seconds: time_matvec(ctx, &pipes, &gw, reps)?,
+                seconds: time_matvec(ctx, &pipes, &copies, reps)?,
             };
             each(&rate);
             out.push(rate);
