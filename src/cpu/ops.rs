@@ -150,3 +150,24 @@ pub fn softmax(x: &mut [f32]) {
     let inv = (1.0 / sum) as f32;
     x.iter_mut().for_each(|v| *v *= inv);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dot;
+
+    /// The lane sums agree with one sequential f64 sum at every length around the lane count
+    /// (the tail included), to f32 rounding.
+    #[test]
+    fn dot_matches_a_sequential_f64_sum_at_every_tail_length() {
+        for n in 0..=41usize {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.37).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) * 1.9).collect();
+            let want = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum::<f64>() as f32;
+            let got = dot(&a, &b);
+            assert!(
+                (got - want).abs() <= f32::EPSILON * want.abs(),
+                "n = {n}: {got} against {want}"
+            );
+        }
+    }
+}
