@@ -172,7 +172,9 @@ pub fn matvec_rates(
             continue;
         }
         let bytes = model.weight_bytes(id);
-        let copies = cold_copies(ctx, &w.name, w.ty, w.ne[1], w.ne[0], bytes)?;
+        let copies = cold_copies(bytes.len(), || {
+            GpuWeight::upload(ctx, &w.name, w.ty, w.ne[1], w.ne[0], bytes)
+        })?;
         out.push(MatvecRate {
             name: w.name.clone(),
             ty: w.ty.name().into(),
@@ -190,20 +192,11 @@ pub fn matvec_rates(
 /// repetition.
 pub const COLD_BYTES: usize = 256 << 20;
 
-/// Copies of one matrix, enough that together they span [`COLD_BYTES`] (at least one, at most
-/// 256).
-pub fn cold_copies(
-    ctx: &GpuContext,
-    name: &str,
-    ty: QuantType,
-    rows: usize,
-    cols: usize,
-    bytes: &[u8],
-) -> Result<Vec<GpuWeight>> {
-    let n = COLD_BYTES.div_ceil(bytes.len().max(1)).clamp(1, 256);
-    (0..n)
-        .map(|_| GpuWeight::upload(ctx, name, ty, rows, cols, bytes))
-        .collect()
+/// Copies of a matrix of `bytes` bytes made by `upload`, enough that together they span
+/// [`COLD_BYTES`] (at least one, at most 256).
+pub fn cold_copies(bytes: usize, upload: impl Fn() -> Result<GpuWeight>) -> Result<Vec<GpuWeight>> {
+    let n = COLD_BYTES.div_ceil(bytes.max(1)).clamp(1, 256);
+    (0..n).map(|_| upload()).collect()
 }
 
 /// Seconds per single-token matvec of a matrix, timed over `copies` of it (each dispatch takes
@@ -281,7 +274,9 @@ pub fn kernel_rates(
             }
             let bytes = synthetic::matrix_bytes(rows, cols, ty, (rows * 31 + cols) as u64)?;
             let name = format!("{rows}x{cols}");
-            let copies = cold_copies(ctx, &name, ty, rows, cols, &bytes)?;
+            let copies = cold_copies(bytes.len(), || {
+                GpuWeight::upload(ctx, &name, ty, rows, cols, &bytes)
+            })?;
             let rate = MatvecRate {
                 name,
                 ty: ty.name().into(),

@@ -162,7 +162,11 @@ mod tests {
         for n in 0..=41usize {
             let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.37).collect();
             let b: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) * 1.9).collect();
-            let want = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum::<f64>() as f32;
+            let want = a
+                .iter()
+                .zip(&b)
+                .map(|(&x, &y)| x as f64 * y as f64)
+                .sum::<f64>() as f32;
             let got = dot(&a, &b);
             assert!(
                 (got - want).abs() <= f32::EPSILON * want.abs(),
