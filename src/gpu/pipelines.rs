@@ -122,15 +122,16 @@ impl MatVecShape {
             let parts: Vec<u32> = v.split(',').filter_map(|p| p.trim().parse().ok()).collect();
             let rows = |nr: u32| (1..=32).contains(&nr);
             match parts[..] {
-                [cols, nr] if (1..=MATVEC_COLS_MAX).contains(&cols) && rows(nr) => {
+                // NR_GLU defaults to NR.
+                [cols, nr, ref glu @ ..]
+                    if (1..=MATVEC_COLS_MAX).contains(&cols)
+                        && rows(nr)
+                        && glu.len() <= 1
+                        && glu.iter().all(|&g| rows(g)) =>
+                {
                     shape.cols = cols;
                     shape.cols_nr = nr;
-                    shape.cols_nr_glu = nr;
-                }
-                [cols, nr, glu] if (1..=MATVEC_COLS_MAX).contains(&cols) && rows(nr) && rows(glu) => {
-                    shape.cols = cols;
-                    shape.cols_nr = nr;
-                    shape.cols_nr_glu = glu;
+                    shape.cols_nr_glu = glu.first().copied().unwrap_or(nr);
                 }
                 _ => log::warn!(
                     "WGPU_DS_MATVEC_COLS={v} ignored: want COLS,NR[,NR_GLU] with COLS in 1..={MATVEC_COLS_MAX}, NR in 1..=32"
@@ -143,19 +144,24 @@ impl MatVecShape {
             Ok(v) => log::warn!("WGPU_DS_MATVEC_LOADS={v} ignored: want words or quads"),
             Err(_) => {}
         }
-        // The gated forms' workgroup reduction keeps WG × NR × COLS × 2 partials in workgroup
-        // memory: fewer rows where that would not fit.
+        // The workgroup reduction keeps WG × rows × slots f32 partials (twice for the gated
+        // forms) in workgroup memory: fewer rows where that would not fit.
         let room = ctx.limits.max_compute_workgroup_storage_size / 2;
-        while shape.cols_nr > 1 && shape.wg * shape.cols_nr * shape.cols * 4 > room {
-            shape.cols_nr /= 2;
+        let fit = |rows: &mut u32, per_row: u32| {
+            while *rows > 1 && shape.wg * *rows * per_row * 4 > room {
+                *rows /= 2;
+            }
+        };
+        let (mut nr, mut cols_nr, mut cols_nr_glu) = (shape.nr, shape.cols_nr, shape.cols_nr_glu);
+        fit(&mut cols_nr, shape.cols);
+        fit(&mut cols_nr_glu, shape.cols * 2);
+        fit(&mut nr, 2);
+        MatVecShape {
+            nr,
+            cols_nr,
+            cols_nr_glu,
+            ..shape
         }
-        while shape.cols_nr_glu > 1 && shape.wg * shape.cols_nr_glu * shape.cols * 2 * 4 > room {
-            shape.cols_nr_glu /= 2;
-        }
-        while shape.nr > 1 && shape.wg * shape.nr * 2 * 4 > room {
-            shape.nr /= 2;
-        }
-        shape
     }
 }
 
@@ -282,8 +288,10 @@ impl Pipelines {
         let acc = match kernel {
             MatVec(..) | MatVecPair(..) => AccSizes::new(m.nr, 1, false),
             MatVecGlu(..) | MatVecGluPair(..) => AccSizes::new(m.nr, 1, true),
-            MatVecCols(..) | MatVecGrouped(..) => AccSizes::new(m.cols_nr, m.cols, false),
-            MatVecGluCols(..) | MatVecGluGrouped(..) => AccSizes::new(m.cols_nr_glu, m.cols, true),
+            MatVecCols(..) | MatVecGrouped(..) => AccSizes::new(m.cols_rows(false), m.cols, false),
+            MatVecGluCols(..) | MatVecGluGrouped(..) => {
+                AccSizes::new(m.cols_rows(true), m.cols, true)
+            }
             _ => AccSizes::MAX,
         };
         kernel.source_sized(acc)
