@@ -118,3 +118,34 @@ fn every_oracle_model_with_an_f16_cache_matches_the_cpu_with_an_f16_cache() {
         }
     }
 }
+
+/// `wgpu-ds check -m tiny-v2lite-s-Q4_0.gguf -p "The quick brown fox"` with the f16 cache: on
+/// lavapipe the GPU's router logits of one token at layer 18 tip a near-tie to another expert
+/// than the CPU's (both within the f16 tier). check follows the GPU's choice there
+/// (check::cpu_following_near_ties) and every node, after it too, agrees within the tier.
+#[test]
+fn a_near_tied_expert_choice_is_followed_and_the_rest_agrees() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let model = Model::open(oracle().join("models/tiny-v2lite-s-Q4_0.gguf")).unwrap();
+    let tokens = [0, 54, 263, 223, 403, 297, 77, 291, 307, 89, 80, 285, 81, 90];
+    let mut ex =
+        GpuExecutor::with_cache(&model, common::gpu().unwrap(), 64, CacheType::F16).unwrap();
+    let reports = check_prefill(&model, &mut ex, &tokens).unwrap();
+    if let Some(r) = reports.iter().find(|r| !r.ok) {
+        panic!(
+            "first diverging node '{}' ({}): NMSE {:.3e}",
+            r.name, r.kind, r.nmse
+        );
+    }
+    for r in reports
+        .iter()
+        .filter(|r| r.kind == wgpu_ds::check::NEAR_TIE_KIND)
+    {
+        println!(
+            "followed {} (router logits within {:.3e})",
+            r.name, r.max_abs
+        );
+    }
+}

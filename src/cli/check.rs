@@ -2,7 +2,7 @@
 //! named node compared; a table per op kind × weight type; non-zero exit on any failure.
 
 use wgpu_ds::check::{
-    check_tier, default_tokens, node_tier, summarize, NodeReport, FAST_LOGITS_NMSE,
+    check_tier, default_tokens, node_tier, summarize, NodeReport, FAST_LOGITS_NMSE, NEAR_TIE_KIND,
 };
 use wgpu_ds::model::CacheType;
 use wgpu_ds::tokenizer::Tokenizer;
@@ -58,11 +58,26 @@ pub fn run(a: Args) -> Result<()> {
             );
         }
         match reports.iter().find(|r| !r.ok) {
-            None => println!(
-                "all {} nodes agree (NMSE <= {:e}, routing ids identical)",
-                reports.len(),
-                node_tier(ty)
-            ),
+            None => {
+                let ties = reports.iter().filter(|r| r.kind == NEAR_TIE_KIND).count();
+                println!(
+                    "all {} nodes agree (NMSE <= {:e}, routing ids identical{})",
+                    reports.len() - ties,
+                    node_tier(ty),
+                    match ties {
+                        0 => String::new(),
+                        n => format!(
+                            " after following the GPU at {n} near-tied expert choice(s), listed below"
+                        ),
+                    }
+                );
+                for r in reports.iter().filter(|r| r.kind == NEAR_TIE_KIND) {
+                    println!(
+                        "  near-tie {} (router logits differ by at most {:.3e})",
+                        r.name, r.max_abs
+                    );
+                }
+            }
             Some(r) => {
                 let e = format!(
                     "first diverging node '{}' ({}, {} cache): NMSE {:.3e}, max abs error {:.3e}",
@@ -85,10 +100,10 @@ pub fn run(a: Args) -> Result<()> {
 
 fn print_table(reports: &[NodeReport]) {
     println!(
-        "{:<24} {:>6} {:>6} {:>12} {:>12}",
+        "{:<26} {:>6} {:>6} {:>12} {:>12}",
         "op (weight type)", "nodes", "fail", "worst NMSE", "max |err|"
     );
     for (kind, (n, fail, nmse, max_abs)) in summarize(reports) {
-        println!("{kind:<24} {n:>6} {fail:>6} {nmse:>12.3e} {max_abs:>12.3e}");
+        println!("{kind:<26} {n:>6} {fail:>6} {nmse:>12.3e} {max_abs:>12.3e}");
     }
 }

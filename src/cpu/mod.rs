@@ -8,6 +8,8 @@ pub mod rope;
 
 pub use attention::LatentCache;
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
 use crate::model::graph::{check_places, inputs, outputs, Graph, NodeId, Op};
 use crate::model::{CacheType, Model, WeightId};
@@ -15,6 +17,7 @@ use ops::QMatrix;
 use rope::Rope;
 
 /// Node values of one step. i32 nodes (token ids, expert ids) are stored as i32.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Buf {
     F32(Vec<f32>),
     I32(Vec<i32>),
@@ -54,6 +57,9 @@ pub struct CpuExecutor<'m> {
     model: &'m Model,
     rope: Rope,
     pub cache: LatentCache,
+    /// Expert ids [T, n_expert_used] a MoeRoute uses instead of its own choice, by its topk
+    /// node ([`CpuExecutor::force_routing`]).
+    forced_routes: HashMap<NodeId, Vec<i32>>,
 }
 
 impl<'m> CpuExecutor<'m> {
@@ -81,7 +87,15 @@ impl<'m> CpuExecutor<'m> {
             model,
             rope: Rope::new(c),
             cache: LatentCache::with_slots(c.n_layer, n_ctx, n_slots, kv, rope, ty),
+            forced_routes: HashMap::new(),
         }
+    }
+
+    /// Makes the MoeRoute whose topk node is `topk` route to `ids` [T, n_expert_used] (the
+    /// scores and weights follow, as `moe::route_to` makes them) in every later run. `check`
+    /// follows the GPU's choice this way where the GPU's own router logits tip a near-tie.
+    pub fn force_routing(&mut self, topk: NodeId, ids: Vec<i32>) {
+        self.forced_routes.insert(topk, ids);
     }
 
     pub fn model(&self) -> &'m Model {
@@ -320,16 +334,23 @@ impl<'m> CpuExecutor<'m> {
                 let (n_exp, k) = (logits.len() / t, routing.n_expert_used);
                 let mut p = vec![0f32; t * n_exp];
                 let mut ids = vec![0i32; t * k];
+                let forced = self.forced_routes.get(&topk);
+                if let Some(f) = forced {
+                    if f.len() != t * k || f.iter().any(|&e| e < 0 || e as usize >= n_exp) {
+                        return Err(Error::Usage(format!(
+                            "forced routing needs {t} × {k} expert ids below {n_exp}"
+                        )));
+                    }
+                    ids.copy_from_slice(f);
+                }
                 let mut wts = vec![0f32; t * k];
                 for i in 0..t {
-                    moe::route(
-                        &logits[i * n_exp..][..n_exp],
-                        bias.as_deref(),
-                        &routing,
-                        &mut p[i * n_exp..][..n_exp],
-                        &mut ids[i * k..][..k],
-                        &mut wts[i * k..][..k],
-                    );
+                    let (l, p) = (&logits[i * n_exp..][..n_exp], &mut p[i * n_exp..][..n_exp]);
+                    let (ids, w) = (&mut ids[i * k..][..k], &mut wts[i * k..][..k]);
+                    match forced {
+                        Some(_) => moe::route_to(l, ids, &routing, p, w),
+                        None => moe::route(l, bias.as_deref(), &routing, p, ids, w),
+                    }
                 }
                 Ok(vec![
                     (probs, Buf::F32(p)),

@@ -34,11 +34,32 @@ pub fn route(
     topk: &mut [i32],
     weights: &mut [f32],
 ) {
+    scores(logits, r, probs);
+    for (slot, e) in topk.iter_mut().zip(select(probs, bias, r)) {
+        *slot = e as i32;
+    }
+    weigh(probs, topk, r, weights);
+}
+
+/// Routes one token to the experts `ids` [n_expert_used] instead of the ones the rule selects:
+/// the scores and the weights as [`route`] makes them for that choice. `check` uses it to follow
+/// the GPU's choice where the GPU's own router logits tip a near-tie the other way.
+pub fn route_to(logits: &[f32], ids: &[i32], r: &Routing, probs: &mut [f32], weights: &mut [f32]) {
+    scores(logits, r, probs);
+    weigh(probs, ids, r, weights);
+}
+
+/// probs [n_expert] = softmax(logits) | sigmoid(logits).
+fn scores(logits: &[f32], r: &Routing, probs: &mut [f32]) {
     probs.copy_from_slice(logits);
     match r.gating {
         Gating::Softmax => softmax(probs),
         Gating::Sigmoid => probs.iter_mut().for_each(|p| *p = sigmoid(*p)),
     }
+}
+
+/// The n_expert_used experts of the kept groups with the best selection scores, best first.
+fn select(probs: &[f32], bias: Option<&[f32]>, r: &Routing) -> Vec<usize> {
     let mut selection: Vec<f32> = match bias {
         Some(b) => probs.iter().zip(b).map(|(p, b)| p + b).collect(),
         None => probs.to_vec(),
@@ -59,10 +80,14 @@ pub fn route(
             }
         }
     }
-    let chosen = top_k(&selection, r.n_expert_used);
-    for (k, &e) in chosen.iter().enumerate() {
-        topk[k] = e as i32;
-        weights[k] = probs[e];
+    top_k(&selection, r.n_expert_used)
+}
+
+/// weights [n_expert_used] = the unbiased scores of experts `ids`, normalized if the model
+/// normalizes, × scale.
+fn weigh(probs: &[f32], ids: &[i32], r: &Routing, weights: &mut [f32]) {
+    for (w, &e) in weights.iter_mut().zip(ids) {
+        *w = probs[e as usize];
     }
     if r.norm {
         let sum: f32 = weights.iter().sum();
@@ -138,5 +163,23 @@ mod tests {
     #[test]
     fn ties_go_to_the_lower_id() {
         assert_eq!(top_k(&[1.0, 3.0, 3.0, 2.0], 3), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn route_to_weighs_the_given_experts_as_route_would() {
+        let logits = [0.3, -1.0, 0.9, 0.2];
+        let r = routing(Gating::Softmax, 1, 1);
+        let (mut p, mut t, mut w) = ([0f32; 4], [0i32; 2], [0f32; 2]);
+        route(&logits, None, &r, &mut p, &mut t, &mut w);
+        assert_eq!(t, [2, 0]);
+        let (mut p2, mut w2) = ([0f32; 4], [0f32; 2]);
+        route_to(&logits, &t, &r, &mut p2, &mut w2);
+        assert_eq!(
+            (p, w),
+            (p2, w2),
+            "the rule's own choice gives the same scores and weights"
+        );
+        route_to(&logits, &[2, 3], &r, &mut p2, &mut w2);
+        assert!((w2[1] / w2[0] - p[3] / p[2]).abs() < 1e-6 && (w2[0] + w2[1] - 2.5).abs() < 1e-6);
     }
 }
