@@ -121,6 +121,13 @@ pub struct AttnAbsorbed<'a> {
     pub chunk: Option<usize>,
 }
 
+/// (positions per chunk, chunks) of a step's cache of `n_kv` positions: what the dispatches of
+/// [`encode_attn_absorbed`] depend on besides the shape of the step (`GpuExecutor`'s replay).
+pub fn attn_split(n_kv: usize, n_tok: usize, n_head: usize) -> (usize, usize) {
+    let chunk = attn_chunk(n_kv, n_tok, n_head);
+    (chunk, n_kv.div_ceil(chunk))
+}
+
 /// Encodes `a` (attn_absorbed.wgsl, then attn_combine.wgsl when the cache is split in chunks).
 pub fn encode_attn_absorbed(
     ctx: &GpuContext,
@@ -130,7 +137,10 @@ pub fn encode_attn_absorbed(
 ) {
     let (n_kv, n_tok, n_head, kv, rope) = (a.n_kv, a.n_tok, a.n_head, a.kv, a.rope);
     let (cache, q_abs, out) = (a.cache, a.q_abs, a.out);
-    let chunk = a.chunk.unwrap_or_else(|| attn_chunk(n_kv, n_tok, n_head));
+    let (chunk, n_chunks) = match a.chunk {
+        Some(chunk) => (chunk, n_kv.div_ceil(chunk.max(1))),
+        None => attn_split(n_kv, n_tok, n_head),
+    };
     assert!(
         n_tok > 0 && n_head > 0 && chunk > 0,
         "attn_absorbed: empty step"
@@ -167,7 +177,6 @@ pub fn encode_attn_absorbed(
             && out.size() >= f(n_tok * n_head * kv),
         "attn_absorbed: a buffer is smaller than its shape ({n_kv} positions, {n_tok} tokens, {n_head} heads, {kv} + {rope})"
     );
-    let n_chunks = n_kv.div_ceil(chunk);
     let direct = n_chunks == 1;
     let p = AttnAbsorbedParams {
         n_tok: n_tok as u32,

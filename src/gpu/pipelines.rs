@@ -208,6 +208,9 @@ pub struct Pipelines {
     pub matvec: MatVecShape,
     /// Dispatches encoded through these pipelines so far (the bench reports them per step).
     dispatches: AtomicU64,
+    /// Bumped whenever a buffer that recorded dispatches may bind is replaced by a larger one
+    /// (`clear_bind_groups`): a step recorded before then must be recorded again.
+    generation: AtomicU64,
 }
 
 impl Default for Pipelines {
@@ -228,6 +231,7 @@ impl Pipelines {
             placeholder_out: OnceLock::new(),
             matvec,
             dispatches: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -358,6 +362,7 @@ impl Pipelines {
     /// Drops every cached bind group (they hold their buffers alive): when a buffer they bind is
     /// replaced by a larger one.
     pub fn clear_bind_groups(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
         self.binds.lock().expect("bind cache poisoned").clear();
         self.plan.lock().expect("plan poisoned").clear();
     }
@@ -393,6 +398,16 @@ impl Pipelines {
     /// Counts one dispatch (called by `ops::encode_op`).
     pub fn count_dispatch(&self) {
         self.dispatches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `n` dispatches of a step replayed without encoding (`GpuExecutor`'s replay).
+    pub fn count_dispatches(&self, n: u64) {
+        self.dispatches.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// How many times a bound buffer has been replaced (see `clear_bind_groups`).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
     }
 
     /// Dispatches encoded so far.

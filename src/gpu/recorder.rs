@@ -106,14 +106,22 @@ impl Recorder {
         });
     }
 
+    /// Dispatches recorded.
+    pub fn n_dispatches(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|it| matches!(it, Item::Dispatch { .. }))
+            .count()
+    }
+
     /// Writes the parameter arena and submits everything recorded as one command buffer.
-    pub fn submit(self, ctx: &GpuContext, pipes: &Pipelines) -> Recorded {
+    pub fn submit(&self, ctx: &GpuContext, pipes: &Pipelines) -> Recorded {
         self.submit_timed(ctx, pipes, &mut StepClock::start())
     }
 
     /// As `submit`, lapping `clock` after encoding and after the submit.
     pub fn submit_timed(
-        self,
+        &self,
         ctx: &GpuContext,
         pipes: &Pipelines,
         clock: &mut StepClock,
@@ -130,7 +138,11 @@ impl Recorder {
     /// As `submit`, with every dispatch in a pass of its own between two timestamp queries;
     /// waits for the GPU and returns each dispatch's time. Needs the adapter's TIMESTAMP_QUERY.
     #[cfg(feature = "native")]
-    pub fn submit_profiled(self, ctx: &GpuContext, pipes: &Pipelines) -> Result<Vec<DispatchTime>> {
+    pub fn submit_profiled(
+        &self,
+        ctx: &GpuContext,
+        pipes: &Pipelines,
+    ) -> Result<Vec<DispatchTime>> {
         let kernels: Vec<(Kernel, u64)> = self.dispatches().collect();
         let n = kernels.len();
         let n_queries = (2 * n).max(2) as u32;

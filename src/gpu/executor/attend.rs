@@ -68,7 +68,7 @@ impl GpuExecutor<'_> {
                 let attn = attention::AttnAbsorbed {
                     cache: &self.cache[layer],
                     table: io.table,
-                    n_kv: g.places.iter().map(|p| p.pos + 1).max().unwrap_or(0),
+                    n_kv: super::replay::n_kv(g),
                     cache_ty: self.cache_ty,
                     q_abs: &bufs[q_abs],
                     q_pe,
