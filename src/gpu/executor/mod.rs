@@ -72,13 +72,17 @@ pub struct GpuExecutor<'m> {
     /// The fused lowering of the last step shape (and the mul_mm and grouping settings).
     lowered: Option<((StepSpec, usize, bool), Rc<Lowering>)>,
     /// Which arena buffer holds each node, for the last step shape (nodes, every node read).
-    node_slots: Option<((StepSpec, usize, bool), Rc<NodeSlots>)>,
+    node_slots: Option<(SlotsKey, Rc<NodeSlots>)>,
     /// The last step's recording, submitted again by a next step with the same key
     /// (`executor::replay`).
     replay: Option<(replay::ReplayKey, Recorder)>,
     /// The node buffers of the last step shape (`node_buffers`), kept while the arena is.
-    node_bufs: Option<((StepSpec, usize, bool), Rc<[wgpu::Buffer]>)>,
+    node_bufs: Option<(SlotsKey, Rc<[wgpu::Buffer]>)>,
 }
+
+/// What decides a step's node buffers: its spec, its node count, whether every node is read
+/// back (one buffer each).
+type SlotsKey = (StepSpec, usize, bool);
 
 /// How far loading the weights has come: bytes uploaded of all the weights' bytes.
 #[derive(Clone, Copy, Debug)]
@@ -269,7 +273,7 @@ impl<'m> GpuExecutor<'m> {
     /// (`gpu::node_slots`), or, when every node is read back, one per node; the arena's buffers
     /// are reused where sizes allow, and the list itself while the step shape and the arena stay.
     fn node_buffers(&mut self, g: &Graph, read: Readback) -> Rc<[wgpu::Buffer]> {
-        let key = (g.spec, g.nodes.len(), read == Readback::Everything);
+        let key: SlotsKey = (g.spec, g.nodes.len(), read == Readback::Everything);
         if let Some((k, bufs)) = &self.node_bufs {
             if *k == key {
                 return bufs.clone();
