@@ -194,6 +194,8 @@ pub struct Pipelines {
     cache: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
     /// UNIFORM: every dispatch's parameters of a submit (grown, never shrunk).
     arena: Mutex<Option<wgpu::Buffer>>,
+    /// Whose parameter bytes the arena holds: (recorder id, bytes), see `needs_arena_write`.
+    arena_tag: Mutex<Option<(u64, usize)>>,
     binds: Mutex<HashMap<BindKey, wgpu::BindGroup>>,
     /// The last submit's dispatches, resolved (see [`Planned`]).
     plan: Mutex<Vec<Planned>>,
@@ -224,6 +226,7 @@ impl Pipelines {
         Pipelines {
             cache: Mutex::new(HashMap::new()),
             arena: Mutex::new(None),
+            arena_tag: Mutex::new(None),
             binds: Mutex::new(HashMap::new()),
             plan: Mutex::new(Vec::new()),
             scratch: Mutex::new(HashMap::new()),
@@ -340,6 +343,7 @@ impl Pipelines {
             return a.clone();
         }
         self.clear_bind_groups();
+        *self.arena_tag.lock().expect("arena tag poisoned") = None;
         let a = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params arena"),
             size: size.next_power_of_two(),
@@ -348,6 +352,13 @@ impl Pipelines {
         });
         *arena = Some(a.clone());
         a
+    }
+
+    /// Notes that the arena is about to hold the parameter bytes tagged `tag` (a recorder's id
+    /// and byte count); true if they must be written, false if the arena holds them already.
+    pub fn needs_arena_write(&self, tag: (u64, usize)) -> bool {
+        let mut t = self.arena_tag.lock().expect("arena tag poisoned");
+        t.replace(tag) != Some(tag)
     }
 
     /// The bind-group cache, emptied first when it has grown past its bound.
@@ -425,5 +436,20 @@ impl Pipelines {
     pub fn placeholder(&self, ctx: &super::GpuContext) -> &wgpu::Buffer {
         self.placeholder
             .get_or_init(|| super::ops::storage_f32(ctx, "placeholder", &[0.0; 4]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_arena_is_written_unless_it_holds_the_same_recording_already() {
+        let p = Pipelines::default();
+        assert!(p.needs_arena_write((1, 256)), "an empty arena");
+        assert!(!p.needs_arena_write((1, 256)), "the same recording again");
+        assert!(p.needs_arena_write((2, 256)), "another recording of the same size");
+        assert!(p.needs_arena_write((1, 256)), "the first one after it");
+        assert!(p.needs_arena_write((1, 512)), "the first one, grown");
     }
 }

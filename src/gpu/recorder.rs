@@ -46,11 +46,25 @@ pub struct Recorded {
     pub weight_bytes: u64,
 }
 
-#[derive(Default)]
 pub struct Recorder {
     items: Vec<Item>,
     /// Parameters of every dispatch, each at a multiple of the uniform offset alignment.
     params: Vec<u8>,
+    /// Unique per recorder: with the length of `params` (which only grows) it names the bytes
+    /// a submit leaves in the arena, so a replayed recording whose bytes are still there does
+    /// not write them again (`Pipelines::needs_arena_write`).
+    id: u64,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Recorder {
+            items: Vec::new(),
+            params: Vec::new(),
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
 }
 
 impl Recorder {
@@ -274,7 +288,11 @@ impl Recorder {
         }
         plan.truncate(out.dispatches);
         drop((binds, plan));
-        ctx.queue.write_buffer(&arena, 0, &self.params);
+        // A replayed recording finds its parameters still in the arena unless another step
+        // wrote it since (or the arena was replaced).
+        if pipes.needs_arena_write((self.id, self.params.len())) {
+            ctx.queue.write_buffer(&arena, 0, &self.params);
+        }
         out
     }
 }
