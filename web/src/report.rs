@@ -1,7 +1,7 @@
 //! The page's JSON: the adapter, and `check`'s table (the same rows `wgpu-ds check` prints).
 
 use serde_json::{json, Value};
-use wgpu_ds::check::{node_tier, summarize, NodeReport, FAST_LOGITS_NMSE};
+use wgpu_ds::check::{node_tier, summarize, NodeReport, FAST_LOGITS_NMSE, NEAR_TIE_KIND};
 use wgpu_ds::gpu::context::GpuContext;
 use wgpu_ds::model::CacheType;
 
@@ -51,7 +51,9 @@ fn tier(ty: CacheType, reports: &[NodeReport]) -> Value {
         "label": label,
         "tier": node_tier(ty),
         "logits_tier": if ty == CacheType::F32 { node_tier(ty) } else { FAST_LOGITS_NMSE },
-        "nodes": reports.len(),
+        // Followed near-tied expert choices are reported beside the nodes, not as nodes.
+        "nodes": reports.iter().filter(|r| r.kind != NEAR_TIE_KIND).count(),
+        "near_ties": reports.iter().filter(|r| r.kind == NEAR_TIE_KIND).map(node).collect::<Vec<_>>(),
         "failed": reports.iter().filter(|r| !r.ok).count(),
         "first_failure": reports.iter().find(|r| !r.ok).map(node),
         "rows": rows,

@@ -261,9 +261,12 @@ async function check() {
     const nodes = r.tiers.reduce((n, t) => n + t.nodes, 0);
     const bad = r.tiers.map((t) => t.first_failure).find((f) => f);
     const s = $("check-summary");
+    const ties = r.tiers.flatMap((t) => t.near_ties);
     if (r.ok) {
       s.className = "ok";
-      s.textContent = `All ${nodes} nodes agree (${r.tokens} tokens; routing ids identical).`;
+      s.textContent = ties.length
+        ? `All ${nodes} nodes agree (${r.tokens} tokens; routing ids identical after following the GPU at ${ties.length} near-tied expert choice(s): ${ties.map((t) => t.name).join("; ")}).`
+        : `All ${nodes} nodes agree (${r.tokens} tokens; routing ids identical).`;
     } else {
       s.className = "error";
       s.textContent = `First diverging node '${bad.name}' (${bad.kind}): NMSE ${fmt(bad.nmse)}, max |err| ${fmt(bad.max_abs)}.`;
