@@ -436,7 +436,7 @@ fn decode_steps_replay_their_recording_until_the_cache_split_moves() {
         dispatches.push(s.dispatches);
         // The first decode step follows a prefill; the split moves at position 64 (n_kv 65).
         let fresh = pos == 60 || pos == 64;
-        assert_eq!(s.replayed, !fresh, "step at {pos}");
+        assert_eq!(s.times.replayed, !fresh, "step at {pos}");
     }
     assert!(
         dispatches[..4].iter().all(|&d| d == dispatches[0])

@@ -295,9 +295,12 @@ pub fn kernel_rates(
 pub fn record_summary(log: &[RecordTimes], n: usize) -> String {
     let ms = |of: &dyn Fn(&RecordTimes) -> f64| record_spread(log, n, of).1 * 1e3;
     let (fastest, cpu) = record_spread(log, n, |t| t.cpu_s);
+    let last = &log[log.len().saturating_sub(n)..];
+    let replayed = last.iter().filter(|t| t.replayed).count();
     format!(
-        "{:.2} ms of CPU to record and submit (median of {n} steps; fastest {:.2} ms; wall {:.2} ms): prepare {:.2}, ops {:.2}, encode {:.2}, submit {:.2}",
+        "{:.2} ms of CPU to record and submit (median of {} steps, {replayed} replayed; fastest {:.2} ms; wall {:.2} ms): prepare {:.2}, ops {:.2}, encode {:.2}, submit {:.2}",
         cpu * 1e3,
+        last.len(),
         fastest * 1e3,
         ms(&|t| t.wall_s),
         ms(&|t| t.phase(Phase::Prepare)),

@@ -448,7 +448,10 @@ mod tests {
         let p = Pipelines::default();
         assert!(p.needs_arena_write((1, 256)), "an empty arena");
         assert!(!p.needs_arena_write((1, 256)), "the same recording again");
-        assert!(p.needs_arena_write((2, 256)), "another recording of the same size");
+        assert!(
+            p.needs_arena_write((2, 256)),
+            "another recording of the same size"
+        );
         assert!(p.needs_arena_write((1, 256)), "the first one after it");
         assert!(p.needs_arena_write((1, 512)), "the first one, grown");
     }

@@ -46,6 +46,9 @@ pub struct RecordTimes {
     pub ops_s: f64,
     pub encode_s: f64,
     pub submit_s: f64,
+    /// The step submitted the previous step's recording again (`gpu::executor`'s replay): no
+    /// encoder ran, the ops phase is empty.
+    pub replayed: bool,
 }
 
 impl RecordTimes {

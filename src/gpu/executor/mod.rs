@@ -116,9 +116,6 @@ pub struct StepStats {
     pub times: RecordTimes,
     /// Compute passes, and bind groups made rather than found in the cache.
     pub recorded: Recorded,
-    /// The step submitted the previous step's recording again (`executor::replay`): no encoder
-    /// ran.
-    pub replayed: bool,
 }
 
 /// What a step reads back once its command buffer is done.
@@ -403,10 +400,8 @@ impl<'m> GpuExecutor<'m> {
         };
         clock.lap(Phase::Ops);
         self.submit(&enc, &mut clock)?;
-        let stats = StepStats {
-            replayed,
-            ..self.stats_since(&clock, dispatches0)
-        };
+        let mut stats = self.stats_since(&clock, dispatches0);
+        stats.times.replayed = replayed;
         // Keyed after encoding and submitting, which may have replaced a scratch buffer.
         if let Some(k) = replay::ReplayKey::of(self, g, read) {
             self.replay = Some((k, enc));
@@ -565,7 +560,6 @@ impl<'m> GpuExecutor<'m> {
             dispatches: self.pipes.dispatches() - dispatches0,
             times: clock.finish(),
             recorded: self.recorded,
-            replayed: false,
         }
     }
 }
