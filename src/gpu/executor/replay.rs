@@ -48,6 +48,11 @@ impl ReplayKey {
             attn_split: attn_split(n_kv(g), g.spec.n_tokens, n_head),
         })
     }
+
+    /// The same key as of buffer generation `generation` (after a step that replaced a buffer).
+    pub fn at_generation(self, generation: u64) -> ReplayKey {
+        ReplayKey { generation, ..self }
+    }
 }
 
 /// The cache length absorbed attention reads in step `g`: through the furthest position.

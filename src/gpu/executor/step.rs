@@ -98,9 +98,9 @@ impl GpuExecutor<'_> {
         self.submit(&enc, &mut clock)?;
         let mut stats = self.stats_since(&clock, dispatches0);
         stats.times.replayed = replayed;
-        // Keyed after encoding and submitting, which may have replaced a scratch buffer.
-        if let Some(k) = replay::ReplayKey::of(self, g, read) {
-            self.replay = Some((k, enc));
+        // Encoding and submitting may have replaced a scratch buffer: keyed as of now.
+        if let Some(k) = key {
+            self.replay = Some((k.at_generation(self.pipes.generation()), enc));
         }
         if read == Readback::Argmax {
             let v = crate::gpu::ops::read_f32_async(&self.ctx, &self.argmax_out, 1).await;
