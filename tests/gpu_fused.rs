@@ -21,7 +21,7 @@ use wgpu_ds::gpu::ops::{read_f32, storage_f32};
 use wgpu_ds::gpu::pipelines::Pipelines;
 use wgpu_ds::gpu::recorder::Recorder;
 use wgpu_ds::model::graph::Op;
-use wgpu_ds::model::{AttnForm, CacheType, Graph, Model, Place, StepSpec};
+use wgpu_ds::model::{AttnForm, CacheType, Model, Place, StepSpec};
 
 const ORACLE: &str = "tests/fixtures/oracle/models";
 
@@ -231,18 +231,11 @@ fn moe_mix_with_folded_adds_matches_cpu() {
     assert_close("weighted_sum + 2 addends", &got, &want, 1e-5, 1e-5);
 }
 
-fn decode_graph(model: &Model, pos: usize) -> Graph {
-    model.graph_at(
-        StepSpec::run(1, false, AttnForm::Absorbed),
-        Place::run(0, pos, 1),
-    )
-}
-
 #[test]
 fn a_decode_step_folds_every_slice_and_the_moe_adds() {
     for stem in ["tiny-v2lite-s-F32", "tiny-v3-s-F32"] {
         let model = Model::open(format!("{ORACLE}/{stem}.gguf")).unwrap();
-        let g = decode_graph(&model, 3);
+        let g = common::decode_graph(&model, 3);
         let low = lower(&g, &Fits::ALL);
         let count = |f: &dyn Fn(&Op) -> bool| g.ops.iter().filter(|o| f(o)).count();
         let slices = count(&|o| matches!(o, Op::Slice { .. }));

@@ -8,16 +8,9 @@ mod common;
 
 use wgpu_ds::cpu::Buf;
 use wgpu_ds::gpu::executor::{GpuExecutor, Readback};
-use wgpu_ds::model::{AttnForm, Graph, Model, Place, StepSpec};
+use wgpu_ds::model::{AttnForm, Model, Place, StepSpec};
 
 const ORACLE: &str = "tests/fixtures/oracle/models";
-
-fn decode_graph(model: &Model, pos: usize) -> Graph {
-    model.graph_at(
-        StepSpec::run(1, false, AttnForm::Absorbed),
-        Place::run(0, pos, 1),
-    )
-}
 
 #[test]
 fn steady_decode_steps_make_no_new_bind_groups_and_one_pass() {
@@ -27,7 +20,7 @@ fn steady_decode_steps_make_no_new_bind_groups_and_one_pass() {
     let model = Model::open(format!("{ORACLE}/tiny-v2lite-s-Q4_K_M.gguf")).unwrap();
     let mut ex = GpuExecutor::new(&model, common::gpu().unwrap(), 16).unwrap();
     for pos in 0..4 {
-        let g = decode_graph(&model, pos);
+        let g = common::decode_graph(&model, pos);
         ex.run(&g, &[7 + pos as u32], Readback::Argmax).unwrap();
         let r = ex.last_step.recorded;
         // The first step makes every bind group; later ones find them all in the cache.
@@ -63,7 +56,7 @@ fn decode_steps_replay_their_recording_until_the_cache_split_moves() {
     cpu.run(&g, &prompt, false).unwrap();
     let mut dispatches = Vec::new();
     for pos in 60..70 {
-        let g = decode_graph(&model, pos);
+        let g = common::decode_graph(&model, pos);
         let token = [(pos as u32 * 11) % 300];
         let want = cpu
             .run(&g, &token, false)

@@ -11,7 +11,7 @@ pub use attention::LatentCache;
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::model::graph::{check_places, inputs, outputs, Graph, NodeId, Op};
+use crate::model::graph::{check_step, inputs, outputs, Graph, NodeId, Op};
 use crate::model::{CacheType, Model, WeightId};
 use ops::QMatrix;
 use rope::Rope;
@@ -124,18 +124,14 @@ impl<'m> CpuExecutor<'m> {
     /// only the logits are kept.
     pub fn run(&mut self, graph: &Graph, tokens: &[u32], keep_all: bool) -> Result<Values> {
         let spec = graph.spec;
-        if tokens.len() != spec.n_tokens {
-            return Err(Error::Usage(format!(
-                "step expects {} tokens, got {}",
-                spec.n_tokens,
-                tokens.len()
-            )));
-        }
-        if tokens.is_empty() {
-            return Err(Error::Usage("a step needs at least one token".into()));
-        }
-        check_places(&spec, &graph.places, self.cache.n_ctx, self.cache.n_slots)
-            .map_err(Error::Usage)?;
+        check_step(
+            &spec,
+            tokens,
+            &graph.places,
+            self.cache.n_ctx,
+            self.cache.n_slots,
+        )
+        .map_err(Error::Usage)?;
         let last_use = last_uses(graph);
         let mut vals = Values {
             bufs: (0..graph.nodes.len()).map(|_| None).collect(),

@@ -11,7 +11,7 @@
 use crate::model::config::{Config, Gating};
 use crate::model::weights::{DenseFfn, Ffn, QProj, WeightId, Weights};
 
-pub use super::step::{check_places, Place, StepSpec};
+pub use super::step::{check_places, check_step, Place, StepSpec};
 
 pub type NodeId = usize;
 

@@ -60,6 +60,29 @@ impl Place {
     }
 }
 
+/// Checks a step's `tokens` and `places` against its shape `spec` and a cache of `n_slots`
+/// slots of `n_ctx` positions: as many tokens as the spec says, at least one, then
+/// [`check_places`]. Both executors run it before anything else.
+pub fn check_step(
+    spec: &StepSpec,
+    tokens: &[u32],
+    places: &[Place],
+    n_ctx: usize,
+    n_slots: usize,
+) -> std::result::Result<(), String> {
+    if tokens.len() != spec.n_tokens {
+        return Err(format!(
+            "step expects {} tokens, got {}",
+            spec.n_tokens,
+            tokens.len()
+        ));
+    }
+    if tokens.is_empty() {
+        return Err("a step needs at least one token".into());
+    }
+    check_places(spec, places, n_ctx, n_slots)
+}
+
 /// Checks that `places` fit a step of shape `spec` over a cache of `n_slots` slots of `n_ctx`
 /// positions: one place per token, positions inside the context, one sequence's tokens
 /// consecutive in one slot, a batch's sequences in distinct slots.

@@ -193,3 +193,12 @@ pub fn shapes_for(
     }
     v
 }
+
+/// The graph of one decode step of sequence 0 at position `pos` (absorbed attention).
+pub fn decode_graph(model: &wgpu_ds::model::Model, pos: usize) -> wgpu_ds::model::Graph {
+    use wgpu_ds::model::{AttnForm, Place, StepSpec};
+    model.graph_at(
+        StepSpec::run(1, false, AttnForm::Absorbed),
+        Place::run(0, pos, 1),
+    )
+}

@@ -12,7 +12,7 @@ use crate::gpu::recorder::Recorder;
 use crate::gpu::routing;
 use crate::gpu::step_clock::{Phase, StepClock};
 use crate::gpu::step_table::{self, StepTable};
-use crate::model::graph::{check_places, DType, Graph, NodeId};
+use crate::model::graph::{check_step, DType, Graph, NodeId};
 
 impl GpuExecutor<'_> {
     /// Runs one step as one command buffer, then reads back what `read` asks for (blocking;
@@ -30,17 +30,7 @@ impl GpuExecutor<'_> {
         read: Readback,
     ) -> Result<GpuValues> {
         let spec = g.spec;
-        if tokens.len() != spec.n_tokens {
-            return Err(Error::Usage(format!(
-                "step expects {} tokens, got {}",
-                spec.n_tokens,
-                tokens.len()
-            )));
-        }
-        if tokens.is_empty() {
-            return Err(Error::Usage("a step needs at least one token".into()));
-        }
-        check_places(&spec, &g.places, self.n_ctx, self.n_slots).map_err(Error::Usage)?;
+        check_step(&spec, tokens, &g.places, self.n_ctx, self.n_slots).map_err(Error::Usage)?;
         let n_vocab = self.model.config.n_vocab;
         if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
             return Err(Error::Usage(format!(
